@@ -1,0 +1,142 @@
+/// Prints the C forward/backward pair of each fused group: plain loops over NHWC activations with every
+/// shape a constant, the innermost loop over output channels so that the compiler vectorizes it.
+struct CKernels {
+    let plan: KernelPlan
+    let lang = KernelLanguage.c
+
+    /// `// in is (N,28,28,1), weight is (3,3,1,16), out is (N,28,28,16)`
+    func shapes(_ g: FusedGroup) -> String {
+        var parts = ["in is \(nhwc(g.input))"]
+        if let w = g.weight { parts.append("weight is (\(w.layout.internalShape.map(String.init).joined(separator: ",")))") }
+        for (i, b) in g.biases.enumerated() {
+            parts.append("bias\(i) is (\(b.parameter.layout.internalShape.map(String.init).joined(separator: ",")))")
+        }
+        parts.append("out is \(nhwc(g.output))")
+        return "// " + parts.joined(separator: ", ")
+    }
+
+    func basename(_ path: String) -> String { path.split(separator: "/").last.map(String.init) ?? path }
+
+    func nhwc(_ s: Shape) -> String { s.flat ? "(N,\(s.c))" : "(N,\(s.h),\(s.w),\(s.c))" }
+
+    func header(_ g: FusedGroup, _ suffix: String) -> [String] {
+        let layers = g.layers.map { plan.network.layers[$0].name }.joined(separator: " + ")
+        return ["// \(g.name)_\(suffix): \(PlanPrinter.describe(g))  [\(layers); \(basename(g.location.file)):\(g.location.line)]", shapes(g)]
+    }
+
+    func biasParams(_ g: FusedGroup, grad: Bool) -> String {
+        g.biases.indices.map { ", \(grad ? "float* restrict dbias" : "const float* restrict bias")\($0)" }.joined()
+    }
+
+    func epilogueBiases(_ g: FusedGroup) -> [(kind: BiasKind, pointer: String, comment: String)] {
+        g.biases.enumerated().map { (kind: $1.kind, pointer: "bias\($0)", comment: "\($1.parameter.name) (\($1.kind.rawValue))") }
+    }
+
+    // MARK: conv
+
+    func convForward(_ g: FusedGroup, filters oc: Int, window w: Window) -> String {
+        let i = g.input, o = g.output
+        var c = CodeWriter()
+        header(g, "forward").forEach { c.line($0) }
+        c.block("static void \(g.name)_forward(const float* restrict in, const float* restrict weight\(biasParams(g, grad: false)), float* restrict out, int n0, int n1)") { c in
+            c.block("for (int n = n0; n < n1; n++) for (int oy = 0; oy < \(o.h); oy++) for (int ox = 0; ox < \(o.w); ox++)") { c in
+                c.line("float acc[\(oc)];")
+                c.line("for (int oc = 0; oc < \(oc); oc++) acc[oc] = 0.0f;")
+                taps(&c, w, i) { c in
+                    c.line("const float* restrict xp = in + \(Index.nhwc("n", "iy", "ix", "0", i));")
+                    c.line("const float* restrict wp = weight + (ky * \(w.kernel.x) + kx) * \(i.c * oc);")
+                    c.block("for (int c = 0; c < \(i.c); c++)") { c in
+                        c.line("const float xv = xp[c];")
+                        c.line("for (int oc = 0; oc < \(oc); oc++) acc[oc] += xv * wp[c * \(oc) + oc];")
+                    }
+                }
+                c.line("float* restrict op = out + \(Index.nhwc("n", "oy", "ox", "0", o));")
+                c.block("for (int oc = 0; oc < \(oc); oc++)") { c in
+                    c.line("float v = acc[oc];")
+                    lang.epilogue("v", biases: epilogueBiases(g), activation: g.activation, channel: "oc",
+                                  element: "(oy * \(o.w) + ox) * \(oc) + oc").forEach { c.line($0) }
+                    c.line("op[oc] = v;")
+                }
+            }
+        }
+        return c.text
+    }
+
+    /// Loops over the kernel taps that land inside the input (padding is skipped, never copied). Without padding
+    /// on an axis no tap can fall outside, since the output size is floor((in - k) / s) + 1.
+    func taps(_ c: inout CodeWriter, _ w: Window, _ i: Shape, _ body: (inout CodeWriter) -> Void) {
+        c.block("for (int ky = 0; ky < \(w.kernel.y); ky++)") { c in
+            c.line("const int iy = \(Index.tap("oy", "ky", stride: w.stride.y, pad: w.padding.top));")
+            if w.padding.top > 0 || w.padding.bottom > 0 {
+                c.line("if (iy < 0 || iy >= \(i.h)) continue;")
+            }
+            c.block("for (int kx = 0; kx < \(w.kernel.x); kx++)") { c in
+                c.line("const int ix = \(Index.tap("ox", "kx", stride: w.stride.x, pad: w.padding.left));")
+                if w.padding.left > 0 || w.padding.right > 0 {
+                    c.line("if (ix < 0 || ix >= \(i.w)) continue;")
+                }
+                body(&c)
+            }
+        }
+    }
+
+    func convBackward(_ g: FusedGroup, filters oc: Int, window w: Window) -> String {
+        let i = g.input, o = g.output
+        var c = CodeWriter()
+        header(g, "backward").forEach { c.line($0) }
+        c.line("// dout is \(nhwc(o)) and becomes dz (the gradient before the epilogue) in place; dweight, dbias accumulate")
+        let din = g.needsInputGradient ? ", float* restrict din" : ""
+        c.block("static void \(g.name)_backward(float* restrict dout, const float* restrict in, const float* restrict out, const float* restrict weight, float* restrict dweight\(biasParams(g, grad: true))\(din), int n0, int n1)") { c in
+            prologue(&c, g, spatial: o.h * o.w, channels: oc)
+            if !g.needsInputGradient { c.line("(void)weight;  // the first learnable layer needs no input gradient") }
+            if g.needsInputGradient {
+                c.line("// input gradient: din[iy,ix,c] += sum_oc weight[ky,kx,c,oc] * dz[oy,ox,oc]")
+                c.line("for (size_t j = (size_t)n0 * \(i.count); j < (size_t)n1 * \(i.count); j++) din[j] = 0.0f;")
+                c.block("for (int n = n0; n < n1; n++) for (int oy = 0; oy < \(o.h); oy++) for (int ox = 0; ox < \(o.w); ox++)") { c in
+                    c.line("const float* restrict dz = dout + \(Index.nhwc("n", "oy", "ox", "0", o));")
+                    taps(&c, w, i) { c in
+                        c.line("float* restrict dxp = din + \(Index.nhwc("n", "iy", "ix", "0", i));")
+                        c.line("const float* restrict wp = weight + (ky * \(w.kernel.x) + kx) * \(i.c * oc);")
+                        c.block("for (int c = 0; c < \(i.c); c++)") { c in
+                            c.line("float s = 0.0f;")
+                            c.line("for (int oc = 0; oc < \(oc); oc++) s += wp[c * \(oc) + oc] * dz[oc];")
+                            c.line("dxp[c] += s;")
+                        }
+                    }
+                }
+            }
+            c.line("// weight gradient: dweight[ky,kx,c,oc] += in[iy,ix,c] * dz[oy,ox,oc]")
+            c.block("for (int n = n0; n < n1; n++) for (int oy = 0; oy < \(o.h); oy++) for (int ox = 0; ox < \(o.w); ox++)") { c in
+                c.line("const float* restrict dz = dout + \(Index.nhwc("n", "oy", "ox", "0", o));")
+                taps(&c, w, i) { c in
+                    c.line("const float* restrict xp = in + \(Index.nhwc("n", "iy", "ix", "0", i));")
+                    c.line("float* restrict dwp = dweight + (ky * \(w.kernel.x) + kx) * \(i.c * oc);")
+                    c.block("for (int c = 0; c < \(i.c); c++)") { c in
+                        c.line("const float xv = xp[c];")
+                        c.line("for (int oc = 0; oc < \(oc); oc++) dwp[c * \(oc) + oc] += xv * dz[oc];")
+                    }
+                }
+            }
+        }
+        return c.text
+    }
+
+    /// The fused backward prologue: dz = dout * activation'(out) in place, and the bias gradients.
+    func prologue(_ c: inout CodeWriter, _ g: FusedGroup, spatial: Int, channels: Int) {
+        if g.activation == nil { c.line("(void)out;") }
+        if g.activation == nil && g.biases.isEmpty { return }
+        c.line("// prologue: \(g.activation.map { "\($0.rawValue) gradient, " } ?? "")bias gradients")
+        c.block("for (int n = n0; n < n1; n++) for (int p = 0; p < \(spatial); p++)") { c in
+            c.line("float* restrict d = dout + ((size_t)n * \(spatial) + p) * \(channels);")
+            if g.activation != nil { c.line("const float* restrict y = out + ((size_t)n * \(spatial) + p) * \(channels);") }
+            c.block("for (int oc = 0; oc < \(channels); oc++)") { c in
+                c.line("const float dz = \(lang.activationGradient("d[oc]", output: "y[oc]", g.activation));")
+                c.line("d[oc] = dz;")
+                for (k, b) in g.biases.enumerated() {
+                    let index = b.kind == .channel ? "oc" : "p * \(channels) + oc"
+                    c.line("dbias\(k)[\(index)] += dz;  // \(b.parameter.name)")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,207 @@
+/// Dense, stand-alone elementwise, pooling and softmax kernels of the C printer.
+extension CKernels {
+    func denseForward(_ g: FusedGroup, units: Int) -> String {
+        let n = g.input.count
+        var c = CodeWriter()
+        header(g, "forward").forEach { c.line($0) }
+        c.block("static void \(g.name)_forward(const float* restrict in, const float* restrict weight\(biasParams(g, grad: false)), float* restrict out, int n0, int n1)") { c in
+            c.block("for (int n = n0; n < n1; n++)") { c in
+                c.line("const float* restrict xp = in + (size_t)n * \(n);")
+                c.line("float acc[\(units)];")
+                c.line("for (int o = 0; o < \(units); o++) acc[o] = 0.0f;")
+                c.block("for (int i = 0; i < \(n); i++)") { c in
+                    c.line("const float xv = xp[i];")
+                    c.line("const float* restrict wp = weight + (size_t)i * \(units);")
+                    c.line("for (int o = 0; o < \(units); o++) acc[o] += xv * wp[o];")
+                }
+                c.block("for (int o = 0; o < \(units); o++)") { c in
+                    c.line("float v = acc[o];")
+                    lang.epilogue("v", biases: epilogueBiases(g), activation: g.activation, channel: "o", element: "o")
+                        .forEach { c.line($0) }
+                    c.line("out[(size_t)n * \(units) + o] = v;")
+                }
+            }
+        }
+        return c.text
+    }
+
+    func denseBackward(_ g: FusedGroup, units: Int) -> String {
+        let n = g.input.count
+        var c = CodeWriter()
+        header(g, "backward").forEach { c.line($0) }
+        c.line("// dout is (N,\(units)) and becomes dz in place; dweight, dbias accumulate")
+        let din = g.needsInputGradient ? ", float* restrict din" : ""
+        c.block("static void \(g.name)_backward(float* restrict dout, const float* restrict in, const float* restrict out, const float* restrict weight, float* restrict dweight\(biasParams(g, grad: true))\(din), int n0, int n1)") { c in
+            prologue(&c, g, spatial: 1, channels: units)
+            if !g.needsInputGradient { c.line("(void)weight;  // the first learnable layer needs no input gradient") }
+            c.block("for (int n = n0; n < n1; n++)") { c in
+                c.line("const float* restrict dz = dout + (size_t)n * \(units);")
+                c.line("const float* restrict xp = in + (size_t)n * \(n);")
+                if g.needsInputGradient {
+                    c.line("float* restrict dxp = din + (size_t)n * \(n);")
+                }
+                c.block("for (int i = 0; i < \(n); i++)") { c in
+                    c.line("float* restrict dwp = dweight + (size_t)i * \(units);")
+                    c.line("const float xv = xp[i];")
+                    c.line("for (int o = 0; o < \(units); o++) dwp[o] += xv * dz[o];  // weight gradient")
+                    if g.needsInputGradient {
+                        c.line("const float* restrict wp = weight + (size_t)i * \(units);")
+                        c.line("float s = 0.0f;")
+                        c.line("for (int o = 0; o < \(units); o++) s += wp[o] * dz[o];  // input gradient")
+                        c.line("dxp[i] = s;")
+                    }
+                }
+            }
+        }
+        return c.text
+    }
+
+    /// Stand-alone biases and/or an activation: out = act(in + biases).
+    func elementwiseForward(_ g: FusedGroup) -> String {
+        let s = g.output
+        var c = CodeWriter()
+        header(g, "forward").forEach { c.line($0) }
+        c.block("static void \(g.name)_forward(const float* restrict in\(biasParams(g, grad: false)), float* restrict out, int n0, int n1)") { c in
+            c.block("for (int n = n0; n < n1; n++) for (int p = 0; p < \(s.h * s.w); p++) for (int ch = 0; ch < \(s.c); ch++)") { c in
+                c.line("const size_t j = ((size_t)n * \(s.h * s.w) + p) * \(s.c) + ch;")
+                c.line("float v = in[j];")
+                lang.epilogue("v", biases: epilogueBiases(g), activation: g.activation, channel: "ch", element: "p * \(s.c) + ch")
+                    .forEach { c.line($0) }
+                c.line("out[j] = v;")
+            }
+        }
+        return c.text
+    }
+
+    func elementwiseBackward(_ g: FusedGroup) -> String {
+        let s = g.output
+        var c = CodeWriter()
+        header(g, "backward").forEach { c.line($0) }
+        let din = g.needsInputGradient ? ", float* restrict din" : ""
+        c.block("static void \(g.name)_backward(float* restrict dout, const float* restrict out\(biasParams(g, grad: true))\(din), int n0, int n1)") { c in
+            c.block("for (int n = n0; n < n1; n++) for (int p = 0; p < \(s.h * s.w); p++) for (int ch = 0; ch < \(s.c); ch++)") { c in
+                c.line("const size_t j = ((size_t)n * \(s.h * s.w) + p) * \(s.c) + ch;")
+                if g.activation == nil { c.line("(void)out;") }
+                c.line("const float dz = \(lang.activationGradient("dout[j]", output: "out[j]", g.activation));")
+                for (k, b) in g.biases.enumerated() {
+                    c.line("dbias\(k)[\(b.kind == .channel ? "ch" : "p * \(s.c) + ch")] += dz;  // \(b.parameter.name)")
+                }
+                if g.needsInputGradient { c.line("din[j] = dz;") }
+            }
+        }
+        return c.text
+    }
+
+    func poolForward(_ g: FusedGroup, _ kind: PoolKind, _ w: Window) -> String {
+        let i = g.input, o = g.output
+        let argmax = kind == .max && g.needsBackward
+        var c = CodeWriter()
+        header(g, "forward").forEach { c.line($0) }
+        if argmax { c.line("// argmax is (N,\(o.h),\(o.w),\(o.c)): the winning input offset within its sample") }
+        c.block("static void \(g.name)_forward(const float* restrict in, float* restrict out\(argmax ? ", int* restrict argmax" : ""), int n0, int n1)") { c in
+            c.block("for (int n = n0; n < n1; n++) for (int oy = 0; oy < \(o.h); oy++) for (int ox = 0; ox < \(o.w); ox++)") { c in
+                if kind == .max {
+                    c.line("float best[\(i.c)]; int at[\(i.c)];")
+                    c.line("for (int ch = 0; ch < \(i.c); ch++) { best[ch] = -INFINITY; at[ch] = 0; }")
+                } else {
+                    c.line("float sum[\(i.c)]; int count = 0;")
+                    c.line("for (int ch = 0; ch < \(i.c); ch++) sum[ch] = 0.0f;")
+                }
+                taps(&c, w, i) { c in
+                    c.line("const int base = (iy * \(i.w) + ix) * \(i.c);")
+                    c.line("const float* restrict xp = in + (size_t)n * \(i.count) + base;")
+                    if kind == .max {
+                        c.line("for (int ch = 0; ch < \(i.c); ch++) if (xp[ch] > best[ch]) { best[ch] = xp[ch]; at[ch] = base + ch; }")
+                    } else {
+                        c.line("count++;")
+                        c.line("for (int ch = 0; ch < \(i.c); ch++) sum[ch] += xp[ch];")
+                    }
+                }
+                c.line("const size_t j = \(Index.nhwc("n", "oy", "ox", "0", o));")
+                if kind == .max {
+                    c.line("for (int ch = 0; ch < \(i.c); ch++) out[j + ch] = best[ch];")
+                    if argmax { c.line("for (int ch = 0; ch < \(i.c); ch++) argmax[j + ch] = at[ch];") }
+                } else {
+                    c.line("const float inv = 1.0f / (float)count;  // padded cells are not counted")
+                    c.line("for (int ch = 0; ch < \(i.c); ch++) out[j + ch] = sum[ch] * inv;")
+                }
+            }
+        }
+        return c.text
+    }
+
+    func poolBackward(_ g: FusedGroup, _ kind: PoolKind, _ w: Window) -> String {
+        let i = g.input, o = g.output
+        var c = CodeWriter()
+        header(g, "backward").forEach { c.line($0) }
+        let args = kind == .max ? "const float* restrict dout, const int* restrict argmax" : "const float* restrict dout"
+        c.block("static void \(g.name)_backward(\(args), float* restrict din, int n0, int n1)") { c in
+            c.line("for (size_t j = (size_t)n0 * \(i.count); j < (size_t)n1 * \(i.count); j++) din[j] = 0.0f;")
+            if kind == .max {
+                c.block("for (int n = n0; n < n1; n++) for (int j = 0; j < \(o.count); j++)") { c in
+                    c.line("din[(size_t)n * \(i.count) + argmax[(size_t)n * \(o.count) + j]] += dout[(size_t)n * \(o.count) + j];")
+                }
+            } else {
+                c.block("for (int n = n0; n < n1; n++) for (int oy = 0; oy < \(o.h); oy++) for (int ox = 0; ox < \(o.w); ox++)") { c in
+                    c.line("int count = 0;")
+                    taps(&c, w, i) { c in c.line("(void)iy; (void)ix; count++;") }
+                    c.line("const float* restrict dy = dout + \(Index.nhwc("n", "oy", "ox", "0", o));")
+                    c.line("const float inv = 1.0f / (float)count;")
+                    taps(&c, w, i) { c in
+                        c.line("float* restrict dxp = din + \(Index.nhwc("n", "iy", "ix", "0", i));")
+                        c.line("for (int ch = 0; ch < \(i.c); ch++) dxp[ch] += dy[ch] * inv;")
+                    }
+                }
+            }
+        }
+        return c.text
+    }
+
+    func softmaxForward(_ g: FusedGroup) -> String {
+        let k = g.output.count
+        var c = CodeWriter()
+        header(g, "forward").forEach { c.line($0) }
+        c.block("static void \(g.name)_forward(const float* restrict in, float* restrict out, int n0, int n1)") { c in
+            c.block("for (int n = n0; n < n1; n++)") { c in
+                c.line("const float* restrict x = in + (size_t)n * \(k);")
+                c.line("float* restrict p = out + (size_t)n * \(k);")
+                c.line("float m = x[0];")
+                c.line("for (int j = 1; j < \(k); j++) m = x[j] > m ? x[j] : m;")
+                c.line("float s = 0.0f;")
+                c.line("for (int j = 0; j < \(k); j++) { p[j] = expf(x[j] - m); s += p[j]; }")
+                c.line("const float inv = 1.0f / s;")
+                c.line("for (int j = 0; j < \(k); j++) p[j] *= inv;")
+            }
+        }
+        return c.text
+    }
+
+    /// Cross-entropy on the softmax: loss = logsumexp(x) - x[label] (stable), dx = (p - onehot) / batch.
+    func crossEntropy(_ g: FusedGroup, name: String) -> String {
+        let k = g.output.count
+        var c = CodeWriter()
+        c.line("// \(name): cross-entropy of the softmax, loss = log(sum(exp(x - m))) + m - x[label]  [\(basename(g.location.file)):\(g.location.line)]")
+        c.line("// probs and x (the logits) are (N,\(k)), labels (N), loss (N); dx is (N,\(k)): (probs - onehot) / batch")
+        c.block("static void \(name)(const float* restrict probs, const float* restrict x, const int* restrict labels, float* restrict loss, float* restrict dx, int batch, int n0, int n1, double* loss_sum, int* correct)") { c in
+            c.line("double total = 0.0; int right = 0;")
+            c.block("for (int n = n0; n < n1; n++)") { c in
+                c.line("const float* restrict xp = x + (size_t)n * \(k);")
+                c.line("const float* restrict p = probs + (size_t)n * \(k);")
+                c.line("const int label = labels[n];")
+                c.line("float m = xp[0]; int best = 0;")
+                c.line("for (int j = 1; j < \(k); j++) if (xp[j] > m) { m = xp[j]; best = j; }")
+                c.line("float s = 0.0f;")
+                c.line("for (int j = 0; j < \(k); j++) s += expf(xp[j] - m);")
+                c.line("loss[n] = logf(s) + m - xp[label];")
+                c.line("total += loss[n];")
+                c.line("right += best == label;")
+                c.block("if (dx)") { c in
+                    c.line("const float inv = 1.0f / (float)batch;")
+                    c.line("for (int j = 0; j < \(k); j++) dx[(size_t)n * \(k) + j] = (p[j] - (j == label ? 1.0f : 0.0f)) * inv;")
+                }
+            }
+            c.line("*loss_sum = total; *correct = right;")
+        }
+        return c.text
+    }
+}

@@ -1,0 +1,80 @@
+/// The small table of spelling differences between kernel languages. Everything else a kernel says
+/// (index expressions, fused epilogues and prologues) is built once from it and shared by the printers.
+struct KernelLanguage: Sendable {
+    var float: String          // scalar type
+    var int: String
+    var literalSuffix: String  // "f" in C
+    var exp: String
+    var log: String
+    var tanh: String
+    var max: String
+
+    static let c = KernelLanguage(float: "float", int: "int", literalSuffix: "f", exp: "expf", log: "logf", tanh: "tanhf",
+                                  max: "fmaxf")
+    static let glsl = KernelLanguage(float: "float", int: "int", literalSuffix: "", exp: "exp", log: "log", tanh: "tanh",
+                                     max: "max")
+
+    /// A float literal: `lit(1)` is `1.0f` in C and `1.0` in GLSL.
+    func lit(_ x: Double) -> String {
+        var s = x == x.rounded() && abs(x) < 1e15 ? String(format1: x) : "\(x)"
+        if !s.contains(".") && !s.contains("e") && !s.contains("inf") { s += ".0" }
+        return s + literalSuffix
+    }
+
+    /// Statements applying a fused epilogue to `v`: biases in order, then the activation.
+    /// `channel` indexes a channel bias, `element` an element bias (the output's per-sample flat index).
+    func epilogue(_ v: String, biases: [(kind: BiasKind, pointer: String, comment: String)], activation: Activation?,
+                  channel: String, element: String) -> [String] {
+        var lines: [String] = []
+        for b in biases {
+            switch b.kind {
+            case .channel: lines.append("\(v) += \(b.pointer)[\(channel)];  // \(b.comment)")
+            case .element: lines.append("\(v) += \(b.pointer)[\(element)];  // \(b.comment)")
+            case .none: break
+            }
+        }
+        if let a = activation { lines.append("\(v) = \(activate(v, a));  // \(a.rawValue)") }
+        return lines
+    }
+
+    /// The activation of `x`.
+    func activate(_ x: String, _ a: Activation) -> String {
+        switch a {
+        case .relu: return "\(x) > \(lit(0)) ? \(x) : \(lit(0))"
+        case .sigmoid: return "\(lit(1)) / (\(lit(1)) + \(exp)(-\(x)))"
+        case .tanh: return "\(tanh)(\(x))"
+        }
+    }
+
+    /// The gradient through an activation, from the gradient `dy` and the activation's output `y`.
+    func activationGradient(_ dy: String, output y: String, _ a: Activation?) -> String {
+        switch a {
+        case nil: return dy
+        case .relu: return "(\(y) > \(lit(0)) ? \(dy) : \(lit(0)))"
+        case .sigmoid: return "\(dy) * \(y) * (\(lit(1)) - \(y))"
+        case .tanh: return "\(dy) * (\(lit(1)) - \(y) * \(y))"
+        }
+    }
+}
+
+extension String {
+    init(format1 x: Double) { self = String(Int64(x)) }
+}
+
+/// Index arithmetic shared by every printer: NHWC activations, [kh][kw][c][oc] conv weights.
+enum Index {
+    /// Flat offset of (n, y, x, c) in an NHWC tensor of shape s; the batch index is widened first, and a zero
+    /// channel or a single channel is left out so that the expression reads as written by hand.
+    static func nhwc(_ n: String, _ y: String, _ x: String, _ c: String, _ s: Shape) -> String {
+        var e = "(((size_t)\(n) * \(s.h) + \(y)) * \(s.w) + \(x))"
+        if s.c != 1 { e += " * \(s.c)" }
+        if c != "0" { e += " + \(c)" }
+        return e
+    }
+    /// Input row/column read by output position `o` and kernel tap `k`.
+    static func tap(_ o: String, _ k: String, stride: Int, pad: Int) -> String {
+        var s = stride == 1 ? o : "\(o) * \(stride)"
+        if pad != 0 { s += " - \(pad)" }
+        return "\(s) + \(k)"
+    }
+}

@@ -1,0 +1,150 @@
+/// What a bias adds: one value per channel, one per element of the input, or nothing.
+public enum BiasKind: String, Sendable, Equatable, Hashable, CaseIterable {
+    case channel, element, none
+}
+
+public enum Activation: String, Sendable, Equatable, Hashable, CaseIterable {
+    case relu, sigmoid, tanh
+}
+
+public enum PoolKind: String, Sendable, Equatable, Hashable {
+    case max = "maxpool"
+    case avg = "avgpool"
+}
+
+/// One layer as the source states it, with its geometry resolved by shape inference.
+public enum LayerOp: Sendable, Equatable, Hashable {
+    /// `conv N KhxKw ...`: `filters` outputs; bias and activation written on the same line.
+    case conv(filters: Int, window: Window, bias: BiasKind, activation: Activation?)
+    /// `dense N ...`: flattens its input implicitly.
+    case dense(units: Int, bias: BiasKind, activation: Activation?)
+    /// A stand-alone learnable bias (`bias element` or `bias channel`).
+    case bias(BiasKind)
+    case activation(Activation)
+    case pool(PoolKind, window: Window)
+    case flatten
+    /// Softmax; training pairs it with cross-entropy.
+    case softmax
+
+    /// The statement keyword.
+    public var keyword: String {
+        switch self {
+        case .conv: return "conv"
+        case .dense: return "dense"
+        case .bias: return "bias"
+        case .activation(let a): return a.rawValue
+        case .pool(let k, _): return k.rawValue
+        case .flatten: return "flatten"
+        case .softmax: return "softmax"
+        }
+    }
+}
+
+/// How a parameter tensor is laid out in memory by cnnc (row-major, last index fastest), and how that maps to
+/// PyTorch's layout, which checkpoints use.
+public enum ParamLayout: Sendable, Equatable, Hashable {
+    /// cnnc: [kh][kw][c][oc]; PyTorch: [oc, c, kh, kw].
+    case convWeight(oc: Int, c: Int, kh: Int, kw: Int)
+    /// cnnc: [in][out] with `in` the input flattened in H,W,C order; PyTorch: [out, in] with `in` in C,H,W order.
+    case denseWeight(out: Int, inH: Int, inW: Int, inC: Int)
+    /// One value per channel: [c] in both.
+    case channelBias(c: Int)
+    /// One value per element: cnnc [h][w][c]; PyTorch [c, h, w].
+    case elementBias(h: Int, w: Int, c: Int)
+
+    public var count: Int {
+        switch self {
+        case let .convWeight(oc, c, kh, kw): return oc * c * kh * kw
+        case let .denseWeight(out, h, w, c): return out * h * w * c
+        case let .channelBias(c): return c
+        case let .elementBias(h, w, c): return h * w * c
+        }
+    }
+
+    /// The shape PyTorch (and the checkpoint file) uses.
+    public var torchShape: [Int] {
+        switch self {
+        case let .convWeight(oc, c, kh, kw): return [oc, c, kh, kw]
+        case let .denseWeight(out, h, w, c): return [out, h * w * c]
+        case let .channelBias(c): return [c]
+        case let .elementBias(h, w, c): return [c, h, w]
+        }
+    }
+
+    /// The shape cnnc stores, outermost first.
+    public var internalShape: [Int] {
+        switch self {
+        case let .convWeight(oc, c, kh, kw): return [kh, kw, c, oc]
+        case let .denseWeight(out, h, w, c): return [h * w * c, out]
+        case let .channelBias(c): return [c]
+        case let .elementBias(h, w, c): return [h, w, c]
+        }
+    }
+}
+
+/// How a parameter starts: He (Kaiming) normal for layers followed by ReLU, Glorot (Xavier) uniform otherwise, zeros for biases.
+public enum ParamInit: Sendable, Equatable, Hashable {
+    case he(fanIn: Int)
+    case glorot(fanIn: Int, fanOut: Int)
+    case zeros
+}
+
+public struct Parameter: Sendable, Equatable, Hashable {
+    /// `LAYER.weight` or `LAYER.bias`.
+    public var name: String
+    public var layout: ParamLayout
+    public var initializer: ParamInit
+    public var count: Int { layout.count }
+}
+
+/// A layer of the typed graph: source statement, resolved operation, shapes, parameters and costs.
+public struct Layer: Sendable, Equatable {
+    public var name: String
+    public var op: LayerOp
+    public var input: Shape
+    public var output: Shape
+    public var parameters: [Parameter]
+    /// Where the statement starts in the source.
+    public var location: SourceLocation
+    /// Multiply-accumulates of the forward pass, per sample.
+    public var forwardMACs: Int
+    /// Multiply-accumulates of the backward pass, per sample: weight gradient plus, where the layer needs it,
+    /// input gradient.
+    public var backwardMACs: Int
+    /// Whether the backward pass computes this layer's input gradient (false before the first learnable layer).
+    public var needsInputGradient: Bool
+    /// Whether the backward pass visits this layer at all.
+    public var needsBackward: Bool
+
+    public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
+}
+
+/// Defaults of the generated trainer, from the `train` statement.
+public struct TrainConfig: Sendable, Equatable, Hashable {
+    public var epochs: Int = 3
+    public var batch: Int = 64
+    public var learningRate: Double = 0.01
+    public var momentum: Double = 0.9
+    public var seed: UInt64 = 1
+    public init() {}
+}
+
+/// The typed graph: every shape known, every layer named, in source order.
+public struct Network: Sendable, Equatable {
+    public var name: String
+    public var sourceFile: String
+    public var input: Shape
+    public var scale: Double
+    /// The `scale` statement as written (e.g. "1/255"), for generated comments.
+    public var scaleText: String?
+    public var layers: [Layer]
+    public var train: TrainConfig
+
+    public var parameters: [Parameter] { layers.flatMap(\.parameters) }
+    public var parameterCount: Int { layers.reduce(0) { $0 + $1.parameterCount } }
+    public var output: Shape { layers.last?.output ?? input }
+    public var forwardMACs: Int { layers.reduce(0) { $0 + $1.forwardMACs } }
+    public var backwardMACs: Int { layers.reduce(0) { $0 + $1.backwardMACs } }
+    /// Training FLOPs per sample: forward plus backward, two FLOPs per MAC (optimizer update excluded).
+    public var trainingFLOPs: Int { 2 * (forwardMACs + backwardMACs) }
+}

@@ -1,0 +1,103 @@
+/// A bias folded into a kernel's epilogue.
+public struct EpilogueBias: Sendable, Equatable {
+    public var kind: BiasKind          // .channel or .element
+    public var parameter: Parameter
+}
+
+/// What a fused group computes before its epilogue.
+public enum GroupOp: Sendable, Equatable {
+    case conv(filters: Int, window: Window)
+    case dense(units: Int)
+    /// Only an epilogue: stand-alone biases and/or an activation.
+    case elementwise
+    case pool(PoolKind, window: Window)
+    /// A view: the flat input is the same memory, so no kernel runs.
+    case flatten
+    /// Softmax; the loss kernel pairs it with cross-entropy.
+    case softmax
+}
+
+/// One fused operation: a primary layer plus the bias and activation layers folded into its epilogue
+/// (forward) and prologue (backward: ReLU mask and bias gradients in the same kernel).
+public struct FusedGroup: Sendable, Equatable {
+    /// The primary layer's name: kernels are `NAME_forward` / `NAME_backward`.
+    public var name: String
+    public var op: GroupOp
+    /// Indices into `Network.layers`, in source order.
+    public var layers: [Int]
+    public var input: Shape
+    public var output: Shape
+    public var weight: Parameter?
+    public var biases: [EpilogueBias]
+    public var activation: Activation?
+    public var location: SourceLocation
+    public var needsBackward: Bool
+    public var needsInputGradient: Bool
+    public var forwardMACs: Int
+    public var backwardMACs: Int
+
+    public var parameters: [Parameter] { (weight.map { [$0] } ?? []) + biases.map(\.parameter) }
+    public var isFused: Bool { layers.count > 1 }
+}
+
+/// The fusion pass: `conv`/`dense` (or a stand-alone bias) followed by stand-alone `bias` layers and then an
+/// activation become one group. A layer with an inline activation (`conv ... relu`) ends its group: a bias after
+/// an activation is not a linear epilogue.
+public enum Fusion {
+    public static func fuse(_ net: Network) -> [FusedGroup] {
+        var groups: [FusedGroup] = []
+        var i = 0
+        while i < net.layers.count {
+            let first = net.layers[i]
+            var group = FusedGroup(name: first.name, op: .elementwise, layers: [i], input: first.input, output: first.output,
+                                   weight: nil, biases: [], activation: nil, location: first.location,
+                                   needsBackward: first.needsBackward, needsInputGradient: first.needsInputGradient,
+                                   forwardMACs: first.forwardMACs, backwardMACs: first.backwardMACs)
+            var absorbs = false
+            switch first.op {
+            case let .conv(filters, window, bias, act):
+                group.op = .conv(filters: filters, window: window)
+                group.weight = first.parameters[0]
+                if bias != .none { group.biases.append(EpilogueBias(kind: bias, parameter: first.parameters[1])) }
+                group.activation = act
+                absorbs = act == nil
+            case let .dense(units, bias, act):
+                group.op = .dense(units: units)
+                group.weight = first.parameters[0]
+                if bias != .none { group.biases.append(EpilogueBias(kind: bias, parameter: first.parameters[1])) }
+                group.activation = act
+                absorbs = act == nil
+            case let .bias(kind):
+                group.biases.append(EpilogueBias(kind: kind, parameter: first.parameters[0]))
+                absorbs = true
+            case let .activation(a):
+                group.activation = a
+            case let .pool(kind, window):
+                group.op = .pool(kind, window: window)
+            case .flatten:
+                group.op = .flatten
+            case .softmax:
+                group.op = .softmax
+            }
+            i += 1
+            while absorbs, i < net.layers.count {
+                let next = net.layers[i]
+                if case let .bias(kind) = next.op {
+                    group.biases.append(EpilogueBias(kind: kind, parameter: next.parameters[0]))
+                } else if case let .activation(a) = next.op {
+                    group.activation = a
+                    absorbs = false
+                } else {
+                    break
+                }
+                group.layers.append(i)
+                group.output = next.output
+                group.needsBackward = group.needsBackward || next.needsBackward
+                group.backwardMACs += next.backwardMACs
+                i += 1
+            }
+            groups.append(group)
+        }
+        return groups
+    }
+}

@@ -1,0 +1,92 @@
+/// What a buffer holds.
+public enum BufferRole: String, Sendable, Equatable {
+    case input        // raw images as the data loader gives them
+    case activation   // a group's output, kept for the backward pass
+    case gradient     // d loss / d activation, live only between the two kernels that write and read it
+    case index        // argmax positions of a max pool, for its backward pass
+    case labels       // class labels, one per sample
+    case loss         // per-sample loss
+}
+
+/// A per-sample buffer of the step. Parameters, their gradients and momentum are one flat array each
+/// (offsets in `KernelPlan.parameterOffsets`), so they are not listed here.
+public struct PlanBuffer: Sendable, Equatable {
+    public var name: String
+    public var role: BufferRole
+    public var shape: Shape
+    public var isInteger: Bool
+    /// The memory this buffer lives in: its own name, the buffer it aliases (flatten), or a shared gradient slot.
+    public var storage: String
+    /// First and last kernel (index into `KernelPlan.kernels`) that touch it.
+    public var firstUse: Int
+    public var lastUse: Int
+}
+
+public enum Phase: String, Sendable, Equatable {
+    case forward, loss, backward, update
+}
+
+/// One kernel of the step: a fused group's forward or backward, the loss, or the update.
+public struct Kernel: Sendable, Equatable {
+    public var name: String
+    public var phase: Phase
+    /// Index into `KernelPlan.groups`, nil for the input scaling and the update.
+    public var group: Int?
+    public var reads: [String]
+    public var writes: [String]
+    /// Parameters read, and parameters whose gradient the kernel accumulates.
+    public var parameters: [String]
+    public var parameterGradients: [String]
+    /// Multiply-accumulates per sample (conv/dense), for profiles and GFLOP/s.
+    public var macs: Int
+    public var location: SourceLocation?
+}
+
+/// The one kernel plan both targets lower: the ordered kernels of a training step (forward, loss, backward,
+/// update), every buffer with its shape, where it lives and how long it lives. Evaluation runs the forward
+/// kernels and the loss kernel only.
+public struct KernelPlan: Sendable, Equatable {
+    public var network: Network
+    public var groups: [FusedGroup]
+    public var buffers: [PlanBuffer]
+    public var kernels: [Kernel]
+    /// Every parameter, in source (= checkpoint) order, with its offset in the flat parameter array.
+    public var parameters: [Parameter]
+    public var parameterOffsets: [String: Int]
+    public var parameterCount: Int
+    /// Storage slots shared by gradient buffers whose lifetimes do not overlap, with their size per sample.
+    public var gradientSlots: [(name: String, elements: Int)] {
+        var slots: [(name: String, elements: Int)] = []
+        for b in buffers where b.role == .gradient {
+            if let i = slots.firstIndex(where: { $0.name == b.storage }) {
+                slots[i].elements = max(slots[i].elements, b.shape.count)
+            } else {
+                slots.append((name: b.storage, elements: b.shape.count))
+            }
+        }
+        return slots
+    }
+
+    public static func == (a: KernelPlan, b: KernelPlan) -> Bool {
+        a.groups == b.groups && a.buffers == b.buffers && a.kernels == b.kernels && a.parameterOffsets == b.parameterOffsets
+    }
+
+    public func buffer(_ name: String) -> PlanBuffer? { buffers.first { $0.name == name } }
+    public var forwardKernels: [Kernel] { kernels.filter { $0.phase == .forward } }
+    public var lossKernel: Kernel? { kernels.first { $0.phase == .loss } }
+    public var backwardKernels: [Kernel] { kernels.filter { $0.phase == .backward } }
+    public var updateKernels: [Kernel] { kernels.filter { $0.phase == .update } }
+
+    /// Bytes of per-sample buffers for a batch, counting shared storage once.
+    public func activationBytes(batch: Int) -> Int {
+        var seen = Set<String>()
+        var total = 0
+        for b in buffers where b.role != .labels {
+            if seen.insert(b.storage).inserted {
+                let elements = buffers.filter { $0.storage == b.storage }.map(\.shape.count).max() ?? 0
+                total += elements * 4 * batch
+            }
+        }
+        return total
+    }
+}

@@ -1,0 +1,125 @@
+/// Kernel planning: orders the fused groups' kernels into one training step, names every buffer, and
+/// shares gradient storage between buffers whose lifetimes do not overlap.
+public enum Planner {
+    public static func plan(_ net: Network, groups: [FusedGroup]) -> KernelPlan {
+        var buffers: [PlanBuffer] = []
+        var kernels: [Kernel] = []
+        func add(_ name: String, _ role: BufferRole, _ shape: Shape, integer: Bool = false, storage: String? = nil) {
+            buffers.append(PlanBuffer(name: name, role: role, shape: shape, isInteger: integer, storage: storage ?? name,
+                                      firstUse: -1, lastUse: -1))
+        }
+
+        // Parameters: one flat array in source order.
+        var offsets: [String: Int] = [:]
+        var count = 0
+        for p in net.parameters { offsets[p.name] = count; count += p.count }
+
+        // Forward: the scaled input, then one output buffer per group (flatten aliases its input).
+        add("input", .input, net.input)
+        add("labels", .labels, .flat(1), integer: true)
+        var x = "input"
+        if net.scale != 1 {
+            add("x", .activation, net.input)
+            kernels.append(Kernel(name: "input_scale", phase: .forward, group: nil, reads: ["input"], writes: ["x"],
+                                  parameters: [], parameterGradients: [], macs: 0, location: nil))
+            x = "x"
+        }
+        var groupInput: [String] = []
+        var groupOutput: [String] = []
+        for (gi, g) in groups.enumerated() {
+            groupInput.append(x)
+            let out = g.op == .softmax ? "probs" : "\(g.name)_out"
+            var writes = [out]
+            switch g.op {
+            case .flatten:
+                add(out, .activation, g.output, storage: buffers.first { $0.name == x }!.storage)
+                groupOutput.append(out)
+                x = out
+                continue
+            case .pool(.max, _) where g.needsBackward:
+                add("\(g.name)_argmax", .index, g.output, integer: true)
+                writes.append("\(g.name)_argmax")
+            default: break
+            }
+            add(out, .activation, g.output)
+            kernels.append(Kernel(name: "\(g.name)_forward", phase: .forward, group: gi, reads: [x], writes: writes,
+                                  parameters: g.parameters.map(\.name), parameterGradients: [], macs: g.forwardMACs,
+                                  location: g.location))
+            groupOutput.append(out)
+            x = out
+        }
+
+        // Loss: softmax cross-entropy. Its gradient with respect to the softmax input seeds the backward pass.
+        add("loss", .loss, .flat(1))
+        let last = groups.count - 1
+        let hasSoftmax = last >= 0 && groups[last].op == .softmax
+        let backwardFrom = hasSoftmax ? last - 1 : last
+        if backwardFrom >= 0 {
+            add("d_\(groupOutput[backwardFrom])", .gradient, groups[backwardFrom].output)
+        }
+        kernels.append(Kernel(name: hasSoftmax ? "\(groups[last].name)_xent" : "xent", phase: .loss, group: hasSoftmax ? last : nil,
+                              reads: hasSoftmax ? ["probs", groupInput[last], "labels"] : [x, "labels"],
+                              writes: ["loss"] + (backwardFrom >= 0 ? ["d_\(groupOutput[backwardFrom])"] : []),
+                              parameters: [], parameterGradients: [], macs: 0, location: hasSoftmax ? groups[last].location : nil))
+
+        // Backward: groups in reverse; a group's input gradient is the previous group's output gradient.
+        if backwardFrom >= 0 {
+            for gi in stride(from: backwardFrom, through: 0, by: -1) where groups[gi].needsBackward {
+                let g = groups[gi]
+                let dy = "d_\(groupOutput[gi])"
+                var reads = [dy, groupInput[gi], groupOutput[gi]]
+                if case .pool(.max, _) = g.op { reads = [dy, "\(g.name)_argmax"] }
+                var writes: [String] = []
+                if g.needsInputGradient {
+                    let dx = "d_\(groupInput[gi])"
+                    if g.op == .flatten {
+                        add(dx, .gradient, g.input, storage: buffers.first { $0.name == dy }!.storage)
+                        continue
+                    }
+                    add(dx, .gradient, g.input)
+                    writes.append(dx)
+                } else if g.op == .flatten {
+                    continue
+                }
+                kernels.append(Kernel(name: "\(g.name)_backward", phase: .backward, group: gi, reads: reads, writes: writes,
+                                      parameters: g.weight.map { [$0.name] } ?? [],
+                                      parameterGradients: g.parameters.map(\.name), macs: g.backwardMACs, location: g.location))
+            }
+        }
+        kernels.append(Kernel(name: "sgd_update", phase: .update, group: nil, reads: [], writes: [],
+                              parameters: net.parameters.map(\.name), parameterGradients: net.parameters.map(\.name),
+                              macs: 0, location: nil))
+
+        // Lifetimes, then gradient slots: first fit over non-overlapping lifetimes.
+        for (ki, k) in kernels.enumerated() {
+            for name in k.reads + k.writes {
+                guard let bi = buffers.firstIndex(where: { $0.name == name }) else { continue }
+                if buffers[bi].firstUse < 0 { buffers[bi].firstUse = ki }
+                buffers[bi].lastUse = ki
+            }
+        }
+        assignGradientSlots(&buffers)
+        return KernelPlan(network: net, groups: groups, buffers: buffers, kernels: kernels, parameters: net.parameters,
+                          parameterOffsets: offsets, parameterCount: count)
+    }
+
+    private static func assignGradientSlots(_ buffers: inout [PlanBuffer]) {
+        // A buffer and the views aliasing it (flatten) share one lifetime: the union of theirs.
+        var span: [String: (Int, Int)] = [:]
+        for b in buffers where b.role == .gradient && b.firstUse >= 0 {
+            let s = span[b.storage] ?? (b.firstUse, b.lastUse)
+            span[b.storage] = (min(s.0, b.firstUse), max(s.1, b.lastUse))
+        }
+        var slotEnds: [Int] = []   // last use of what currently occupies each slot
+        var slotOf: [String: String] = [:]
+        for b in buffers where b.role == .gradient && b.storage == b.name {
+            guard let (first, last) = span[b.name] else { continue }
+            let slot = slotEnds.firstIndex { $0 < first } ?? slotEnds.count
+            if slot == slotEnds.count { slotEnds.append(last) } else { slotEnds[slot] = last }
+            slotOf[b.name] = "grad\(slot)"
+        }
+        for i in buffers.indices where buffers[i].role == .gradient {
+            buffers[i].storage = slotOf[buffers[i].storage] ?? buffers[i].storage
+        }
+    }
+}

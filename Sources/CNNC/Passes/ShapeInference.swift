@@ -1,0 +1,185 @@
+/// Shape inference: turns the syntax tree into the typed graph. Names every layer, resolves padding and
+/// strides against the actual input sizes, creates parameter tensors, and counts MACs forward and backward.
+/// Every impossible shape is a `Diagnostic` at the statement that causes it.
+public enum ShapeInference {
+    public static func infer(_ tree: SyntaxTree) throws -> Network {
+        var layers: [Layer] = []
+        var shape = tree.input
+        var ordinals: [String: Int] = [:]
+        var taken: [String: SourceLocation] = [:]
+        for decl in tree.layers where decl.name != nil { taken[decl.name!] = decl.location }
+        var seenParameters = false
+
+        for decl in tree.layers {
+            let name = try layerName(decl, ordinals: &ordinals, taken: &taken, tree: tree)
+            var layer = try inferLayer(decl, name: name, input: shape, tree: tree)
+            layer.needsBackward = seenParameters || !layer.parameters.isEmpty
+            layer.needsInputGradient = seenParameters
+            if !layer.needsBackward { layer.backwardMACs = 0 }
+            if !layer.needsInputGradient { layer.backwardMACs -= inputGradientMACs(layer) }
+            seenParameters = seenParameters || !layer.parameters.isEmpty
+            shape = layer.output
+            layers.append(layer)
+        }
+        assignInitializers(&layers)
+
+        var name = tree.netName ?? stem(of: tree.file)
+        if name.isEmpty { name = "net" }
+        return Network(name: name, sourceFile: tree.file, input: tree.input, scale: tree.scale,
+                       scaleText: tree.scaleText, layers: layers, train: tree.train)
+    }
+
+    /// `name=` or kind + ordinal (`conv1`, `relu2`); an automatic name never reuses one taken explicitly.
+    private static func layerName(_ decl: LayerDecl, ordinals: inout [String: Int], taken: inout [String: SourceLocation],
+                                  tree: SyntaxTree) throws -> String {
+        let kind = kindName(decl.syntax)
+        ordinals[kind, default: 0] += 1
+        if let explicit = decl.name { return explicit }
+        var candidate = "\(kind)\(ordinals[kind]!)"
+        var extra = 0
+        while let clash = taken[candidate], clash != decl.location {
+            extra += 1
+            candidate = "\(kind)\(ordinals[kind]!)_\(extra)"
+        }
+        taken[candidate] = decl.location
+        return candidate
+    }
+
+    static func kindName(_ s: LayerSyntax) -> String {
+        switch s {
+        case .conv: return "conv"
+        case .dense: return "dense"
+        case .bias: return "bias"
+        case .activation(let a): return a.rawValue
+        case .pool(let k, _, _, _): return k.rawValue
+        case .flatten: return "flatten"
+        case .softmax: return "softmax"
+        }
+    }
+
+    private static func inferLayer(_ decl: LayerDecl, name: String, input: Shape, tree: SyntaxTree) throws -> Layer {
+        func layer(_ op: LayerOp, _ output: Shape, _ params: [Parameter] = [], macs: Int = 0, backward: Int = 0) -> Layer {
+            Layer(name: name, op: op, input: input, output: output, parameters: params, location: decl.location,
+                  forwardMACs: macs, backwardMACs: backward, needsInputGradient: true, needsBackward: true)
+        }
+        switch decl.syntax {
+        case let .conv(filters, kernel, stride, padding, bias, activation):
+            if input.flat {
+                throw error(decl, tree, "conv needs a spatial input, but its input is flat (\(input.count) values)",
+                            hint: "put conv layers before flatten and dense")
+            }
+            let window = try resolve(decl, tree, kernel: kernel, stride: stride, padding: padding, input: input, what: "kernel")
+            let (oh, ow) = window.output(h: input.h, w: input.w)
+            let output = Shape(h: oh, w: ow, c: filters)
+            var params = [Parameter(name: "\(name).weight",
+                                    layout: .convWeight(oc: filters, c: input.c, kh: kernel.y, kw: kernel.x), initializer: .zeros)]
+            params += try biasParameter(decl, tree, name: name, kind: bias, shape: output)
+            let macs = oh * ow * filters * kernel.y * kernel.x * input.c
+            return layer(.conv(filters: filters, window: window, bias: bias, activation: activation), output, params,
+                         macs: macs, backward: 2 * macs)
+        case let .dense(units, bias, activation):
+            let output = Shape.flat(units)
+            var params = [Parameter(name: "\(name).weight",
+                                    layout: .denseWeight(out: units, inH: input.h, inW: input.w, inC: input.c), initializer: .zeros)]
+            params += try biasParameter(decl, tree, name: name, kind: bias, shape: output)
+            let macs = input.count * units
+            return layer(.dense(units: units, bias: bias, activation: activation), output, params, macs: macs, backward: 2 * macs)
+        case let .bias(kind):
+            return layer(.bias(kind), input, try biasParameter(decl, tree, name: name, kind: kind, shape: input))
+        case let .activation(a):
+            return layer(.activation(a), input)
+        case let .pool(kind, kernel, stride, padding):
+            if input.flat {
+                throw error(decl, tree, "\(kind.rawValue) needs a spatial input, but its input is flat (\(input.count) values)")
+            }
+            let window = try resolve(decl, tree, kernel: kernel, stride: stride ?? kernel, padding: padding,
+                                     input: input, what: "pool window")
+            let (oh, ow) = window.output(h: input.h, w: input.w)
+            return layer(.pool(kind, window: window), Shape(h: oh, w: ow, c: input.c))
+        case .flatten:
+            return layer(.flatten, .flat(input.count))
+        case .softmax:
+            return layer(.softmax, .flat(input.count))
+        }
+    }
+
+    private static func biasParameter(_ decl: LayerDecl, _ tree: SyntaxTree, name: String, kind: BiasKind,
+                                      shape: Shape) throws -> [Parameter] {
+        switch kind {
+        case .none: return []
+        case .channel: return [Parameter(name: "\(name).bias", layout: .channelBias(c: shape.c), initializer: .zeros)]
+        case .element:
+            return [Parameter(name: "\(name).bias", layout: .elementBias(h: shape.h, w: shape.w, c: shape.c), initializer: .zeros)]
+        }
+    }
+
+    /// Resolves a window against its input: SAME padding, and the check that the kernel fits.
+    private static func resolve(_ decl: LayerDecl, _ tree: SyntaxTree, kernel: Size2, stride: Size2, padding: PaddingSpec,
+                                input: Shape, what: String) throws -> Window {
+        let pad: Padding
+        switch padding {
+        case .explicit(let p):
+            pad = Padding(top: p, left: p, bottom: p, right: p)
+        case .same:
+            let oh = (input.h + stride.y - 1) / stride.y, ow = (input.w + stride.x - 1) / stride.x
+            let th = max((oh - 1) * stride.y + kernel.y - input.h, 0)
+            let tw = max((ow - 1) * stride.x + kernel.x - input.w, 0)
+            pad = Padding(top: th / 2, left: tw / 2, bottom: th - th / 2, right: tw - tw / 2)
+        }
+        let ph = input.h + pad.top + pad.bottom, pw = input.w + pad.left + pad.right
+        if kernel.y > ph || kernel.x > pw {
+            let padded = pad.isZero ? "input" : "padded input"
+            throw Diagnostic("\(what) \(kernel) exceeds \(padded) \(ph)x\(pw)", at: decl.kernelLocation ?? decl.location,
+                             lineText: tree.lineText(decl.location.line),
+                             length: decl.kernelLocation == nil ? decl.keywordLength : decl.kernelLength,
+                             hint: pad.isZero ? "pad the input (pad=same) or use a smaller \(what)" : "use a smaller \(what)")
+        }
+        return Window(kernel: kernel, stride: stride, padding: pad)
+    }
+
+    /// Input-gradient MACs of a layer (the part skipped before the first learnable layer).
+    private static func inputGradientMACs(_ layer: Layer) -> Int {
+        switch layer.op {
+        case .conv, .dense: return layer.forwardMACs
+        default: return 0
+        }
+    }
+
+    /// He for weights whose layer is followed by ReLU (inline or as the next layers after biases), Glorot otherwise.
+    private static func assignInitializers(_ layers: inout [Layer]) {
+        for i in layers.indices {
+            switch layers[i].op {
+            case let .conv(_, _, _, inline), let .dense(_, _, inline): setWeightInit(&layers, i, inline)
+            default: break
+            }
+        }
+    }
+
+    private static func setWeightInit(_ layers: inout [Layer], _ i: Int, _ inline: Activation?) {
+        var act = inline
+        var j = i + 1
+        while act == nil, j < layers.count {
+            if case .bias = layers[j].op { j += 1; continue }
+            if case .activation(let a) = layers[j].op { act = a }
+            break
+        }
+        let layer = layers[i]
+        let fanIn: Int, fanOut: Int
+        switch layer.parameters[0].layout {
+        case let .convWeight(oc, c, kh, kw): fanIn = c * kh * kw; fanOut = oc * kh * kw
+        case let .denseWeight(out, h, w, c): fanIn = h * w * c; fanOut = out
+        default: return
+        }
+        layers[i].parameters[0].initializer = act == .relu ? .he(fanIn: fanIn) : .glorot(fanIn: fanIn, fanOut: fanOut)
+    }
+
+    private static func error(_ decl: LayerDecl, _ tree: SyntaxTree, _ message: String, hint: String? = nil) -> Diagnostic {
+        Diagnostic(message, at: decl.location, lineText: tree.lineText(decl.location.line), length: decl.keywordLength, hint: hint)
+    }
+
+    static func stem(of path: String) -> String {
+        let base = path.split(separator: "/").last.map(String.init) ?? path
+        if let dot = base.lastIndex(of: "."), dot != base.startIndex { return String(base[..<dot]) }
+        return base
+    }
+}

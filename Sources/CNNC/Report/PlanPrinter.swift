@@ -1,0 +1,66 @@
+/// Prints the kernel plan: what will run, in order, on which buffers, and how long each buffer lives.
+/// `cnnc plan` shows it; both emitters put it at the top of what they generate.
+public enum PlanPrinter {
+    public static func render(_ plan: KernelPlan, batch: Int) -> String {
+        var out = "kernel plan for \(plan.network.name) (\(plan.network.sourceFile)), batch \(batch)\n\n"
+        out += "fused groups:\n"
+        for g in plan.groups {
+            let layers = g.layers.map { plan.network.layers[$0].name }.joined(separator: " + ")
+            out += "  \(pad(g.name, 12)) \(pad(describe(g), 44)) \(layers)\n"
+        }
+        out += "\nkernels:\n"
+        var phase: Phase?
+        for (i, k) in plan.kernels.enumerated() {
+            if k.phase != phase { out += "  -- \(k.phase.rawValue)\n"; phase = k.phase }
+            var line = "  \(pad(String(i), 3)) \(pad(k.name, 20))"
+            if !k.reads.isEmpty { line += " reads " + k.reads.joined(separator: ", ") }
+            if !k.writes.isEmpty { line += (k.reads.isEmpty ? " " : "; ") + "writes " + k.writes.joined(separator: ", ") }
+            if k.phase == .update {
+                line += " \(k.parameters.count) tensors, \(plan.parameterCount) parameters"
+            } else if !k.parameterGradients.isEmpty {
+                line += "; grads " + k.parameterGradients.joined(separator: ", ")
+            } else if !k.parameters.isEmpty {
+                line += "; params " + k.parameters.joined(separator: ", ")
+            }
+            if k.macs > 0 { line += "; \(k.macs) MACs/sample" }
+            if let loc = k.location { line += "  [line \(loc.line)]" }
+            out += line + "\n"
+        }
+        out += "\nbuffers (per sample; storage shared where lifetimes do not overlap):\n"
+        for b in plan.buffers {
+            let life = b.firstUse < 0 ? "-" : "\(b.firstUse)..\(b.lastUse)"
+            let storage = b.storage == b.name ? "" : "in \(b.storage)"
+            let type = b.isInteger ? "i32" : "f32"
+            out += "  \(pad(b.name, 18)) \(pad(b.role.rawValue, 10)) \(pad(type + " " + b.shape.description, 16)) "
+            out += "\(pad("kernels " + life, 16)) \(storage)\n"
+        }
+        out += "\nparameters (one flat array; gradients and momentum alike):\n"
+        for p in plan.parameters {
+            let shape = p.layout.internalShape.map(String.init).joined(separator: "x")
+            out += "  \(pad(p.name, 18)) offset \(pad(String(plan.parameterOffsets[p.name]!), 8)) \(shape)\n"
+        }
+        out += "\nmemory at batch \(batch): activations and gradients \(plan.activationBytes(batch: batch)) bytes, "
+        out += "parameters \(plan.parameterCount * 4) bytes (x3 with gradients and momentum)\n"
+        return out
+    }
+
+    /// One line describing a group's operation and epilogue, e.g. `conv 3x3/1 pad 1 + bias element + relu`.
+    public static func describe(_ g: FusedGroup) -> String {
+        var s: String
+        switch g.op {
+        case let .conv(f, w): s = "conv \(f) \(w.kernel)/\(w.stride.y == w.stride.x ? "\(w.stride.y)" : "\(w.stride)") pad \(w.padding)"
+        case let .dense(u): s = "dense \(u)"
+        case .elementwise: s = ""
+        case let .pool(k, w): s = "\(k.rawValue) \(w.kernel)/\(w.stride.y == w.stride.x ? "\(w.stride.y)" : "\(w.stride)") pad \(w.padding)"
+        case .flatten: s = "flatten (view)"
+        case .softmax: s = "softmax"
+        }
+        for b in g.biases { s += (s.isEmpty ? "" : " + ") + "bias \(b.kind.rawValue)" }
+        if let a = g.activation { s += (s.isEmpty ? "" : " + ") + a.rawValue }
+        return s
+    }
+
+    static func pad(_ s: String, _ n: Int) -> String {
+        s.count >= n ? s : s + String(repeating: " ", count: n - s.count)
+    }
+}

@@ -1,0 +1,66 @@
+import ArgumentParser
+import CNNC
+import Foundation
+
+struct Plan: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the kernel plan: the fused kernels of the forward pass, the loss, the backward pass and the update, with their buffers and lifetimes.")
+
+    @Argument(help: "The network, a .cnn file.") var file: String
+    @Option(help: "Batch size for the memory figures.") var batch: Int = 64
+
+    func validate() throws {
+        guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
+    }
+
+    func run() throws {
+        let c = try reporting { try Compilation(path: file) }
+        print(PlanPrinter.render(c.plan, batch: batch), terminator: "")
+    }
+}
+
+struct Report: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Infer every shape and print a per-layer table of sizes, parameters and multiply-accumulates, with totals and memory.")
+
+    @Argument(help: "The network, a .cnn file.") var file: String
+    @Option(help: "Output format: text, markdown or json.") var format: ReportFormat = .text
+    @Option(help: "Batch size for the memory figures.") var batch: Int = 64
+
+    func validate() throws {
+        guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
+    }
+
+    func run() throws {
+        let c = try reporting { try Compilation(path: file) }
+        print(ReportRenderer.render(c, format: format, batch: batch), terminator: "")
+    }
+}
+
+extension ReportFormat: ExpressibleByArgument {}
+
+struct Compile: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Compile a network into a standalone Swift package that trains it.",
+        discussion: "Build the result with `swift build -c release --package-path DIR` and run `DIR/.build/release/train --help`.")
+
+    enum Target: String, ExpressibleByArgument, CaseIterable { case cpu, vulkan }
+
+    @Argument(help: "The network, a .cnn file.") var file: String
+    @Option(help: "The target: cpu (C kernels) or vulkan (GLSL compute shaders).") var target: Target = .cpu
+    @Option(name: .shortAndLong, help: "Output folder (default: NAME-TARGET).") var output: String?
+
+    func run() throws {
+        let c = try reporting { try Compilation(path: file) }
+        let dir = output ?? "\(c.network.name)-\(target.rawValue)"
+        try reporting {
+            switch target {
+            case .cpu:
+                try PackageWriter.write(try CPUTarget.generate(c), to: dir)
+            case .vulkan:
+                throw CompileError("\(file): error: the vulkan target is not implemented yet; use --target cpu")
+            }
+        }
+        print("wrote \(dir) (\(target.rawValue) trainer of \(c.network.name)); build it with: swift build -c release --package-path \(dir)")
+    }
+}
