@@ -1,0 +1,293 @@
+/// What each statement accepts after its keyword.
+struct StatementSpec: Sendable {
+    var keyword: String
+    var usage: String
+    var attributes: [String]
+    var takesActivation = false
+
+    static let all: [StatementSpec] = [
+        StatementSpec(keyword: "net", usage: "net NAME", attributes: []),
+        StatementSpec(keyword: "input", usage: "input HxWxC (or HxW for one channel)", attributes: []),
+        StatementSpec(keyword: "scale", usage: "scale X (e.g. 1/255 or 0.5)", attributes: []),
+        StatementSpec(keyword: "conv", usage: "conv N KhxKw [stride=S] [pad=P|same|valid] "
+                        + "[bias=channel|element|none] [relu|sigmoid|tanh] [name=ID]",
+                      attributes: ["stride", "pad", "bias", "name"], takesActivation: true),
+        StatementSpec(keyword: "dense", usage: "dense N [bias=channel|none] [relu|sigmoid|tanh] [name=ID]",
+                      attributes: ["bias", "name"], takesActivation: true),
+        StatementSpec(keyword: "bias", usage: "bias element|channel [name=ID]", attributes: ["name"]),
+        StatementSpec(keyword: "relu", usage: "relu [name=ID]", attributes: ["name"]),
+        StatementSpec(keyword: "sigmoid", usage: "sigmoid [name=ID]", attributes: ["name"]),
+        StatementSpec(keyword: "tanh", usage: "tanh [name=ID]", attributes: ["name"]),
+        StatementSpec(keyword: "maxpool", usage: "maxpool KhxKw [stride=S] [pad=P|same|valid] [name=ID]",
+                      attributes: ["stride", "pad", "name"]),
+        StatementSpec(keyword: "avgpool", usage: "avgpool KhxKw [stride=S] [pad=P|same|valid] [name=ID]",
+                      attributes: ["stride", "pad", "name"]),
+        StatementSpec(keyword: "flatten", usage: "flatten [name=ID]", attributes: ["name"]),
+        StatementSpec(keyword: "softmax", usage: "softmax [name=ID]", attributes: ["name"]),
+        StatementSpec(keyword: "train", usage: "train [epochs=N] [batch=N] [lr=X] [momentum=X] [seed=N]",
+                      attributes: ["epochs", "batch", "lr", "momentum", "seed"]),
+    ]
+
+    static func named(_ keyword: String) -> StatementSpec? { all.first { $0.keyword == keyword } }
+
+    /// "valid attributes for 'conv': stride, pad, bias, name, and one activation (relu, sigmoid, tanh)".
+    var attributeList: String {
+        if attributes.isEmpty { return "'\(keyword)' takes no attributes" }
+        var list = attributes.joined(separator: ", ")
+        if takesActivation { list += ", and one activation (relu, sigmoid, tanh)" }
+        return "valid attributes for '\(keyword)': " + list
+    }
+}
+
+/// Typed values of statement operands and attributes; each throws a diagnostic pointing at the word.
+extension LineContext {
+    /// A positive integer of at most `Scan.maxSize`, e.g. a filter count.
+    func size(_ w: Word, _ noun: String) throws -> Int {
+        switch Scan.digits(w.text) {
+        case .invalid:
+            throw error("expected a positive integer \(noun), got \(w.quoted)", at: w)
+        case .overflow:
+            throw tooLarge(w, noun)
+        case .value(let v):
+            if v == 0 { throw error("\(noun) must be positive, got 0", at: w) }
+            if v > UInt64(Scan.maxSize) { throw tooLarge(w, noun) }
+            return Int(v)
+        }
+    }
+
+    /// An integer in 0...Scan.maxSize (padding, epochs).
+    func count(_ w: Word, _ noun: String, expected: String) throws -> Int {
+        switch Scan.digits(w.text) {
+        case .invalid: throw error("expected \(expected), got \(w.quoted)", at: w)
+        case .overflow: throw tooLarge(w, noun)
+        case .value(let v):
+            if v > UInt64(Scan.maxSize) { throw tooLarge(w, noun) }
+            return Int(v)
+        }
+    }
+
+    func tooLarge(_ w: Word, _ noun: String) -> Diagnostic {
+        error("\(noun) \(w.quoted) is too large (at most \(Scan.maxSize))", at: w)
+    }
+
+    /// Sizes written `AxBx...` with a count in `counts`: kernels and strides (1 or 2), input shapes (2 or 3).
+    func sizes(_ w: Word, _ noun: String, counts: ClosedRange<Int>, expected: String, hint: String? = nil)
+        throws -> [Int] {
+        let parts = w.text.split(separator: "x", omittingEmptySubsequences: false)
+        var values: [UInt64] = []
+        var overflow = false
+        for part in parts {
+            switch Scan.digits(part) {
+            case .value(let v): values.append(v)
+            case .overflow: overflow = true; values.append(0)
+            case .invalid: break
+            }
+        }
+        guard values.count == parts.count, counts.contains(values.count) else {
+            let upper = w.text.contains("X") ? "write the 'x' in lowercase, e.g. 3x3" : hint
+            throw error("expected \(expected), got \(w.quoted)", at: w, hint: upper)
+        }
+        if overflow || values.contains(where: { $0 > UInt64(Scan.maxSize) }) { throw tooLarge(w, noun) }
+        if values.contains(0) { throw error("\(noun) must be positive, got \(w.text)", at: w) }
+        return values.map { Int($0) }
+    }
+
+    func kernel(_ w: Word) throws -> Size2 {
+        let v = try sizes(w, "kernel size", counts: 1...2, expected: "a kernel size like 3x3",
+                          hint: "a kernel is K or KhxKw; the channel count comes from the input")
+        return Size2(v[0], v.last!)
+    }
+
+    func stride(_ w: Word) throws -> Size2 {
+        let v = try sizes(w, "stride", counts: 1...2, expected: "a stride like 2 or 2x1")
+        return Size2(v[0], v.last!)
+    }
+
+    func inputShape(_ w: Word) throws -> Shape {
+        let v = try sizes(w, "input size", counts: 2...3, expected: "an input shape like 28x28x1 or 28x28",
+                          hint: "write HxWxC, or HxW for one channel")
+        return Shape(h: v[0], w: v[1], c: v.count == 3 ? v[2] : 1)
+    }
+
+    func padding(_ w: Word) throws -> PaddingSpec {
+        switch w.text {
+        case "same": return .same
+        case "valid": return .explicit(0)
+        default:
+            return .explicit(try count(w, "padding", expected: "a padding like 1, 'same' or 'valid'"))
+        }
+    }
+
+    func biasKind(_ w: Word, for keyword: String) throws -> BiasKind {
+        guard let kind = BiasKind(rawValue: w.text) else {
+            throw error("expected a bias kind ('channel', 'element' or 'none'), got \(w.quoted)", at: w)
+        }
+        if keyword == "dense", kind == .element {
+            throw error("bias=element is not allowed on 'dense'", at: w,
+                        hint: "a dense layer has one bias per unit: use bias=channel (the default) or bias=none")
+        }
+        return kind
+    }
+
+    func identifier(_ w: Word, _ noun: String) throws -> String {
+        guard Scan.isIdentifier(w.text) else {
+            throw error("expected a \(noun) (letters, digits, '_' or '-', not starting with a digit or '-'), "
+                        + "got \(w.quoted)", at: w)
+        }
+        return w.text
+    }
+
+    /// A decimal, or `a/b` where `allowFraction`; `noun` names the value in a division-by-zero error.
+    func number(_ w: Word, expected: String, allowFraction: Bool = false, noun: String = "value") throws -> Double {
+        if allowFraction, w.text.contains("/") {
+            let parts = w.text.split(separator: "/", omittingEmptySubsequences: false)
+            guard parts.count == 2, let a = Scan.decimal(parts[0]), let b = Scan.decimal(parts[1]) else {
+                throw error("expected \(expected), got \(w.quoted)", at: w)
+            }
+            if b == 0 { throw error("\(noun) \(w.quoted) divides by zero", at: w) }
+            return a / b
+        }
+        guard let value = Scan.decimal(w.text) else { throw error("expected \(expected), got \(w.quoted)", at: w) }
+        return value
+    }
+}
+
+/// The attributes of one statement, as read (nil: not written).
+struct StatementAttributes: Sendable {
+    var stride: Size2?
+    var padding: PaddingSpec?
+    var bias: BiasKind?
+    var activation: Activation?
+    var name: String?
+    var train = TrainConfig()
+}
+
+/// Reads one statement's words after its keyword: operands in order, then attributes.
+struct StatementReader {
+    let ctx: LineContext
+    let spec: StatementSpec
+    let keyword: Word
+    private let words: [Word]
+    private var next = 1
+    /// The last word consumed, for errors about what is missing after it.
+    private var last: Word
+
+    init(ctx: LineContext, spec: StatementSpec, words: [Word]) {
+        self.ctx = ctx; self.spec = spec; self.words = words
+        keyword = words[0]
+        last = words[0]
+    }
+
+    /// Reads the next operand (a word without `=`) and converts it with `parse`. Throws "expected WHAT after
+    /// AFTER" when it is missing; errors from `parse` get the statement's usage as their hint.
+    mutating func operand<T>(_ what: String, after: String, _ parse: (Word) throws -> T) throws -> T {
+        let usage = "usage: " + spec.usage
+        guard next < words.count, !words[next].text.contains("=") else {
+            if next < words.count {
+                throw ctx.error("expected \(what) after \(after), got \(words[next].quoted)", at: words[next],
+                                hint: usage)
+            }
+            throw ctx.error("expected \(what) after \(after)", column: last.end, hint: usage)
+        }
+        last = words[next]
+        next += 1
+        do {
+            return try parse(last)
+        } catch var diagnostic as Diagnostic {
+            if diagnostic.hint == nil { diagnostic.hint = usage }
+            throw diagnostic
+        }
+    }
+
+    /// Reads the rest of the line: `key=value` attributes and, where the statement takes one, an activation.
+    /// A `name=` is checked against (and added to) `names`.
+    mutating func attributes(names: inout [String: SourceLocation]) throws -> StatementAttributes {
+        var result = StatementAttributes()
+        var seen: [String: Word] = [:]
+        var activationWord: Word?
+        while next < words.count {
+            let w = words[next]
+            next += 1
+            guard let eq = w.text.firstIndex(of: "=") else {
+                if spec.takesActivation, let activation = Activation(rawValue: w.text) {
+                    if let first = activationWord {
+                        throw ctx.error("more than one activation: \(first.quoted) and \(w.quoted)", at: w,
+                                        hint: "'\(spec.keyword)' takes at most one; add another as its own statement")
+                    }
+                    activationWord = w
+                    result.activation = activation
+                    continue
+                }
+                throw ctx.error("unexpected extra operand \(w.quoted)", at: w, hint: strayHint(w))
+            }
+            let key = Word(text: String(w.text[..<eq]), column: w.column)
+            let value = Word(text: String(w.text[w.text.index(after: eq)...]), column: key.end + 1)
+            if key.text.isEmpty { throw ctx.error("expected an attribute name before '='", column: w.column) }
+            guard spec.attributes.contains(key.text) else {
+                let near = Scan.nearest(key.text, in: spec.attributes).map { "did you mean '\($0)'? " } ?? ""
+                throw ctx.error("unknown attribute \(key.quoted) for '\(spec.keyword)'", at: key,
+                                hint: near + spec.attributeList)
+            }
+            if let first = seen[key.text] {
+                throw ctx.error("attribute '\(key.text)' given twice", at: key,
+                                hint: "first given at column \(first.column)")
+            }
+            seen[key.text] = key
+            if value.text.isEmpty { throw ctx.error("expected a value after '\(key.text)='", column: value.column) }
+            try read(key.text, value, into: &result, names: &names)
+        }
+        return result
+    }
+
+    private func read(_ key: String, _ v: Word, into r: inout StatementAttributes,
+                      names: inout [String: SourceLocation]) throws {
+        switch key {
+        case "stride": r.stride = try ctx.stride(v)
+        case "pad": r.padding = try ctx.padding(v)
+        case "bias": r.bias = try ctx.biasKind(v, for: spec.keyword)
+        case "name":
+            let name = try ctx.identifier(v, "layer name")
+            if let first = names[name] {
+                throw ctx.error("duplicate layer name '\(name)', first used at line \(first.line)", at: v,
+                                hint: "the first use is at \(first); layer names must be unique")
+            }
+            names[name] = ctx.location(v.column)
+            r.name = name
+        case "epochs":
+            r.train.epochs = try ctx.count(v, "epoch count", expected: "a non-negative integer epoch count")
+        case "batch":
+            r.train.batch = try ctx.size(v, "batch size")
+        case "lr":
+            let lr = try ctx.number(v, expected: "a learning rate like 0.01")
+            guard lr > 0, lr.isFinite else { throw ctx.error("lr must be positive and finite, got \(v.quoted)", at: v) }
+            r.train.learningRate = lr
+        case "momentum":
+            let m = try ctx.number(v, expected: "a momentum like 0.9")
+            guard m >= 0, m < 1 else { throw ctx.error("momentum must be in [0, 1), got \(v.quoted)", at: v) }
+            r.train.momentum = m
+        case "seed":
+            switch Scan.digits(v.text) {
+            case .value(let seed): r.train.seed = seed
+            case .overflow:
+                throw ctx.error("seed \(v.quoted) does not fit in 64 bits", at: v,
+                                hint: "the largest seed is \(UInt64.max)")
+            case .invalid:
+                throw ctx.error("expected a non-negative integer seed, got \(v.quoted)", at: v)
+            }
+        default:
+            break
+        }
+    }
+
+    /// A hint for a bare word where an attribute was expected.
+    private func strayHint(_ w: Word) -> String {
+        if spec.attributes.contains(w.text) { return "attributes are written key=value, e.g. '\(w.text)=...'" }
+        if Activation(rawValue: w.text) != nil {
+            return "'\(spec.keyword)' takes no activation; write '\(w.text)' as its own statement on the next line"
+        }
+        var candidates = spec.attributes.map { $0 + "=" }
+        if spec.takesActivation { candidates += Activation.allCases.map(\.rawValue) }
+        if let near = Scan.nearest(w.text, in: candidates) { return "did you mean '\(near)'?" }
+        return "usage: " + spec.usage
+    }
+}
