@@ -7,15 +7,15 @@ struct Plan: ParsableCommand {
         abstract: "Print the kernel plan: the fused kernels of the forward pass, the loss, the backward pass and the update, with their buffers and lifetimes.")
 
     @Argument(help: "The network, a .cnn file.") var file: String
-    @Option(help: "Batch size for the memory figures.") var batch: Int = 64
+    @Option(help: "Batch size for the memory figures (default: the network's train batch).") var batch: Int?
 
     func validate() throws {
-        guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
+        if let batch, batch < 1 { throw ValidationError("--batch must be at least 1") }
     }
 
     func run() throws {
         let c = try reporting { try Compilation(path: file) }
-        print(PlanPrinter.render(c.plan, batch: batch), terminator: "")
+        print(PlanPrinter.render(c.plan, batch: batch ?? c.network.train.batch), terminator: "")
     }
 }
 
@@ -25,15 +25,15 @@ struct Report: ParsableCommand {
 
     @Argument(help: "The network, a .cnn file.") var file: String
     @Option(help: "Output format: text, markdown or json.") var format: ReportFormat = .text
-    @Option(help: "Batch size for the memory figures.") var batch: Int = 64
+    @Option(help: "Batch size for the memory figures (default: the network's train batch).") var batch: Int?
 
     func validate() throws {
-        guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
+        if let batch, batch < 1 { throw ValidationError("--batch must be at least 1") }
     }
 
     func run() throws {
         let c = try reporting { try Compilation(path: file) }
-        print(ReportRenderer.render(c, format: format, batch: batch), terminator: "")
+        print(ReportRenderer.render(c, format: format, batch: batch ?? c.network.train.batch), terminator: "")
     }
 }
 
