@@ -25,8 +25,8 @@ struct CEmitter {
         c.line("net_buffers;")
         c.line()
         c.line("/// Kernel names in plan order, and their multiply-accumulates per sample.")
-        c.line("extern const char* const net_kernel_names[NET_KERNELS];")
-        c.line("extern const long long net_kernel_macs[NET_KERNELS];")
+        c.line("const char* net_kernel_name(int k);")
+        c.line("long long net_kernel_macs(int k);")
         c.line("/// Forward kernels on samples [n0, n1). `times` (nullable) accumulates seconds per kernel index.")
         c.line("void net_forward(const net_buffers* b, const float* params, int n0, int n1, double* times);")
         c.line("/// Loss on samples [n0, n1) of a batch of `batch`; with_gradient also seeds the backward pass.")
@@ -100,8 +100,10 @@ struct CEmitter {
     /// The step functions: each calls its phase's kernels in plan order.
     func stepFunctions() -> String {
         var c = CodeWriter()
-        c.line("const char* const net_kernel_names[NET_KERNELS] = {\(plan.kernels.map { "\"\($0.name)\"" }.joined(separator: ", "))};")
-        c.line("const long long net_kernel_macs[NET_KERNELS] = {\(plan.kernels.map { String($0.macs) }.joined(separator: ", "))};")
+        c.line("static const char* const kernel_names[NET_KERNELS] = {\(plan.kernels.map { "\"\($0.name)\"" }.joined(separator: ", "))};")
+        c.line("static const long long kernel_macs[NET_KERNELS] = {\(plan.kernels.map { String($0.macs) }.joined(separator: ", "))};")
+        c.line("const char* net_kernel_name(int k) { return kernel_names[k]; }")
+        c.line("long long net_kernel_macs(int k) { return kernel_macs[k]; }")
         c.line()
         c.block("void net_forward(const net_buffers* b, const float* params, int n0, int n1, double* times)") { c in
             c.line("(void)params;")

@@ -45,7 +45,7 @@ struct CKernels {
                 taps(&c, w, i) { c in
                     c.line("const float* restrict xp = in + \(Index.nhwc("n", "iy", "ix", "0", i));")
                     c.line("const float* restrict wp = weight + (ky * \(w.kernel.x) + kx) * \(i.c * oc);")
-                    c.block("for (int c = 0; c < \(i.c); c++)") { c in
+                    c.block("SCALAR_LOOP for (int c = 0; c < \(i.c); c++)") { c in
                         c.line("const float xv = xp[c];")
                         c.line("for (int oc = 0; oc < \(oc); oc++) acc[oc] += xv * wp[c * \(oc) + oc];")
                     }
@@ -97,7 +97,7 @@ struct CKernels {
                     taps(&c, w, i) { c in
                         c.line("float* restrict dxp = din + \(Index.nhwc("n", "iy", "ix", "0", i));")
                         c.line("const float* restrict wp = weight + (ky * \(w.kernel.x) + kx) * \(i.c * oc);")
-                        c.block("for (int c = 0; c < \(i.c); c++)") { c in
+                        c.block("SCALAR_LOOP for (int c = 0; c < \(i.c); c++)") { c in
                             c.line("float s = 0.0f;")
                             c.line("for (int oc = 0; oc < \(oc); oc++) s += wp[c * \(oc) + oc] * dz[oc];")
                             c.line("dxp[c] += s;")
@@ -111,7 +111,7 @@ struct CKernels {
                 taps(&c, w, i) { c in
                     c.line("const float* restrict xp = in + \(Index.nhwc("n", "iy", "ix", "0", i));")
                     c.line("float* restrict dwp = dweight + (ky * \(w.kernel.x) + kx) * \(i.c * oc);")
-                    c.block("for (int c = 0; c < \(i.c); c++)") { c in
+                    c.block("SCALAR_LOOP for (int c = 0; c < \(i.c); c++)") { c in
                         c.line("const float xv = xp[c];")
                         c.line("for (int oc = 0; oc < \(oc); oc++) dwp[c * \(oc) + oc] += xv * dz[oc];")
                     }

@@ -9,7 +9,7 @@ extension CKernels {
                 c.line("const float* restrict xp = in + (size_t)n * \(n);")
                 c.line("float acc[\(units)];")
                 c.line("for (int o = 0; o < \(units); o++) acc[o] = 0.0f;")
-                c.block("for (int i = 0; i < \(n); i++)") { c in
+                c.block("SCALAR_LOOP for (int i = 0; i < \(n); i++)") { c in
                     c.line("const float xv = xp[i];")
                     c.line("const float* restrict wp = weight + (size_t)i * \(units);")
                     c.line("for (int o = 0; o < \(units); o++) acc[o] += xv * wp[o];")
@@ -40,7 +40,7 @@ extension CKernels {
                 if g.needsInputGradient {
                     c.line("float* restrict dxp = din + (size_t)n * \(n);")
                 }
-                c.block("for (int i = 0; i < \(n); i++)") { c in
+                c.block("SCALAR_LOOP for (int i = 0; i < \(n); i++)") { c in
                     c.line("float* restrict dwp = dweight + (size_t)i * \(units);")
                     c.line("const float xv = xp[i];")
                     c.line("for (int o = 0; o < \(units); o++) dwp[o] += xv * dz[o];  // weight gradient")

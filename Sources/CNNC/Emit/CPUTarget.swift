@@ -69,6 +69,7 @@ public enum CPUTarget {
         case let .denseWeight(out, h, w, c): return ".denseWeight(out: \(out), inH: \(h), inW: \(w), inC: \(c))"
         case let .channelBias(c): return ".channelBias(c: \(c))"
         case let .elementBias(h, w, c): return ".elementBias(h: \(h), w: \(w), c: \(c))"
+        case let .flatBias(h, w, c): return ".flatBias(h: \(h), w: \(w), c: \(c))"
         }
     }
 

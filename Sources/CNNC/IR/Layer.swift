@@ -51,13 +51,16 @@ public enum ParamLayout: Sendable, Equatable, Hashable {
     case channelBias(c: Int)
     /// One value per element: cnnc [h][w][c]; PyTorch [c, h, w].
     case elementBias(h: Int, w: Int, c: Int)
+    /// One value per element of a flattened h x w x c tensor: cnnc [h][w][c] (the view's order); PyTorch [c*h*w]
+    /// in C,H,W order (PyTorch's flatten).
+    case flatBias(h: Int, w: Int, c: Int)
 
     public var count: Int {
         switch self {
         case let .convWeight(oc, c, kh, kw): return oc * c * kh * kw
         case let .denseWeight(out, h, w, c): return out * h * w * c
         case let .channelBias(c): return c
-        case let .elementBias(h, w, c): return h * w * c
+        case let .elementBias(h, w, c), let .flatBias(h, w, c): return h * w * c
         }
     }
 
@@ -68,6 +71,7 @@ public enum ParamLayout: Sendable, Equatable, Hashable {
         case let .denseWeight(out, h, w, c): return [out, h * w * c]
         case let .channelBias(c): return [c]
         case let .elementBias(h, w, c): return [c, h, w]
+        case let .flatBias(h, w, c): return [c * h * w]
         }
     }
 
@@ -77,7 +81,7 @@ public enum ParamLayout: Sendable, Equatable, Hashable {
         case let .convWeight(oc, c, kh, kw): return [kh, kw, c, oc]
         case let .denseWeight(out, h, w, c): return [h * w * c, out]
         case let .channelBias(c): return [c]
-        case let .elementBias(h, w, c): return [h, w, c]
+        case let .elementBias(h, w, c), let .flatBias(h, w, c): return [h, w, c]
         }
     }
 }

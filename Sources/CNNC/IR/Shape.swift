@@ -1,5 +1,6 @@
 /// The shape of one sample's activation. Spatial tensors are H x W x C (stored channel-innermost,
-/// NHWC with the batch); flat tensors (after `dense` or `flatten`) have h = w = 1 and `flat` set.
+/// NHWC with the batch). Flat tensors have `flat` set: after `dense` h = w = 1; after `flatten` the dimensions of
+/// the flattened tensor are kept (see `flattened`).
 public struct Shape: Sendable, Equatable, Hashable, CustomStringConvertible {
     public var h: Int
     public var w: Int
@@ -14,6 +15,14 @@ public struct Shape: Sendable, Equatable, Hashable, CustomStringConvertible {
         var s = Shape(h: 1, w: 1, c: n)
         s.flat = true
         return s
+    }
+
+    /// The flat view of a spatial tensor: the same memory (H,W,C order), with its dimensions kept so that the
+    /// layers reading it (dense weights, biases) can map their parameters to PyTorch's C,H,W flatten order.
+    public static func flattened(_ s: Shape) -> Shape {
+        var f = s
+        f.flat = true
+        return f
     }
 
     /// Elements per sample.

@@ -1,7 +1,13 @@
 /// A bias folded into a kernel's epilogue.
 public struct EpilogueBias: Sendable, Equatable {
-    public var kind: BiasKind          // .channel or .element
+    /// How the kernel indexes it: .channel (by channel) or .element (by the element's per-sample offset).
+    public var kind: BiasKind
     public var parameter: Parameter
+
+    public init(kind: BiasKind, parameter: Parameter) {
+        if case .flatBias = parameter.layout { self.kind = .element } else { self.kind = kind }
+        self.parameter = parameter
+    }
 }
 
 /// What a fused group computes before its epilogue.

@@ -97,9 +97,9 @@ public enum ShapeInference {
             let (oh, ow) = window.output(h: input.h, w: input.w)
             return layer(.pool(kind, window: window), Shape(h: oh, w: ow, c: input.c))
         case .flatten:
-            return layer(.flatten, .flat(input.count))
+            return layer(.flatten, .flattened(input))
         case .softmax:
-            return layer(.softmax, .flat(input.count))
+            return layer(.softmax, .flattened(input))
         }
     }
 
@@ -107,6 +107,9 @@ public enum ShapeInference {
                                       shape: Shape) throws -> [Parameter] {
         switch kind {
         case .none: return []
+        case .channel where shape.flat, .element where shape.flat:
+            // On a flat tensor every element is a channel: one bias per element, in PyTorch's C,H,W order.
+            return [Parameter(name: "\(name).bias", layout: .flatBias(h: shape.h, w: shape.w, c: shape.c), initializer: .zeros)]
         case .channel: return [Parameter(name: "\(name).bias", layout: .channelBias(c: shape.c), initializer: .zeros)]
         case .element:
             return [Parameter(name: "\(name).bias", layout: .elementBias(h: shape.h, w: shape.w, c: shape.c), initializer: .zeros)]
@@ -133,6 +136,11 @@ public enum ShapeInference {
                              lineText: tree.lineText(decl.location.line),
                              length: decl.kernelLocation == nil ? decl.keywordLength : decl.kernelLength,
                              hint: pad.isZero ? "pad the input (pad=same) or use a smaller \(what)" : "use a smaller \(what)")
+        }
+        if what == "pool window" && (pad.top >= kernel.y || pad.bottom >= kernel.y || pad.left >= kernel.x || pad.right >= kernel.x) {
+            throw Diagnostic("padding \(pad) leaves a \(kernel) pool window with no input cell", at: decl.location,
+                             lineText: tree.lineText(decl.location.line), length: decl.keywordLength,
+                             hint: "padding must be smaller than the pool window on every side")
         }
         return Window(kernel: kernel, stride: stride, padding: pad)
     }
