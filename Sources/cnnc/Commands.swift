@@ -58,7 +58,7 @@ struct Compile: ParsableCommand {
             case .cpu:
                 try PackageWriter.write(try CPUTarget.generate(c), to: dir)
             case .vulkan:
-                throw CompileError("\(file): error: the vulkan target is not implemented yet; use --target cpu")
+                try VulkanTarget.write(c, to: dir)
             }
         }
         print("wrote \(dir) (\(target.rawValue) trainer of \(c.network.name)); build it with: swift build -c release --package-path \(dir)")

@@ -70,7 +70,7 @@ struct CPUGradientTests {
         let (name, source) = Self.nets[index]
         let trainer = try GeneratedTrainer.build(source, name: name)
         let net = trainer.compilation.network
-        let batch = 5
+        let batch = 7
         let params = Reference.randomParameters(net, seed: 7 + UInt64(index), scale: 0.5)
         let (images, labels) = RefNet.data(net, count: batch, seed: 11 + UInt64(index))
         let root = GeneratedTrainer.workRoot
@@ -85,7 +85,7 @@ struct CPUGradientTests {
         try writeCSV(images, labels, to: dataURL)
 
         let run = try trainer.train(["--data", dataURL.path, "--load", weightsURL.path, "--batch", "\(batch)",
-                                     "--threads", "2", "--dump-gradients", dumpURL.path])
+                                     "--threads", "3", "--dump-gradients", dumpURL.path])
         #expect(run.status == 0, "\(run.output)")
         let dump = try SafeTensorsFile.read(dumpURL)
         // The reference sees the same float inputs and weights the trainer read.

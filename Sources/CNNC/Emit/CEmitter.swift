@@ -80,6 +80,7 @@ struct CEmitter {
         for k in plan.kernels {
             guard let gi = k.group else { continue }
             let g = plan.groups[gi]
+            let kernels = self.kernels.forKernel(k)
             switch (k.phase, g.op) {
             case let (.forward, .conv(f, w)): parts.append(kernels.convForward(g, filters: f, window: w))
             case let (.backward, .conv(f, w)): parts.append(kernels.convBackward(g, filters: f, window: w))

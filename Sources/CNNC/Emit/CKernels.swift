@@ -3,6 +3,28 @@
 struct CKernels {
     let plan: KernelPlan
     let lang = KernelLanguage.c
+    /// Per-sample strides of the gradient buffers of the kernel being printed (its dout and din).
+    var dyStride = 0
+    var dxStride = 0
+
+    /// The printer for one kernel of the plan, with the strides of its gradient buffers.
+    func forKernel(_ k: Kernel) -> CKernels {
+        var p = self
+        func stride(_ name: String) -> Int {
+            guard let b = plan.buffer(name) else { return 0 }
+            guard b.role == .gradient else { return b.shape.count }
+            return plan.gradientSlots.first { $0.name == b.storage }?.elements ?? b.shape.count
+        }
+        if k.phase == .backward, let dy = k.reads.first { p.dyStride = stride(dy) }
+        if k.phase == .backward, let dx = k.writes.first { p.dxStride = stride(dx) }
+        if k.phase == .loss, k.writes.count > 1 { p.dxStride = stride(k.writes[1]) }
+        return p
+    }
+
+    /// `for` loops zeroing din for samples [n0, n1).
+    func zeroInputGradient(_ c: inout CodeWriter, _ i: Shape) {
+        c.line("for (int n = n0; n < n1; n++) for (int j = 0; j < \(i.count); j++) din[\(Index.sample("n", stride: dxStride, "j"))] = 0.0f;")
+    }
 
     /// `// in is (N,28,28,1), weight is (3,3,1,16), out is (N,28,28,16)`
     func shapes(_ g: FusedGroup) -> String {
@@ -21,7 +43,11 @@ struct CKernels {
 
     func header(_ g: FusedGroup, _ suffix: String) -> [String] {
         let layers = g.layers.map { plan.network.layers[$0].name }.joined(separator: " + ")
-        return ["// \(g.name)_\(suffix): \(PlanPrinter.describe(g))  [\(layers); \(basename(g.location.file)):\(g.location.line)]", shapes(g)]
+        var lines = ["// \(g.name)_\(suffix): \(PlanPrinter.describe(g))  [\(layers); \(basename(g.location.file)):\(g.location.line)]", shapes(g)]
+        if suffix == "backward" && (dyStride != g.output.count || (g.needsInputGradient && dxStride != g.input.count)) {
+            lines.append("// gradients live in shared slots: dout's samples are \(dyStride) floats apart, din's \(dxStride)")
+        }
+        return lines
     }
 
     func biasParams(_ g: FusedGroup, grad: Bool) -> String {
@@ -91,11 +117,11 @@ struct CKernels {
             if !g.needsInputGradient { c.line("(void)weight;  // the first learnable layer needs no input gradient") }
             if g.needsInputGradient {
                 c.line("// input gradient: din[iy,ix,c] += sum_oc weight[ky,kx,c,oc] * dz[oy,ox,oc]")
-                c.line("for (size_t j = (size_t)n0 * \(i.count); j < (size_t)n1 * \(i.count); j++) din[j] = 0.0f;")
+                zeroInputGradient(&c, i)
                 c.block("for (int n = n0; n < n1; n++) for (int oy = 0; oy < \(o.h); oy++) for (int ox = 0; ox < \(o.w); ox++)") { c in
-                    c.line("const float* restrict dz = dout + \(Index.nhwc("n", "oy", "ox", "0", o));")
+                    c.line("const float* restrict dz = dout + \(Index.sample("n", stride: dyStride, Index.hwc("oy", "ox", "0", o)));")
                     taps(&c, w, i) { c in
-                        c.line("float* restrict dxp = din + \(Index.nhwc("n", "iy", "ix", "0", i));")
+                        c.line("float* restrict dxp = din + \(Index.sample("n", stride: dxStride, Index.hwc("iy", "ix", "0", i)));")
                         c.line("const float* restrict wp = weight + (ky * \(w.kernel.x) + kx) * \(i.c * oc);")
                         c.block("SCALAR_LOOP for (int c = 0; c < \(i.c); c++)") { c in
                             c.line("float s = 0.0f;")
@@ -107,7 +133,7 @@ struct CKernels {
             }
             c.line("// weight gradient: dweight[ky,kx,c,oc] += in[iy,ix,c] * dz[oy,ox,oc]")
             c.block("for (int n = n0; n < n1; n++) for (int oy = 0; oy < \(o.h); oy++) for (int ox = 0; ox < \(o.w); ox++)") { c in
-                c.line("const float* restrict dz = dout + \(Index.nhwc("n", "oy", "ox", "0", o));")
+                c.line("const float* restrict dz = dout + \(Index.sample("n", stride: dyStride, Index.hwc("oy", "ox", "0", o)));")
                 taps(&c, w, i) { c in
                     c.line("const float* restrict xp = in + \(Index.nhwc("n", "iy", "ix", "0", i));")
                     c.line("float* restrict dwp = dweight + (ky * \(w.kernel.x) + kx) * \(i.c * oc);")
@@ -127,7 +153,7 @@ struct CKernels {
         if g.activation == nil && g.biases.isEmpty { return }
         c.line("// prologue: \(g.activation.map { "\($0.rawValue) gradient, " } ?? "")bias gradients")
         c.block("for (int n = n0; n < n1; n++) for (int p = 0; p < \(spatial); p++)") { c in
-            c.line("float* restrict d = dout + ((size_t)n * \(spatial) + p) * \(channels);")
+            c.line("float* restrict d = dout + \(Index.sample("n", stride: dyStride, channels == 1 ? "p" : "p * \(channels)"));")
             if g.activation != nil { c.line("const float* restrict y = out + ((size_t)n * \(spatial) + p) * \(channels);") }
             c.block("for (int oc = 0; oc < \(channels); oc++)") { c in
                 c.line("const float dz = \(lang.activationGradient("d[oc]", output: "y[oc]", g.activation));")

@@ -35,10 +35,10 @@ extension CKernels {
             prologue(&c, g, spatial: 1, channels: units)
             if !g.needsInputGradient { c.line("(void)weight;  // the first learnable layer needs no input gradient") }
             c.block("for (int n = n0; n < n1; n++)") { c in
-                c.line("const float* restrict dz = dout + (size_t)n * \(units);")
+                c.line("const float* restrict dz = dout + \(Index.sample("n", stride: dyStride, "0"));")
                 c.line("const float* restrict xp = in + (size_t)n * \(n);")
                 if g.needsInputGradient {
-                    c.line("float* restrict dxp = din + (size_t)n * \(n);")
+                    c.line("float* restrict dxp = din + \(Index.sample("n", stride: dxStride, "0"));")
                 }
                 c.block("SCALAR_LOOP for (int i = 0; i < \(n); i++)") { c in
                     c.line("float* restrict dwp = dweight + (size_t)i * \(units);")
@@ -81,12 +81,13 @@ extension CKernels {
         c.block("static void \(g.name)_backward(float* restrict dout, const float* restrict out\(biasParams(g, grad: true))\(din), int n0, int n1)") { c in
             c.block("for (int n = n0; n < n1; n++) for (int p = 0; p < \(s.h * s.w); p++) for (int ch = 0; ch < \(s.c); ch++)") { c in
                 c.line("const size_t j = ((size_t)n * \(s.h * s.w) + p) * \(s.c) + ch;")
-                if g.activation == nil { c.line("(void)out;") }
-                c.line("const float dz = \(lang.activationGradient("dout[j]", output: "out[j]", g.activation));")
+                c.line("const size_t jy = \(Index.sample("n", stride: dyStride, "p * \(s.c) + ch"));")
+                if g.activation == nil { c.line("(void)out; (void)j;") }
+                c.line("const float dz = \(lang.activationGradient("dout[jy]", output: "out[j]", g.activation));")
                 for (k, b) in g.biases.enumerated() {
                     c.line("dbias\(k)[\(b.kind == .channel ? "ch" : "p * \(s.c) + ch")] += dz;  // \(b.parameter.name)")
                 }
-                if g.needsInputGradient { c.line("din[j] = dz;") }
+                if g.needsInputGradient { c.line("din[\(Index.sample("n", stride: dxStride, "p * \(s.c) + ch"))] = dz;") }
             }
         }
         return c.text
@@ -136,19 +137,19 @@ extension CKernels {
         header(g, "backward").forEach { c.line($0) }
         let args = kind == .max ? "const float* restrict dout, const int* restrict argmax" : "const float* restrict dout"
         c.block("static void \(g.name)_backward(\(args), float* restrict din, int n0, int n1)") { c in
-            c.line("for (size_t j = (size_t)n0 * \(i.count); j < (size_t)n1 * \(i.count); j++) din[j] = 0.0f;")
+            zeroInputGradient(&c, i)
             if kind == .max {
                 c.block("for (int n = n0; n < n1; n++) for (int j = 0; j < \(o.count); j++)") { c in
-                    c.line("din[(size_t)n * \(i.count) + argmax[(size_t)n * \(o.count) + j]] += dout[(size_t)n * \(o.count) + j];")
+                    c.line("din[\(Index.sample("n", stride: dxStride, "argmax[(size_t)n * \(o.count) + j]"))] += dout[\(Index.sample("n", stride: dyStride, "j"))];")
                 }
             } else {
                 c.block("for (int n = n0; n < n1; n++) for (int oy = 0; oy < \(o.h); oy++) for (int ox = 0; ox < \(o.w); ox++)") { c in
                     c.line("int count = 0;")
                     taps(&c, w, i) { c in c.line("(void)iy; (void)ix; count++;") }
-                    c.line("const float* restrict dy = dout + \(Index.nhwc("n", "oy", "ox", "0", o));")
+                    c.line("const float* restrict dy = dout + \(Index.sample("n", stride: dyStride, Index.hwc("oy", "ox", "0", o)));")
                     c.line("const float inv = 1.0f / (float)count;")
                     taps(&c, w, i) { c in
-                        c.line("float* restrict dxp = din + \(Index.nhwc("n", "iy", "ix", "0", i));")
+                        c.line("float* restrict dxp = din + \(Index.sample("n", stride: dxStride, Index.hwc("iy", "ix", "0", i)));")
                         c.line("for (int ch = 0; ch < \(i.c); ch++) dxp[ch] += dy[ch] * inv;")
                     }
                 }
@@ -197,7 +198,7 @@ extension CKernels {
                 c.line("right += best == label;")
                 c.block("if (dx)") { c in
                     c.line("const float inv = 1.0f / (float)batch;")
-                    c.line("for (int j = 0; j < \(k); j++) dx[(size_t)n * \(k) + j] = (p[j] - (j == label ? 1.0f : 0.0f)) * inv;")
+                    c.line("for (int j = 0; j < \(k); j++) dx[\(Index.sample("n", stride: dxStride, "j"))] = (p[j] - (j == label ? 1.0f : 0.0f)) * inv;")
                 }
             }
             c.line("*loss_sum = total; *correct = right;")

@@ -71,6 +71,19 @@ enum Index {
         if c != "0" { e += " + \(c)" }
         return e
     }
+    /// Flat offset of element `offset` of sample n in a buffer whose samples are `stride` elements apart. Gradient
+    /// buffers that share a storage slot use the slot's per-sample size as their stride, so that sample n owns the
+    /// same memory in every buffer of the slot and threads working on different samples never overlap.
+    static func sample(_ n: String, stride: Int, _ offset: String) -> String {
+        offset == "0" ? "(size_t)\(n) * \(stride)" : "(size_t)\(n) * \(stride) + \(offset)"
+    }
+    /// Offset of (y, x, c) within one sample of shape s.
+    static func hwc(_ y: String, _ x: String, _ c: String, _ s: Shape) -> String {
+        var e = "(\(y) * \(s.w) + \(x))"
+        if s.c != 1 { e += " * \(s.c)" }
+        if c != "0" { e += " + \(c)" }
+        return e
+    }
     /// Input row/column read by output position `o` and kernel tap `k`.
     static func tap(_ o: String, _ k: String, stride: Int, pad: Int) -> String {
         var s = stride == 1 ? o : "\(o) * \(stride)"

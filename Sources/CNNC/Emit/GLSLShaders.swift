@@ -1,0 +1,255 @@
+/// The Vulkan target's lowering of the kernel plan: every plan kernel becomes one or more GLSL compute shaders
+/// (a conv backward, for instance, is the activation gradient, the input gradient and one deterministic reduction
+/// per parameter gradient), each with the buffers it binds and how many invocations it runs.
+
+/// A buffer the Vulkan trainer allocates: a storage of the plan (per sample), or one of its own.
+struct GLSLStorage: Equatable {
+    enum Host: String { case upload, download, device }
+    var name: String
+    /// Elements per sample (times the batch) plus fixed elements.
+    var perSample: Int
+    var fixed: Int
+    var integer: Bool
+    /// `upload`: written by the host before a step (images, labels); `download`: read after it (loss, hits,
+    /// probabilities); `device`: never touched by the host during a step.
+    var host: Host
+    var comment: String
+}
+
+/// One binding of a shader: a storage, the name the GLSL gives its array, and how the shader uses it.
+struct GLSLBinding {
+    enum Access { case read, write, readWrite }
+    var storage: String
+    var array: String
+    var access: Access
+    var integer: Bool = false
+    var comment: String
+    /// The part of the storage the shader touches, for barrier placement (nil: all of it).
+    var region: String? = nil
+
+    var resource: String { region.map { "\(storage):\($0)" } ?? storage }
+}
+
+/// One compute shader and one dispatch of it.
+struct GLSLShader {
+    enum Threads: Equatable {
+        case perSample(Int)   // pc.n * k invocations
+        case fixed(Int)
+    }
+    var name: String
+    /// Index of the plan kernel it implements.
+    var kernel: Int
+    var phase: Phase
+    var bindings: [GLSLBinding]
+    var threads: Threads
+    var source: String
+    var location: SourceLocation?
+
+    var reads: [String] { bindings.filter { $0.access != .write }.map(\.resource) }
+    var writes: [String] { bindings.filter { $0.access != .read }.map(\.resource) }
+}
+
+/// The lowered program: storages and shaders in execution order.
+struct GLSLProgram {
+    static let localSize = 64
+    /// Invocations a parameter-gradient reduction aims for: below this, the samples are split into chunks whose
+    /// partial sums a second shader adds up in chunk order (deterministic, no atomics).
+    static let reductionTarget = 16384
+    static let maxChunks = 64
+
+    let plan: KernelPlan
+    var storages: [GLSLStorage] = []
+    var shaders: [GLSLShader] = []
+    /// Floats of the `partials` storage handed out so far.
+    var partialFloats = 0
+
+    init(plan: KernelPlan) throws {
+        self.plan = plan
+        guard let last = plan.groups.last, last.op == .softmax else {
+            throw CompileError("\(plan.network.sourceFile): error: training needs 'softmax' as the last layer (cross-entropy is computed on it)")
+        }
+        addStorages()
+        for (ki, k) in plan.kernels.enumerated() { lower(k, index: ki) }
+        storages.append(GLSLStorage(name: "partials", perSample: 0, fixed: max(1, partialFloats), integer: false, host: .device,
+                                    comment: "chunked partial sums of the parameter-gradient reductions"))
+    }
+
+    /// The plan's storages (aliases and gradient slots once), then the parameter arrays and the hit flags.
+    private mutating func addStorages() {
+        for b in plan.buffers {
+            let size = b.role == .loss || b.role == .labels ? 1 : b.shape.count
+            if let i = storages.firstIndex(where: { $0.name == b.storage }) {
+                storages[i].perSample = max(storages[i].perSample, size)
+                storages[i].comment += ", " + b.name
+                continue
+            }
+            let host: GLSLStorage.Host
+            switch b.role {
+            case .input, .labels: host = .upload
+            case .loss: host = .download
+            default: host = b.name == "probs" ? .download : .device
+            }
+            let comment = b.role == .gradient ? "gradient slot: \(b.name)" : "\(GLSLText.nhwc(b.shape)): \(b.name)"
+            storages.append(GLSLStorage(name: b.storage, perSample: size, fixed: 0, integer: b.isInteger, host: host, comment: comment))
+        }
+        storages.append(GLSLStorage(name: "hits", perSample: 1, fixed: 0, integer: true, host: .download,
+                                    comment: "(N): 1 where the arg max of the logits is the label"))
+        for name in ["params", "grads", "momentum"] {
+            storages.append(GLSLStorage(name: name, perSample: 0, fixed: plan.parameterCount, integer: false, host: .device,
+                                        comment: "every parameter\(name == "params" ? "" : "'s \(name == "grads" ? "gradient" : "momentum")"), offsets as in the plan"))
+        }
+    }
+
+    func storage(_ buffer: String) -> String { plan.buffer(buffer)?.storage ?? buffer }
+    func shape(_ buffer: String) -> Shape { plan.buffer(buffer)!.shape }
+    func offset(_ p: Parameter) -> Int { plan.parameterOffsets[p.name]! }
+
+    /// A binding of plan buffer `buffer` (by its storage).
+    func bind(_ buffer: String, as array: String, _ access: GLSLBinding.Access) -> GLSLBinding {
+        let b = plan.buffer(buffer)!
+        return GLSLBinding(storage: b.storage, array: array, access: access, integer: b.isInteger,
+                           comment: "\(buffer): \(GLSLText.nhwc(b.shape))")
+    }
+
+    func params(_ group: FusedGroup) -> GLSLBinding {
+        GLSLBinding(storage: "params", array: "params", access: .read,
+                    comment: group.parameters.map { "\($0.name) at \(offset($0))" }.joined(separator: ", "))
+    }
+
+    private mutating func lower(_ k: Kernel, index ki: Int) {
+        guard let gi = k.group else {
+            switch k.phase {
+            case .forward: shaders.append(inputScale(ki))
+            case .update: shaders.append(sgdUpdate(ki))
+            default: break
+            }
+            return
+        }
+        let g = plan.groups[gi]
+        switch (k.phase, g.op) {
+        case let (.forward, .conv(f, w)): shaders.append(convForward(k, ki, g, filters: f, window: w))
+        case let (.backward, .conv(f, w)): convBackward(k, ki, g, filters: f, window: w)
+        case let (.forward, .dense(u)): shaders.append(denseForward(k, ki, g, units: u))
+        case let (.backward, .dense(u)): denseBackward(k, ki, g, units: u)
+        case (.forward, .elementwise): shaders.append(elementwiseForward(k, ki, g))
+        case (.backward, .elementwise): elementwiseBackward(k, ki, g)
+        case let (.forward, .pool(kind, w)): shaders.append(poolForward(k, ki, g, kind, w))
+        case let (.backward, .pool(kind, w)): shaders.append(poolBackward(k, ki, g, kind, w))
+        case (.forward, .softmax): shaders.append(softmaxForward(k, ki, g))
+        case (.loss, .softmax): shaders.append(crossEntropy(k, ki, g))
+        default: break
+        }
+    }
+
+    // MARK: the shader text
+
+    /// A complete shader: the provenance header, bindings, constants, and `main` with the invocation index `t`
+    /// bounds-checked against the dispatch size. `body` writes the statements of `main` after that check.
+    func shader(_ name: String, kernel ki: Int, group: FusedGroup?, what: [String], bindings: [GLSLBinding],
+                constants: [(name: String, value: Int, comment: String)] = [], threads: GLSLShader.Threads,
+                body: (inout CodeWriter) -> Void) -> GLSLShader {
+        let k = plan.kernels[ki]
+        var c = CodeWriter()
+        c.line("#version 450")
+        c.line("// Generated by cnnc from \(GLSLText.basename(plan.network.sourceFile)); do not edit.")
+        var title = "// \(name): kernel \(k.name)"
+        if let g = group {
+            let layers = g.layers.map { plan.network.layers[$0].name }.joined(separator: " + ")
+            title += ", \(PlanPrinter.describe(g))  [\(layers); \(GLSLText.basename(g.location.file)):\(g.location.line)]"
+        }
+        c.line(title)
+        what.forEach { c.line("// " + $0) }
+        c.line("// Activations are NHWC (N = the batch, pc.n), conv weights [kh][kw][c][oc], dense weights [in][out].")
+        c.line()
+        c.line("layout(local_size_x = \(Self.localSize)) in;")
+        c.line("layout(push_constant) uniform Push { int n; int train; float lr; float mu; } pc;  // n: samples in this batch")
+        for (i, b) in bindings.enumerated() {
+            let access = b.access == .read ? "readonly " : b.access == .write ? "writeonly " : ""
+            let type = b.integer ? "int" : "float"
+            c.line("layout(std430, binding = \(i)) \(access)buffer B\(i) { \(type) \(b.array)[]; };  // \(b.comment)")
+        }
+        for k in constants { c.line("const int \(k.name) = \(k.value);  // \(k.comment)") }
+        c.line()
+        c.block("void main()") { c in
+            c.line("int t = int(gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * gl_NumWorkGroups.x * gl_WorkGroupSize.x);")
+            switch threads {
+            case .perSample(let n): c.line("if (t >= pc.n * \(n)) return;")
+            case .fixed(let n): c.line("if (t >= \(n)) return;")
+            }
+            body(&c)
+        }
+        return GLSLShader(name: name, kernel: ki, phase: k.phase, bindings: bindings, threads: threads, source: c.text,
+                          location: group?.location ?? k.location)
+    }
+
+    /// Splits a per-sample flat index `index` of a tensor of shape s into named coordinates (n, y, x, c).
+    static func split(_ index: String, _ s: Shape, n: String = "n", y: String = "y", x: String = "x", c: String = "c") -> [String] {
+        [
+            "int \(c) = \(index) % \(s.c);",
+            "int \(x) = (\(index) / \(s.c)) % \(s.w);",
+            "int \(y) = (\(index) / \(s.c * s.w)) % \(s.h);",
+            "int \(n) = \(index) / \(s.count);",
+        ]
+    }
+
+    // MARK: deterministic reductions
+
+    /// A parameter gradient as a sum over the batch: one invocation per (element e, chunk of rows). A row is one
+    /// sample (rowsPerSample 1) or one output row of a sample; `row` emits the sum over one row (with `n`, `r`
+    /// in scope) into `acc`. With one chunk the shader writes the gradient; otherwise it writes partial sums and a
+    /// second shader adds the chunks in order.
+    mutating func reduction(_ name: String, kernel ki: Int, group g: FusedGroup, parameter p: Parameter, what: String,
+                            bindings: [GLSLBinding], rowsPerSample: Int, element: [String], row: (inout CodeWriter) -> Void) {
+        let e = p.count
+        let chunks = min(Self.maxChunks, max(1, Self.reductionTarget / e))
+        let at = partialFloats
+        if chunks > 1 { partialFloats += chunks * e }
+        var binds = bindings
+        binds.append(chunks == 1
+            ? GLSLBinding(storage: "grads", array: "grads", access: .write, comment: "\(p.name) at \(offset(p))", region: p.name)
+            : GLSLBinding(storage: "partials", array: "partials", access: .write,
+                          comment: "[\(chunks)][\(e)] partial sums at \(at)", region: name))
+        let rows = rowsPerSample == 1 ? "pc.n" : "pc.n * \(rowsPerSample)"
+        shaders.append(shader(name, kernel: ki, group: g, what: [
+            what,
+            chunks == 1 ? "One invocation per element; it sums over the batch in order."
+                : "Invocation (chunk s, element e) sums rows [s * R / \(chunks), (s + 1) * R / \(chunks)) of the R = \(rows) rows.",
+        ], bindings: binds, threads: .fixed(chunks * e)) { c in
+            c.line("int e = t % \(e);")
+            c.line("int s = t / \(e);")
+            element.forEach { c.line($0) }
+            c.line("int rows = \(rows);")
+            c.line("float acc = 0.0;")
+            c.block("for (int r = s * rows / \(chunks); r < (s + 1) * rows / \(chunks); r++)") { c in
+                c.line(rowsPerSample == 1 ? "int n = r;" : "int n = r / \(rowsPerSample);")
+                row(&c)
+            }
+            c.line(chunks == 1 ? "grads[\(offset(p)) + e] = acc;" : "partials[\(at) + t] = acc;")
+        })
+        guard chunks > 1 else { return }
+        shaders.append(shader(name + "_sum", kernel: ki, group: g, what: [
+            "\(p.name) gradient: adds the \(chunks) chunk sums of \(name) in chunk order.",
+        ], bindings: [
+            GLSLBinding(storage: "partials", array: "partials", access: .read, comment: "[\(chunks)][\(e)] partial sums at \(at)",
+                        region: name),
+            GLSLBinding(storage: "grads", array: "grads", access: .write, comment: "\(p.name) at \(offset(p))", region: p.name),
+        ], threads: .fixed(e)) { c in
+            c.line("float acc = 0.0;")
+            c.line("for (int s = 0; s < \(chunks); s++) acc += partials[\(at) + s * \(e) + t];")
+            c.line("grads[\(offset(p)) + t] = acc;")
+        })
+    }
+}
+
+/// Small text helpers of the GLSL printer.
+enum GLSLText {
+    static func basename(_ path: String) -> String { path.split(separator: "/").last.map(String.init) ?? path }
+    static func nhwc(_ s: Shape) -> String { s.flat ? "(N,\(s.count))" : "(N,\(s.h),\(s.w),\(s.c))" }
+    /// Flat NHWC offset of (n, y, x, c) in a tensor of shape s, in GLSL int arithmetic.
+    static func nhwc(_ n: String, _ y: String, _ x: String, _ c: String, _ s: Shape) -> String {
+        var e = "((\(n) * \(s.h) + \(y)) * \(s.w) + \(x))"
+        if s.c != 1 { e += " * \(s.c)" }
+        if c != "0" { e += " + \(c)" }
+        return e
+    }
+}

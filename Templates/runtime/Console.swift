@@ -1,0 +1,90 @@
+// Errors, terminal output and time: the small shared utilities of the trainer.
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Every expected failure (bad option, bad file, diverging loss) is a RuntimeError; main prints its message as
+/// one `error: ...` line on stderr and exits with status 1.
+struct RuntimeError: Error, CustomStringConvertible {
+    let message: String
+    init(_ message: String) { self.message = message }
+    var description: String { message }
+}
+
+/// Unbuffered output straight to a file descriptor (so progress, summaries and errors interleave in order).
+enum Console {
+    static func out(_ text: String) { emit(text, to: 1) }
+    static func err(_ text: String) { emit(text, to: 2) }
+
+    static func emit(_ text: String, to fd: Int32) {
+        let bytes = Array(text.utf8)
+        // A failure (say the reader went away) leaves nothing useful to do.
+        _ = bytes.withUnsafeBytes { writeAll(fd, $0) }
+    }
+
+    static var stderrIsTerminal: Bool { isatty(2) != 0 }
+}
+
+/// Seconds since an arbitrary fixed point, from the monotonic clock.
+func monotonicSeconds() -> Double {
+    Double(DispatchTime.now().uptimeNanoseconds) / 1e9
+}
+
+/// `String(format:)` shorthands used by the progress and summary lines.
+func fixed(_ value: Double, _ digits: Int) -> String {
+    String(format: "%.\(digits)f", value)
+}
+
+/// Writes all of `buffer` to `fd`, retrying after interrupts and short writes. Returns 0 or the errno.
+func writeAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer) -> Int32 {
+    var done = 0
+    while done < buffer.count {
+        let n = write(fd, buffer.baseAddress! + done, buffer.count - done)
+        if n < 0 {
+            if errno == EINTR { continue }
+            return errno
+        }
+        done += n
+    }
+    return 0
+}
+
+/// Writes `data` to `path` atomically: to `path.tmp` first, then renamed over `path`.
+func writeFileAtomically(_ data: [UInt8], to path: String) throws {
+    let temporary = path + ".tmp"
+    let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    guard fd >= 0 else {
+        throw RuntimeError("\(path): cannot create \(temporary): \(String(cString: strerror(errno)))")
+    }
+    var failure = data.withUnsafeBytes { writeAll(fd, $0) }
+    if close(fd) != 0 && failure == 0 { failure = errno }
+    if failure != 0 {
+        unlink(temporary)
+        throw RuntimeError("\(path): cannot write \(temporary): \(String(cString: strerror(failure)))")
+    }
+    guard rename(temporary, path) == 0 else {
+        let reason = String(cString: strerror(errno))
+        unlink(temporary)
+        throw RuntimeError("\(path): cannot rename \(temporary) to it: \(reason)")
+    }
+}
+
+/// Fails early (before any training) when an output file could not be created later: its folder is missing
+/// or the path names a directory.
+func checkWritableOutput(_ path: String, option: String) throws {
+    var isDirectory: ObjCBool = false
+    if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+        throw RuntimeError("\(option) \(path): is a directory")
+    }
+    let folder = (path as NSString).deletingLastPathComponent
+    let dir = folder.isEmpty ? "." : folder
+    guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDirectory), isDirectory.boolValue else {
+        throw RuntimeError("\(option) \(path): folder \(dir) does not exist")
+    }
+    guard access(dir, W_OK) == 0 else {
+        throw RuntimeError("\(option) \(path): folder \(dir) is not writable")
+    }
+}

@@ -1,0 +1,150 @@
+// In-memory data sets and how they are found: an MNIST-style IDX folder or a CSV file, with an optional separate
+// test set, a held-out split, and a limit. Samples are gathered into the network's staging buffer per batch.
+import Foundation
+
+/// Sample values as read: bytes (IDX) are converted to floats only when a batch is gathered.
+enum SampleStorage {
+    case bytes([UInt8])
+    case floats([Float])
+}
+
+/// `count` samples of `sampleSize` raw values each (H,W,C order), with labels in 0..<classes.
+struct Dataset {
+    let source: String
+    let sampleSize: Int
+    var storage: SampleStorage
+    var labels: [Int32]
+
+    var count: Int { labels.count }
+
+    /// The samples `range` (in file order) as a new data set.
+    func slice(_ range: Range<Int>) -> Dataset {
+        let values = range.lowerBound * sampleSize..<range.upperBound * sampleSize
+        let part: SampleStorage
+        switch storage {
+        case .bytes(let b): part = .bytes(Array(b[values]))
+        case .floats(let f): part = .floats(Array(f[values]))
+        }
+        return Dataset(source: source, sampleSize: sampleSize, storage: part, labels: Array(labels[range]))
+    }
+
+    /// Copies the samples `indices` (positions in this data set) into `images` and `labelsOut`, back to back.
+    func gather(_ indices: UnsafeBufferPointer<Int32>, images: UnsafeMutablePointer<Float>,
+                labels labelsOut: UnsafeMutablePointer<Int32>) {
+        let size = sampleSize
+        labels.withUnsafeBufferPointer { all in
+            for (slot, index) in indices.enumerated() { labelsOut[slot] = all[Int(index)] }
+        }
+        switch storage {
+        case .bytes(let bytes):
+            bytes.withUnsafeBufferPointer { all in
+                for (slot, index) in indices.enumerated() {
+                    let from = all.baseAddress! + Int(index) * size
+                    let to = images + slot * size
+                    for i in 0..<size { to[i] = Float(from[i]) }
+                }
+            }
+        case .floats(let floats):
+            floats.withUnsafeBufferPointer { all in
+                for (slot, index) in indices.enumerated() {
+                    (images + slot * size).update(from: all.baseAddress! + Int(index) * size, count: size)
+                }
+            }
+        }
+    }
+}
+
+/// The training set and the optional test set.
+struct DataSets {
+    var train: Dataset
+    var test: Dataset?
+}
+
+/// The network's input, described for messages: `28x28` (one channel) or `32x32x3`, and its value count.
+var networkInputDescription: String {
+    let size = NetInfo.inputH * NetInfo.inputW * NetInfo.inputC
+    let dims = NetInfo.inputC == 1 ? "\(NetInfo.inputH)x\(NetInfo.inputW)"
+        : "\(NetInfo.inputH)x\(NetInfo.inputW)x\(NetInfo.inputC)"
+    return "\(dims) (\(size) values)"
+}
+
+/// The standard file names of an MNIST-style folder.
+enum IDXNames {
+    static let trainImages = "train-images-idx3-ubyte"
+    static let trainLabels = "train-labels-idx1-ubyte"
+    static let testImages = "t10k-images-idx3-ubyte"
+    static let testLabels = "t10k-labels-idx1-ubyte"
+}
+
+func isDirectory(_ path: String) -> Bool {
+    var flag: ObjCBool = false
+    return FileManager.default.fileExists(atPath: path, isDirectory: &flag) && flag.boolValue
+}
+
+/// `folder/name` or `folder/name.gz`, whichever exists (nil when neither does).
+func findIDXFile(_ folder: String, _ name: String) -> String? {
+    let plain = (folder as NSString).appendingPathComponent(name)
+    if FileManager.default.fileExists(atPath: plain) { return plain }
+    if FileManager.default.fileExists(atPath: plain + ".gz") { return plain + ".gz" }
+    return nil
+}
+
+/// Loads the training set (and, unless `trainOnly`, the test set) as the options ask.
+func loadDataSets(_ options: Options, trainOnly: Bool) throws -> DataSets {
+    guard let dataPath = options.dataPath else { throw RuntimeError("no training data: give --data PATH (see --help)") }
+    guard FileManager.default.fileExists(atPath: dataPath) else { throw RuntimeError("\(dataPath): no such file or folder") }
+
+    var train: Dataset
+    var test: Dataset? = nil
+    let folder = isDirectory(dataPath)
+    if folder {
+        train = try loadIDXFolder(dataPath, test: false)
+    } else {
+        train = try loadCSV(dataPath)
+    }
+
+    if let fraction = options.testSplit {
+        let held = Int((Double(train.count) * fraction).rounded())
+        guard held >= 1, held < train.count else {
+            throw RuntimeError("--test-split \(fraction): \(dataPath) has \(train.count) samples, which leaves "
+                + "\(train.count - held) for training and \(held) for testing; both must be at least 1")
+        }
+        if !trainOnly { test = train.slice(train.count - held..<train.count) }
+        train = train.slice(0..<train.count - held)
+    } else if !trainOnly {
+        if let testPath = options.testDataPath {
+            guard FileManager.default.fileExists(atPath: testPath) else {
+                throw RuntimeError("\(testPath): no such file or folder")
+            }
+            test = isDirectory(testPath)
+                ? try loadIDXFolder(testPath, test: true, fallBackToTrain: true) : try loadCSV(testPath)
+        } else if folder {
+            let images = findIDXFile(dataPath, IDXNames.testImages), labels = findIDXFile(dataPath, IDXNames.testLabels)
+            if images != nil || labels != nil { test = try loadIDXFolder(dataPath, test: true) }
+        }
+    }
+
+    if let limit = options.limit, limit < train.count {
+        train = train.slice(0..<limit)
+    }
+    return DataSets(train: train, test: test)
+}
+
+/// The training (`test == false`) or test pair of IDX files in `folder`. A folder given as a separate test set
+/// (`--test-data`) that holds only `train-*` files is read from those.
+func loadIDXFolder(_ folder: String, test: Bool, fallBackToTrain: Bool = false) throws -> Dataset {
+    var test = test
+    if test && fallBackToTrain && findIDXFile(folder, IDXNames.testImages) == nil
+        && findIDXFile(folder, IDXNames.testLabels) == nil && findIDXFile(folder, IDXNames.trainImages) != nil {
+        test = false
+    }
+    let imageName = test ? IDXNames.testImages : IDXNames.trainImages
+    let labelName = test ? IDXNames.testLabels : IDXNames.trainLabels
+    guard let imagePath = findIDXFile(folder, imageName) else {
+        throw RuntimeError("\(folder): missing \(imageName) (or \(imageName).gz)")
+    }
+    guard let labelPath = findIDXFile(folder, labelName) else {
+        throw RuntimeError("\(folder): missing \(labelName) (or \(labelName).gz)")
+    }
+    return try loadIDXPair(images: imagePath, labels: labelPath)
+}

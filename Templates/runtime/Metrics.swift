@@ -1,0 +1,56 @@
+// The --metrics file: per-epoch training statistics and the final test result as JSON, rewritten atomically
+// after every epoch and at the end.
+
+/// One finished (or, with --steps, partial) epoch.
+struct EpochMetrics {
+    let epoch: Int
+    let loss: Double            // mean training loss over the epoch's samples
+    let trainAccuracy: Double   // fraction of the epoch's samples classified correctly while training
+    let testAccuracy: Double?   // nil without a test set
+    let testLoss: Double?
+    let seconds: Double         // training time of the epoch (evaluation excluded)
+    let imagesPerSecond: Double // training throughput
+}
+
+/// The test result after training (both nil without a test set).
+struct FinalMetrics {
+    let testAccuracy: Double?
+    let testLoss: Double?
+}
+
+/// Collects the metrics and writes them to `path` (when given).
+struct MetricsLog {
+    let path: String?
+    private(set) var epochs: [EpochMetrics] = []
+    private(set) var final: FinalMetrics? = nil
+
+    init(path: String?) { self.path = path }
+
+    mutating func record(_ epoch: EpochMetrics) throws {
+        epochs.append(epoch)
+        try write()
+    }
+
+    mutating func finish(_ result: FinalMetrics) throws {
+        final = result
+        try write()
+    }
+
+    /// The JSON text: `{"epochs": [...], "final": {...}}` (`final` is null until training ends).
+    var json: String {
+        let lines = epochs.map { e in
+            "    {\"epoch\": \(e.epoch), \"loss\": \(jsonNumber(e.loss)), \"train_accuracy\": \(jsonNumber(e.trainAccuracy)), "
+                + "\"test_accuracy\": \(jsonNumber(e.testAccuracy)), \"seconds\": \(jsonNumber(e.seconds)), "
+                + "\"images_per_second\": \(jsonNumber(e.imagesPerSecond))}"
+        }
+        let epochsText = lines.isEmpty ? "[]" : "[\n" + lines.joined(separator: ",\n") + "\n  ]"
+        let finalText = final.map { "{\"test_accuracy\": \(jsonNumber($0.testAccuracy)), \"test_loss\": \(jsonNumber($0.testLoss))}" }
+            ?? "null"
+        return "{\n  \"epochs\": \(epochsText),\n  \"final\": \(finalText)\n}\n"
+    }
+
+    func write() throws {
+        guard let path else { return }
+        try writeFileAtomically(Array(json.utf8), to: path)
+    }
+}

@@ -1,0 +1,196 @@
+// The command line: hand-written parsing of `--name VALUE` / `--name=VALUE` options, checks and --help.
+import Foundation
+
+struct Options {
+    var dataPath: String? = nil
+    var testDataPath: String? = nil
+    var testSplit: Double? = nil
+    var limit: Int? = nil
+    var epochs = NetInfo.defaultEpochs
+    var batch = NetInfo.defaultBatch
+    var learningRate = NetInfo.defaultLearningRate
+    var momentum = NetInfo.defaultMomentum
+    var seed = NetInfo.defaultSeed
+    var steps: Int? = nil
+    var shuffle = true
+    var threads = ProcessInfo.processInfo.activeProcessorCount
+    var loadPath: String? = nil
+    var savePath: String? = nil
+    var metricsPath: String? = nil
+    var profile = false
+    var dumpGradientsPath: String? = nil
+    var help = false
+}
+
+/// One command-line option: its name, value placeholder (nil for a flag), help text and how it is applied.
+private struct OptionDefinition: Sendable {
+    let name: String
+    let value: String?
+    let help: String
+    let apply: @Sendable (inout Options, String) throws -> Void
+}
+
+private func wholeNumber(_ option: String, _ text: String, atLeast minimum: Int, atMost maximum: Int = Int.max) throws -> Int {
+    guard let n = Int(text) else { throw RuntimeError("\(option) \(text): not a whole number") }
+    guard n >= minimum else { throw RuntimeError("\(option) \(text): must be at least \(minimum)") }
+    guard n <= maximum else { throw RuntimeError("\(option) \(text): must be at most \(maximum)") }
+    return n
+}
+
+private func realNumber(_ option: String, _ text: String) throws -> Double {
+    guard let x = Double(text), x.isFinite else { throw RuntimeError("\(option) \(text): not a finite number") }
+    return x
+}
+
+private let maximumBatch = 1 << 20
+
+private let optionDefinitions: [OptionDefinition] = [
+    OptionDefinition(name: "--data", value: "PATH", help: "training data: a folder of MNIST-style IDX files "
+                     + "(optionally .gz) or a CSV file (values in H,W,C order, then the label; optionally .gz)") {
+        $0.dataPath = $1
+    },
+    OptionDefinition(name: "--test-data", value: "PATH", help: "separate test set (CSV file or IDX folder)") {
+        $0.testDataPath = $1
+    },
+    OptionDefinition(name: "--test-split", value: "F",
+                     help: "hold out the last fraction F (0 < F < 1) of the training data as the test set") {
+        let f = try realNumber("--test-split", $1)
+        guard f > 0, f < 1 else { throw RuntimeError("--test-split \($1): must be between 0 and 1 (exclusive)") }
+        $0.testSplit = f
+    },
+    OptionDefinition(name: "--limit", value: "N", help: "use only the first N training samples (default: all)") {
+        $0.limit = try wholeNumber("--limit", $1, atLeast: 1)
+    },
+    OptionDefinition(name: "--epochs", value: "N",
+                     help: "passes over the training data (default \(NetInfo.defaultEpochs); 0: evaluate only)") {
+        $0.epochs = try wholeNumber("--epochs", $1, atLeast: 0, atMost: 1_000_000)
+    },
+    OptionDefinition(name: "--batch", value: "N", help: "samples per optimizer step (default \(NetInfo.defaultBatch))") {
+        $0.batch = try wholeNumber("--batch", $1, atLeast: 1, atMost: maximumBatch)
+    },
+    OptionDefinition(name: "--lr", value: "X", help: "learning rate (default \(NetInfo.defaultLearningRate))") {
+        let x = try realNumber("--lr", $1)
+        guard x >= 0 else { throw RuntimeError("--lr \($1): must not be negative") }
+        $0.learningRate = Float(x)
+    },
+    OptionDefinition(name: "--momentum", value: "X", help: "SGD momentum, 0...1 (default \(NetInfo.defaultMomentum))") {
+        let x = try realNumber("--momentum", $1)
+        guard x >= 0, x <= 1 else { throw RuntimeError("--momentum \($1): must be between 0 and 1") }
+        $0.momentum = Float(x)
+    },
+    OptionDefinition(name: "--seed", value: "N",
+                     help: "random seed for initial weights and shuffling (default \(NetInfo.defaultSeed))") {
+        guard let seed = UInt64($1) else { throw RuntimeError("--seed \($1): not a whole number in 0...\(UInt64.max)") }
+        $0.seed = seed
+    },
+    OptionDefinition(name: "--steps", value: "N", help: "stop after N optimizer steps in total (default: no limit)") {
+        $0.steps = try wholeNumber("--steps", $1, atLeast: 0)
+    },
+    OptionDefinition(name: "--no-shuffle", value: nil,
+                     help: "train on the samples in file order (default: shuffle every epoch)") { o, _ in
+        o.shuffle = false
+    },
+    OptionDefinition(name: "--threads", value: "N", help: "worker threads (default: the active processor count, "
+                     + "here \(ProcessInfo.processInfo.activeProcessorCount))") {
+        $0.threads = try wholeNumber("--threads", $1, atLeast: 1, atMost: 4096)
+    },
+    OptionDefinition(name: "--load", value: "FILE",
+                     help: "start from saved weights (safetensors; default: initialise from the seed)") {
+        $0.loadPath = $1
+    },
+    OptionDefinition(name: "--save", value: "FILE", help: "write the weights after training (safetensors, PyTorch layout)") {
+        $0.savePath = $1
+    },
+    OptionDefinition(name: "--metrics", value: "FILE",
+                     help: "write per-epoch and final metrics as JSON (rewritten after every epoch)") {
+        $0.metricsPath = $1
+    },
+    OptionDefinition(name: "--profile", value: nil, help: "time the network's kernels and print a report after training") {
+        o, _ in o.profile = true
+    },
+    OptionDefinition(name: "--dump-gradients", value: "FILE",
+                     help: "write the gradients of the first batch (file order) as safetensors and exit") {
+        $0.dumpGradientsPath = $1
+    },
+    OptionDefinition(name: "--help", value: nil, help: "show this help") { o, _ in o.help = true },
+]
+
+/// The --help text.
+func usageText() -> String {
+    var lines = [
+        "usage: train --data PATH [options]",
+        "Trains the network \(NetInfo.name) (\(NetInfo.source), target \(NetInfo.target)): input "
+            + "\(networkInputDescription), \(NetInfo.classes) classes, \(NetInfo.parameterCount) parameters.",
+        "",
+        "options:",
+    ]
+    let width = optionDefinitions.map { $0.name.count + ($0.value.map { $0.count + 1 } ?? 0) }.max() ?? 0
+    for option in optionDefinitions {
+        let left = option.name + (option.value.map { " " + $0 } ?? "")
+        lines.append("  " + left.padding(toLength: width + 2, withPad: " ", startingAt: 0) + option.help)
+    }
+    return lines.joined(separator: "\n") + "\n"
+}
+
+/// Edit distance, for suggesting the option the user probably meant.
+private func editDistance(_ a: String, _ b: String) -> Int {
+    let x = Array(a.utf8), y = Array(b.utf8)
+    var previous = Array(0...y.count)
+    for (i, xi) in x.enumerated() {
+        var current = [i + 1] + Array(repeating: 0, count: y.count)
+        for (j, yj) in y.enumerated() {
+            current[j + 1] = min(previous[j + 1] + 1, current[j] + 1, previous[j] + (xi == yj ? 0 : 1))
+        }
+        previous = current
+    }
+    return previous[y.count]
+}
+
+/// Parses the arguments (without the program name) and checks combinations.
+func parseOptions(_ arguments: [String]) throws -> Options {
+    var options = Options()
+    var i = 0
+    while i < arguments.count {
+        let argument = arguments[i]
+        i += 1
+        if argument == "-h" { options.help = true; continue }
+        guard argument.hasPrefix("--"), argument.count > 2 else {
+            throw RuntimeError("unexpected argument '\(argument)' (options start with --; see --help)")
+        }
+        var name = argument
+        var inlineValue: String? = nil
+        if let equals = argument.firstIndex(of: "=") {
+            name = String(argument[..<equals])
+            inlineValue = String(argument[argument.index(after: equals)...])
+        }
+        guard let option = optionDefinitions.first(where: { $0.name == name }) else {
+            let nearest = optionDefinitions.min { editDistance($0.name, name) < editDistance($1.name, name) }!
+            let close = editDistance(nearest.name, name) <= max(2, name.count / 3)
+            let hint = close ? "; did you mean \(nearest.name)?" : "; see --help"
+            throw RuntimeError("unknown option \(name)\(hint)")
+        }
+        if let placeholder = option.value {
+            let value: String
+            if let inlineValue {
+                value = inlineValue
+            } else {
+                guard i < arguments.count, !arguments[i].hasPrefix("--") else {
+                    throw RuntimeError("\(name) needs a value (\(name) \(placeholder))")
+                }
+                value = arguments[i]
+                i += 1
+            }
+            guard !value.isEmpty else { throw RuntimeError("\(name) needs a non-empty value (\(name) \(placeholder))") }
+            try option.apply(&options, value)
+        } else {
+            guard inlineValue == nil else { throw RuntimeError("\(name) takes no value") }
+            try option.apply(&options, "")
+        }
+    }
+    if options.help { return options }
+    guard options.dataPath != nil else { throw RuntimeError("no training data: give --data PATH (see --help)") }
+    if options.testSplit != nil && options.testDataPath != nil {
+        throw RuntimeError("--test-split and --test-data both give a test set; use one")
+    }
+    return options
+}

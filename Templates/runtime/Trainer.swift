@@ -1,0 +1,164 @@
+// The epoch loop: shuffle, gather each batch into the staging buffer, step the network, evaluate, report.
+
+/// Loss and accuracy over a data set.
+struct Evaluation {
+    let loss: Double
+    let accuracy: Double
+}
+
+/// Preallocated batch buffers: `capacity` samples of images and labels, plus an index list for in-order batches.
+final class StagingBuffer {
+    let capacity: Int
+    let images: UnsafeMutablePointer<Float>
+    let labels: UnsafeMutablePointer<Int32>
+    let sequence: UnsafeMutablePointer<Int32>
+
+    init(capacity: Int, sampleSize: Int) {
+        self.capacity = capacity
+        images = .allocate(capacity: capacity * sampleSize)
+        images.initialize(repeating: 0, count: capacity * sampleSize)
+        labels = .allocate(capacity: capacity)
+        labels.initialize(repeating: 0, count: capacity)
+        sequence = .allocate(capacity: capacity)
+        sequence.initialize(repeating: 0, count: capacity)
+    }
+
+    deinit {
+        images.deallocate()
+        labels.deallocate()
+        sequence.deallocate()
+    }
+
+    /// Gathers samples `start..<start+count` of `data`, in order.
+    func gatherInOrder(_ data: Dataset, start: Int, count: Int) {
+        for i in 0..<count { sequence[i] = Int32(start + i) }
+        data.gather(UnsafeBufferPointer(start: sequence, count: count), images: images, labels: labels)
+    }
+}
+
+final class Trainer {
+    let network: Network
+    let options: Options
+    let data: DataSets
+    let staging: StagingBuffer
+    private var order: [Int32]
+    private var shuffler: TrainerRandom
+    private var metrics: MetricsLog
+    private var progress = ProgressLine()
+
+    init(network: Network, options: Options, data: DataSets, staging: StagingBuffer) {
+        self.network = network
+        self.options = options
+        self.data = data
+        self.staging = staging
+        order = (0..<data.train.count).map { Int32($0) }
+        shuffler = TrainerRandom(seed: options.seed, stream: 1)
+        metrics = MetricsLog(path: options.metricsPath)
+    }
+
+    /// Mean loss and accuracy of the network on `set`, in batches of the training batch size.
+    func evaluate(_ set: Dataset) -> Evaluation {
+        var lossSum = 0.0
+        var correct = 0
+        var start = 0
+        while start < set.count {
+            let count = min(staging.capacity, set.count - start)
+            staging.gatherInOrder(set, start: start, count: count)
+            let result = network.evaluate(images: staging.images, labels: staging.labels, count: count)
+            lossSum += result.lossSum
+            correct += result.correct
+            start += count
+        }
+        return Evaluation(loss: lossSum / Double(set.count), accuracy: Double(correct) / Double(set.count))
+    }
+
+    /// Trains for the requested epochs (or steps), printing and recording each epoch, then the final test result.
+    func run() throws {
+        let train = data.train
+        let batch = min(options.batch, staging.capacity)
+        let batches = (train.count + batch - 1) / batch
+        var steps = 0
+        var lastTest: Evaluation? = nil
+        network.resetMomentum()  // a fresh optimizer, also after --load
+
+        epochLoop: for epoch in stride(from: 1, through: options.epochs, by: 1) {
+            if let limit = options.steps, steps >= limit { break }
+            if options.shuffle { shuffler.shuffle(&order) }
+            progress.start()
+            let started = monotonicSeconds()
+            var lossSum = 0.0, correct = 0, seen = 0
+            var stopAfterEpoch = false
+
+            for b in 0..<batches {
+                let first = b * batch
+                let count = min(batch, train.count - first)
+                order.withUnsafeBufferPointer { all in
+                    train.gather(UnsafeBufferPointer(rebasing: all[first..<first + count]),
+                                 images: staging.images, labels: staging.labels)
+                }
+                let result = network.computeGradients(images: staging.images, labels: staging.labels, count: count)
+                guard result.lossSum.isFinite else {
+                    progress.clear()
+                    let kind = result.lossSum.isNaN ? "nan" : "inf"
+                    throw RuntimeError("loss became \(kind) at epoch \(epoch) batch \(b + 1); try a lower --lr")
+                }
+                network.applyUpdate(learningRate: options.learningRate, momentum: options.momentum)
+                steps += 1
+                lossSum += result.lossSum
+                correct += result.correct
+                seen += count
+                progress.update(epoch: epoch, batch: b + 1, batches: batches, meanLoss: lossSum / Double(seen),
+                                samples: seen, elapsed: monotonicSeconds() - started)
+                if let limit = options.steps, steps >= limit {
+                    stopAfterEpoch = true
+                    break
+                }
+            }
+            let seconds = monotonicSeconds() - started
+            progress.clear()
+
+            lastTest = data.test.map { evaluate($0) }
+            let record = EpochMetrics(
+                epoch: epoch, loss: lossSum / Double(max(seen, 1)), trainAccuracy: Double(correct) / Double(max(seen, 1)),
+                testAccuracy: lastTest?.accuracy, testLoss: lastTest?.loss, seconds: seconds,
+                imagesPerSecond: seconds > 0 ? Double(seen) / seconds : 0)
+            Console.out(summaryLine(record, epochs: options.epochs, partial: stopAfterEpoch && seen < train.count))
+            try metrics.record(record)
+            if stopAfterEpoch { break epochLoop }
+        }
+
+        if let test = data.test {
+            let result = lastTest ?? evaluate(test)  // the weights have not changed since the last epoch's evaluation
+            Console.out("test accuracy \(fixed(result.accuracy, 4))  test loss \(fixed(result.loss, 4))\n")
+            try metrics.finish(FinalMetrics(testAccuracy: result.accuracy, testLoss: result.loss))
+        } else {
+            try metrics.finish(FinalMetrics(testAccuracy: nil, testLoss: nil))
+        }
+    }
+
+    /// `epoch 1/3  loss 0.4012  train_acc 0.8561  test_acc 0.8702  12.3 s  4876 img/s`.
+    private func summaryLine(_ e: EpochMetrics, epochs: Int, partial: Bool) -> String {
+        var text = "epoch \(e.epoch)/\(epochs)  loss \(fixed(e.loss, 4))  train_acc \(fixed(e.trainAccuracy, 4))"
+        if let accuracy = e.testAccuracy { text += "  test_acc \(fixed(accuracy, 4))" }
+        text += "  \(fixed(e.seconds, 1)) s  \(fixed(e.imagesPerSecond, 0)) img/s"
+        if partial, let limit = options.steps { text += "  (stopped after \(limit) steps)" }
+        return text + "\n"
+    }
+}
+
+/// --dump-gradients: the gradients of the first min(batch, N) training samples in file order, their softmax
+/// probabilities and mean loss, written as safetensors (parameter gradients in PyTorch layout).
+func dumpGradients(_ network: Network, data: Dataset, batch: Int, staging: StagingBuffer, to path: String) throws {
+    let count = min(batch, data.count, staging.capacity)
+    staging.gatherInOrder(data, start: 0, count: count)
+    let result = network.computeGradients(images: staging.images, labels: staging.labels, count: count)
+    network.synchronizeParameters()
+    var tensors = parameterTensors(network.gradients)
+    let probabilities = Array(UnsafeBufferPointer(start: network.probabilities, count: count * NetInfo.classes))
+    tensors.append(NamedTensor(name: "probabilities", shape: [count, NetInfo.classes], values: probabilities))
+    tensors.append(NamedTensor(name: "loss", shape: [1], values: [Float(result.lossSum / Double(count))]))
+    let metadata = checkpointMetadata + [("content", "gradients"), ("samples", String(count)),
+                                         ("correct", String(result.correct))]
+    try writeFileAtomically(safetensorsBytes(tensors, metadata: metadata), to: path)
+    Console.out("wrote the gradients of \(count) samples to \(path) (loss \(fixed(result.lossSum / Double(count), 6)))\n")
+}
