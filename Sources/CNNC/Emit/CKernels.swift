@@ -113,46 +113,44 @@ struct CKernels {
         c.line("// dout is \(nhwc(o)) and becomes dz (the gradient before the epilogue) in place; dweight, dbias accumulate")
         let din = g.needsInputGradient ? ", float* restrict din" : ""
         c.block("static void \(g.name)_backward(float* restrict dout, const float* restrict in, const float* restrict out, const float* restrict weight, float* restrict dweight\(biasParams(g, grad: true))\(din), int n0, int n1)") { c in
-            prologue(&c, g, spatial: o.h * o.w, channels: oc)
             if !g.needsInputGradient { c.line("(void)weight;  // the first learnable layer needs no input gradient") }
-            if g.needsInputGradient {
-                c.line("// input gradient: din[iy,ix,c] += sum_oc weight[ky,kx,c,oc] * dz[oy,ox,oc]")
-                zeroInputGradient(&c, i)
-                c.block("for (int n = n0; n < n1; n++) for (int oy = 0; oy < \(o.h); oy++) for (int ox = 0; ox < \(o.w); ox++)") { c in
-                    c.line("const float* restrict dz = dout + \(Index.sample("n", stride: dyStride, Index.hwc("oy", "ox", "0", o)));")
-                    taps(&c, w, i) { c in
-                        c.line("float* restrict dxp = din + \(Index.sample("n", stride: dxStride, Index.hwc("iy", "ix", "0", i)));")
-                        c.line("const float* restrict wp = weight + (ky * \(w.kernel.x) + kx) * \(i.c * oc);")
-                        c.block("SCALAR_LOOP for (int c = 0; c < \(i.c); c++)") { c in
-                            c.line("float s = 0.0f;")
-                            c.line("for (int oc = 0; oc < \(oc); oc++) s += wp[c * \(oc) + oc] * dz[oc];")
-                            c.line("dxp[c] += s;")
+            let transposed = g.needsInputGradient && transposesWeights(g, filters: oc, window: w)
+            if transposed { transposedWeights(&c, g, filters: oc, window: w) }
+            c.line("// one sample at a time, so that its gradient stays in cache through the three phases")
+            c.block("for (int n = n0; n < n1; n++)") { c in
+                prologue(&c, g, spatial: o.h * o.w, channels: oc, sample: "n")
+                if transposed {
+                    blockedInputGradient(&c, g, filters: oc, window: w)
+                } else if g.needsInputGradient {
+                    c.line("// input gradient: din[iy,ix,c] += sum_oc weight[ky,kx,c,oc] * dz[oy,ox,oc]")
+                    c.line("for (int j = 0; j < \(i.count); j++) din[\(Index.sample("n", stride: dxStride, "j"))] = 0.0f;")
+                    c.block("SCALAR_LOOP for (int oy = 0; oy < \(o.h); oy++) SCALAR_LOOP for (int ox = 0; ox < \(o.w); ox++)") { c in
+                        c.line("const float* restrict dz = dout + \(Index.sample("n", stride: dyStride, Index.hwc("oy", "ox", "0", o)));")
+                        taps(&c, w, i) { c in
+                            c.line("float* restrict dxp = din + \(Index.sample("n", stride: dxStride, Index.hwc("iy", "ix", "0", i)));")
+                            c.line("const float* restrict wp = weight + (ky * \(w.kernel.x) + kx) * \(i.c * oc);")
+                            c.block("SCALAR_LOOP for (int c = 0; c < \(i.c); c++)") { c in
+                                c.line("float s = 0.0f;")
+                                c.line("for (int oc = 0; oc < \(oc); oc++) s += wp[c * \(oc) + oc] * dz[oc];")
+                                c.line("dxp[c] += s;")
+                            }
                         }
                     }
                 }
-            }
-            c.line("// weight gradient: dweight[ky,kx,c,oc] += in[iy,ix,c] * dz[oy,ox,oc]")
-            c.block("for (int n = n0; n < n1; n++) for (int oy = 0; oy < \(o.h); oy++) for (int ox = 0; ox < \(o.w); ox++)") { c in
-                c.line("const float* restrict dz = dout + \(Index.sample("n", stride: dyStride, Index.hwc("oy", "ox", "0", o)));")
-                taps(&c, w, i) { c in
-                    c.line("const float* restrict xp = in + \(Index.nhwc("n", "iy", "ix", "0", i));")
-                    c.line("float* restrict dwp = dweight + (ky * \(w.kernel.x) + kx) * \(i.c * oc);")
-                    c.block("SCALAR_LOOP for (int c = 0; c < \(i.c); c++)") { c in
-                        c.line("const float xv = xp[c];")
-                        c.line("for (int oc = 0; oc < \(oc); oc++) dwp[c * \(oc) + oc] += xv * dz[oc];")
-                    }
-                }
+                blockedWeightGradient(&c, g, filters: oc, window: w)
             }
         }
         return c.text
     }
 
     /// The fused backward prologue: dz = dout * activation'(out) in place, and the bias gradients.
-    func prologue(_ c: inout CodeWriter, _ g: FusedGroup, spatial: Int, channels: Int) {
+    func prologue(_ c: inout CodeWriter, _ g: FusedGroup, spatial: Int, channels: Int, sample: String? = nil) {
         if g.activation == nil { c.line("(void)out;") }
         if g.activation == nil && g.biases.isEmpty { return }
         c.line("// prologue: \(g.activation.map { "\($0.rawValue) gradient, " } ?? "")bias gradients")
-        c.block("for (int n = n0; n < n1; n++) for (int p = 0; p < \(spatial); p++)") { c in
+        let loops = sample == nil ? "for (int n = n0; n < n1; n++) SCALAR_LOOP for (int p = 0; p < \(spatial); p++)"
+                                  : "SCALAR_LOOP for (int p = 0; p < \(spatial); p++)"
+        c.block(loops) { c in
             c.line("float* restrict d = dout + \(Index.sample("n", stride: dyStride, channels == 1 ? "p" : "p * \(channels)"));")
             if g.activation != nil { c.line("const float* restrict y = out + ((size_t)n * \(spatial) + p) * \(channels);") }
             c.block("for (int oc = 0; oc < \(channels); oc++)") { c in

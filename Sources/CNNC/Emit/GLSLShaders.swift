@@ -60,8 +60,6 @@ struct GLSLProgram {
     let plan: KernelPlan
     var storages: [GLSLStorage] = []
     var shaders: [GLSLShader] = []
-    /// Floats of the `partials` storage handed out so far.
-    var partialFloats = 0
 
     init(plan: KernelPlan) throws {
         self.plan = plan
@@ -70,8 +68,6 @@ struct GLSLProgram {
         }
         addStorages()
         for (ki, k) in plan.kernels.enumerated() { lower(k, index: ki) }
-        storages.append(GLSLStorage(name: "partials", perSample: 0, fixed: max(1, partialFloats), integer: false, host: .device,
-                                    comment: "chunked partial sums of the parameter-gradient reductions"))
     }
 
     /// The plan's storages (aliases and gradient slots once), then the parameter arrays and the hit flags.
@@ -202,13 +198,16 @@ struct GLSLProgram {
                             bindings: [GLSLBinding], rowsPerSample: Int, element: [String], row: (inout CodeWriter) -> Void) {
         let e = p.count
         let chunks = min(Self.maxChunks, max(1, Self.reductionTarget / e))
-        let at = partialFloats
-        if chunks > 1 { partialFloats += chunks * e }
+        // Each chunked reduction has its own buffer of partial sums, so that reductions never share memory.
+        let partials = "partials_" + name
+        if chunks > 1 {
+            storages.append(GLSLStorage(name: partials, perSample: 0, fixed: chunks * e, integer: false, host: .device,
+                                        comment: "[\(chunks)][\(e)] partial sums of \(name)"))
+        }
         var binds = bindings
         binds.append(chunks == 1
             ? GLSLBinding(storage: "grads", array: "grads", access: .write, comment: "\(p.name) at \(offset(p))", region: p.name)
-            : GLSLBinding(storage: "partials", array: "partials", access: .write,
-                          comment: "[\(chunks)][\(e)] partial sums at \(at)", region: name))
+            : GLSLBinding(storage: partials, array: "partials", access: .write, comment: "[\(chunks)][\(e)] partial sums"))
         let rows = rowsPerSample == 1 ? "pc.n" : "pc.n * \(rowsPerSample)"
         shaders.append(shader(name, kernel: ki, group: g, what: [
             what,
@@ -224,18 +223,17 @@ struct GLSLProgram {
                 c.line(rowsPerSample == 1 ? "int n = r;" : "int n = r / \(rowsPerSample);")
                 row(&c)
             }
-            c.line(chunks == 1 ? "grads[\(offset(p)) + e] = acc;" : "partials[\(at) + t] = acc;")
+            c.line(chunks == 1 ? "grads[\(offset(p)) + e] = acc;" : "partials[t] = acc;")
         })
         guard chunks > 1 else { return }
         shaders.append(shader(name + "_sum", kernel: ki, group: g, what: [
             "\(p.name) gradient: adds the \(chunks) chunk sums of \(name) in chunk order.",
         ], bindings: [
-            GLSLBinding(storage: "partials", array: "partials", access: .read, comment: "[\(chunks)][\(e)] partial sums at \(at)",
-                        region: name),
+            GLSLBinding(storage: partials, array: "partials", access: .read, comment: "[\(chunks)][\(e)] partial sums"),
             GLSLBinding(storage: "grads", array: "grads", access: .write, comment: "\(p.name) at \(offset(p))", region: p.name),
         ], threads: .fixed(e)) { c in
             c.line("float acc = 0.0;")
-            c.line("for (int s = 0; s < \(chunks); s++) acc += partials[\(at) + s * \(e) + t];")
+            c.line("for (int s = 0; s < \(chunks); s++) acc += partials[s * \(e) + t];")
             c.line("grads[\(offset(p)) + t] = acc;")
         })
     }

@@ -1,0 +1,134 @@
+/// Register-blocked loops of the conv kernels. The weight gradient of one kernel tap is a small matrix product,
+/// dweight[tap] (C x OC) += in[positions] (positions x C)^T . dz[positions] (positions x OC); accumulating it in
+/// memory position by position serializes every update on the same cache line, so it is accumulated instead in
+/// registers, `cb` input channels and `u` output positions at a time, and written back once per tap.
+struct ConvBlocking {
+    /// Input channels per block (a divisor of C) and output positions unrolled with separate accumulators.
+    let cb: Int
+    let u: Int
+
+    /// Fill about `registers` vector accumulators of `lanes` floats.
+    init(channels: Int, outputs: Int, lanes: Int = 16, registers: Int = 16) {
+        let vectors = (outputs + lanes - 1) / lanes
+        let fit = max(1, registers / vectors)
+        cb = (1...max(1, min(channels, fit))).last { channels % $0 == 0 } ?? 1
+        u = max(1, min(4, registers / (cb * vectors)))
+    }
+}
+
+extension CKernels {
+    /// The first (inclusive) and last (exclusive) output row whose tap `k` lands inside an input of `size` rows.
+    func outputRange(_ v: String, tap k: String, stride s: Int, pad: Int, input size: Int, outputs: Int) -> [String] {
+        let first = pad > 0 ? "\(pad) > \(k) ? (\(pad) - \(k) + \(s - 1)) / \(s) : 0" : "0"
+        return [
+            "const int \(v)0 = \(first);",
+            "const int \(v)t = \(size - 1 + pad) - \(k);",
+            "const int \(v)1 = \(v)t < 0 ? 0 : (\(v)t / \(s) + 1 < \(outputs) ? \(v)t / \(s) + 1 : \(outputs));",
+        ]
+    }
+
+    func blockedWeightGradient(_ c: inout CodeWriter, _ g: FusedGroup, filters oc: Int, window w: Window) {
+        let i = g.input, o = g.output
+        let b = ConvBlocking(channels: i.c, outputs: oc)
+        c.line("// weight gradient: for each tap, dweight[ky,kx,c,oc] += sum over n, oy, ox of in[n,iy,ix,c] * dz[n,oy,ox,oc],")
+        c.line("// over the outputs whose tap lands inside the input; \(b.cb) channel(s) x \(b.u) position(s) of accumulators in registers")
+        c.line("// (sample n of the caller's loop)")
+        c.block("for (int ky = 0; ky < \(w.kernel.y); ky++)") { c in
+            outputRange("oy", tap: "ky", stride: w.stride.y, pad: w.padding.top, input: i.h, outputs: o.h).forEach { c.line($0) }
+            c.block("for (int kx = 0; kx < \(w.kernel.x); kx++)") { c in
+                outputRange("ox", tap: "kx", stride: w.stride.x, pad: w.padding.left, input: i.w, outputs: o.w).forEach { c.line($0) }
+                c.block("SCALAR_LOOP for (int c0 = 0; c0 < \(i.c); c0 += \(b.cb))") { c in
+                    c.line("float acc[\(b.u)][\(b.cb)][\(oc)];")
+                    c.line("for (int u = 0; u < \(b.u); u++) for (int cb = 0; cb < \(b.cb); cb++) for (int oc = 0; oc < \(oc); oc++) acc[u][cb][oc] = 0.0f;")
+                    c.block("SCALAR_LOOP for (int oy = oy0; oy < oy1; oy++)") { c in
+                        let iy = Index.tap("oy", "ky", stride: w.stride.y, pad: w.padding.top)
+                        c.line("const float* restrict xr = in + \(Index.nhwc("n", "(\(iy))", "0", "c0", i));")
+                        c.line("const float* restrict dr = dout + \(Index.sample("n", stride: dyStride, "oy * \(o.w * oc)"));")
+                        c.line("int ox = ox0;")
+                        let ix = { (v: String) in Index.tap(v, "kx", stride: w.stride.x, pad: w.padding.left) }
+                        if b.u > 1 {
+                            c.block("for (; ox + \(b.u) <= ox1; ox += \(b.u))") { c in
+                                for u in 0..<b.u {
+                                    c.line("const float* restrict x\(u) = xr + (\(ix("(ox + \(u))"))) * \(i.c);")
+                                    c.line("const float* restrict d\(u) = dr + (ox + \(u)) * \(oc);")
+                                }
+                                c.block("UNROLLED_LOOP for (int cb = 0; cb < \(b.cb); cb++)") { c in
+                                    for u in 0..<b.u {
+                                        c.line("for (int oc = 0; oc < \(oc); oc++) acc[\(u)][cb][oc] += x\(u)[cb] * d\(u)[oc];")
+                                    }
+                                }
+                            }
+                        }
+                        c.block("for (; ox < ox1; ox++)") { c in
+                            c.line("const float* restrict x0 = xr + (\(ix("ox"))) * \(i.c);")
+                            c.line("const float* restrict d0 = dr + ox * \(oc);")
+                            c.line("UNROLLED_LOOP for (int cb = 0; cb < \(b.cb); cb++) for (int oc = 0; oc < \(oc); oc++) acc[0][cb][oc] += x0[cb] * d0[oc];")
+                        }
+                    }
+                    c.line("float* restrict dwp = dweight + ((ky * \(w.kernel.x) + kx) * \(i.c) + c0) * \(oc);")
+                    c.line("for (int cb = 0; cb < \(b.cb); cb++) for (int oc = 0; oc < \(oc); oc++) {")
+                    c.line("    float s = 0.0f;")
+                    c.line("    for (int u = 0; u < \(b.u); u++) s += acc[u][cb][oc];")
+                    c.line("    dwp[cb * \(oc) + oc] += s;")
+                    c.line("}")
+                }
+            }
+        }
+    }
+}
+
+extension CKernels {
+    /// Whether the input gradient uses transposed weights on the stack (small layers) or dot products (others).
+    func transposesWeights(_ g: FusedGroup, filters oc: Int, window w: Window) -> Bool {
+        w.kernel.y * w.kernel.x * g.input.c * oc <= 65536  // at most 256 KiB of stack
+    }
+
+    /// Declares and fills `wt`, the weights as [kh][kw][oc][c], so that the input gradient runs along c.
+    func transposedWeights(_ c: inout CodeWriter, _ g: FusedGroup, filters oc: Int, window w: Window) {
+        let taps = w.kernel.y * w.kernel.x, ch = g.input.c
+        c.line("// the weights transposed to [kh][kw][oc][c] (\(taps * oc * ch * 4) bytes on the stack), for the input gradient")
+        c.line("float wt[\(taps * oc * ch)];")
+        c.line("for (int t = 0; t < \(taps); t++) for (int c = 0; c < \(ch); c++) for (int oc = 0; oc < \(oc); oc++)")
+        c.line("    wt[(t * \(oc) + oc) * \(ch) + c] = weight[(t * \(ch) + c) * \(oc) + oc];")
+    }
+
+    /// din[n,iy,ix,:] += sum over taps and oc of wt[ky,kx,oc,:] * dz[n,oy,ox,oc], `u` outputs at a time in registers.
+    func blockedInputGradient(_ c: inout CodeWriter, _ g: FusedGroup, filters oc: Int, window w: Window) {
+        let i = g.input, o = g.output
+        let vectors = (i.c + 15) / 16
+        let u = max(1, min(4, 12 / vectors))
+        c.line("// input gradient: din[iy,ix,c] += sum over taps and oc of weight[ky,kx,c,oc] * dz[oy,ox,oc], \(u) outputs at a time")
+        c.line("for (int j = 0; j < \(i.count); j++) din[\(Index.sample("n", stride: dxStride, "j"))] = 0.0f;")
+        c.block("SCALAR_LOOP for (int oy = 0; oy < \(o.h); oy++) SCALAR_LOOP for (int ky = 0; ky < \(w.kernel.y); ky++)") { c in
+            c.line("const int iy = \(Index.tap("oy", "ky", stride: w.stride.y, pad: w.padding.top));")
+            if w.padding.top > 0 || w.padding.bottom > 0 { c.line("if (iy < 0 || iy >= \(i.h)) continue;") }
+            c.line("const float* restrict dr = dout + \(Index.sample("n", stride: dyStride, "oy * \(o.w * oc)"));")
+            c.line("float* restrict xr = din + \(Index.sample("n", stride: dxStride, "iy * \(i.w * i.c)"));")
+            c.block("SCALAR_LOOP for (int kx = 0; kx < \(w.kernel.x); kx++)") { c in
+                outputRange("ox", tap: "kx", stride: w.stride.x, pad: w.padding.left, input: i.w, outputs: o.w).forEach { c.line($0) }
+                c.line("const float* restrict wk = wt + (ky * \(w.kernel.x) + kx) * \(oc * i.c);")
+                c.line("int ox = ox0;")
+                let ix = { (v: String) in Index.tap(v, "kx", stride: w.stride.x, pad: w.padding.left) }
+                if u > 1 {
+                    c.block("for (; ox + \(u) <= ox1; ox += \(u))") { c in
+                        c.line("float acc[\(u)][\(i.c)];")
+                        c.line("UNROLLED_LOOP for (int v = 0; v < \(u); v++) for (int c = 0; c < \(i.c); c++) acc[v][c] = 0.0f;")
+                        c.block("SCALAR_LOOP for (int oc = 0; oc < \(oc); oc++)") { c in
+                            c.line("const float* restrict wv = wk + oc * \(i.c);")
+                            c.block("UNROLLED_LOOP for (int v = 0; v < \(u); v++)") { c in
+                                c.line("const float g = dr[(ox + v) * \(oc) + oc];")
+                                c.line("for (int c = 0; c < \(i.c); c++) acc[v][c] += g * wv[c];")
+                            }
+                        }
+                        c.line("UNROLLED_LOOP for (int v = 0; v < \(u); v++) for (int c = 0; c < \(i.c); c++) xr[(\(ix("(ox + v)"))) * \(i.c) + c] += acc[v][c];")
+                    }
+                }
+                c.block("for (; ox < ox1; ox++)") { c in
+                    c.line("float* restrict dxp = xr + (\(ix("ox"))) * \(i.c);")
+                    c.line("const float* restrict dz = dr + ox * \(oc);")
+                    c.line("SCALAR_LOOP for (int oc = 0; oc < \(oc); oc++) for (int c = 0; c < \(i.c); c++) dxp[c] += dz[oc] * wk[oc * \(i.c) + c];")
+                }
+            }
+        }
+    }
+}
