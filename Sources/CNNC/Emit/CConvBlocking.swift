@@ -132,3 +132,56 @@ extension CKernels {
         }
     }
 }
+
+extension CKernels {
+    /// The forward convolution tap by tap: each tap adds in[.., iy, ix, :] . weight[ky, kx] to the outputs it
+    /// reaches, `u` outputs at a time in registers so that each weight vector loaded feeds `u` FMAs; then the
+    /// fused epilogue runs over the sample.
+    func blockedConvForward(_ c: inout CodeWriter, _ g: FusedGroup, filters oc: Int, window w: Window) {
+        let i = g.input, o = g.output
+        let u = max(1, min(4, 12 / ((oc + 15) / 16)))
+        c.block("for (int n = n0; n < n1; n++)") { c in
+            c.line("float* restrict op = out + (size_t)n * \(o.count);")
+            c.line("for (int j = 0; j < \(o.count); j++) op[j] = 0.0f;")
+            c.line("// taps: op[oy,ox,:] += sum_c in[n,iy,ix,c] * weight[ky,kx,c,:], \(u) outputs at a time")
+            c.block("SCALAR_LOOP for (int oy = 0; oy < \(o.h); oy++) SCALAR_LOOP for (int ky = 0; ky < \(w.kernel.y); ky++)") { c in
+                c.line("const int iy = \(Index.tap("oy", "ky", stride: w.stride.y, pad: w.padding.top));")
+                if w.padding.top > 0 || w.padding.bottom > 0 { c.line("if (iy < 0 || iy >= \(i.h)) continue;") }
+                c.line("const float* restrict xr = in + \(Index.nhwc("n", "iy", "0", "0", i));")
+                c.line("float* restrict orow = op + oy * \(o.w * oc);")
+                c.block("SCALAR_LOOP for (int kx = 0; kx < \(w.kernel.x); kx++)") { c in
+                    outputRange("ox", tap: "kx", stride: w.stride.x, pad: w.padding.left, input: i.w, outputs: o.w).forEach { c.line($0) }
+                    c.line("const float* restrict wk = weight + (ky * \(w.kernel.x) + kx) * \(i.c * oc);")
+                    c.line("int ox = ox0;")
+                    let ix = { (v: String) in Index.tap(v, "kx", stride: w.stride.x, pad: w.padding.left) }
+                    if u > 1 {
+                        c.block("for (; ox + \(u) <= ox1; ox += \(u))") { c in
+                            c.line("float acc[\(u)][\(oc)];")
+                            c.line("UNROLLED_LOOP for (int v = 0; v < \(u); v++) for (int oc = 0; oc < \(oc); oc++) acc[v][oc] = orow[(ox + v) * \(oc) + oc];")
+                            c.block("SCALAR_LOOP for (int c = 0; c < \(i.c); c++)") { c in
+                                c.line("const float* restrict wv = wk + c * \(oc);")
+                                c.block("UNROLLED_LOOP for (int v = 0; v < \(u); v++)") { c in
+                                    c.line("const float x = xr[(\(ix("(ox + v)"))) * \(i.c) + c];")
+                                    c.line("for (int oc = 0; oc < \(oc); oc++) acc[v][oc] += x * wv[oc];")
+                                }
+                            }
+                            c.line("UNROLLED_LOOP for (int v = 0; v < \(u); v++) for (int oc = 0; oc < \(oc); oc++) orow[(ox + v) * \(oc) + oc] = acc[v][oc];")
+                        }
+                    }
+                    c.block("for (; ox < ox1; ox++)") { c in
+                        c.line("const float* restrict xp = xr + (\(ix("ox"))) * \(i.c);")
+                        c.line("float* restrict acc = orow + ox * \(oc);")
+                        c.line("SCALAR_LOOP for (int c = 0; c < \(i.c); c++) for (int oc = 0; oc < \(oc); oc++) acc[oc] += xp[c] * wk[c * \(oc) + oc];")
+                    }
+                }
+            }
+            c.line("// epilogue")
+            c.block("SCALAR_LOOP for (int p = 0; p < \(o.h * o.w); p++) for (int oc = 0; oc < \(oc); oc++)") { c in
+                c.line("float v = op[p * \(oc) + oc];")
+                lang.epilogue("v", biases: epilogueBiases(g), activation: g.activation, channel: "oc", element: "p * \(oc) + oc")
+                    .forEach { c.line($0) }
+                c.line("op[p * \(oc) + oc] = v;")
+            }
+        }
+    }
+}

@@ -65,24 +65,30 @@ struct CKernels {
         var c = CodeWriter()
         header(g, "forward").forEach { c.line($0) }
         c.block("static void \(g.name)_forward(const float* restrict in, const float* restrict weight\(biasParams(g, grad: false)), float* restrict out, int n0, int n1)") { c in
-            c.block("for (int n = n0; n < n1; n++) for (int oy = 0; oy < \(o.h); oy++) for (int ox = 0; ox < \(o.w); ox++)") { c in
-                c.line("float acc[\(oc)];")
-                c.line("for (int oc = 0; oc < \(oc); oc++) acc[oc] = 0.0f;")
-                taps(&c, w, i) { c in
-                    c.line("const float* restrict xp = in + \(Index.nhwc("n", "iy", "ix", "0", i));")
-                    c.line("const float* restrict wp = weight + (ky * \(w.kernel.x) + kx) * \(i.c * oc);")
-                    c.block("SCALAR_LOOP for (int c = 0; c < \(i.c); c++)") { c in
-                        c.line("const float xv = xp[c];")
-                        c.line("for (int oc = 0; oc < \(oc); oc++) acc[oc] += xv * wp[c * \(oc) + oc];")
+            if i.c < 4 {
+                // Few input channels: a tap is too little work to pay for revisiting the outputs, so each output
+                // accumulates all its taps in registers directly.
+                c.block("for (int n = n0; n < n1; n++) for (int oy = 0; oy < \(o.h); oy++) for (int ox = 0; ox < \(o.w); ox++)") { c in
+                    c.line("float acc[\(oc)];")
+                    c.line("for (int oc = 0; oc < \(oc); oc++) acc[oc] = 0.0f;")
+                    taps(&c, w, i) { c in
+                        c.line("const float* restrict xp = in + \(Index.nhwc("n", "iy", "ix", "0", i));")
+                        c.line("const float* restrict wp = weight + (ky * \(w.kernel.x) + kx) * \(i.c * oc);")
+                        c.block("SCALAR_LOOP for (int c = 0; c < \(i.c); c++)") { c in
+                            c.line("const float xv = xp[c];")
+                            c.line("for (int oc = 0; oc < \(oc); oc++) acc[oc] += xv * wp[c * \(oc) + oc];")
+                        }
+                    }
+                    c.line("float* restrict op = out + \(Index.nhwc("n", "oy", "ox", "0", o));")
+                    c.block("for (int oc = 0; oc < \(oc); oc++)") { c in
+                        c.line("float v = acc[oc];")
+                        lang.epilogue("v", biases: epilogueBiases(g), activation: g.activation, channel: "oc",
+                                      element: "(oy * \(o.w) + ox) * \(oc) + oc").forEach { c.line($0) }
+                        c.line("op[oc] = v;")
                     }
                 }
-                c.line("float* restrict op = out + \(Index.nhwc("n", "oy", "ox", "0", o));")
-                c.block("for (int oc = 0; oc < \(oc); oc++)") { c in
-                    c.line("float v = acc[oc];")
-                    lang.epilogue("v", biases: epilogueBiases(g), activation: g.activation, channel: "oc",
-                                  element: "(oy * \(o.w) + ox) * \(oc) + oc").forEach { c.line($0) }
-                    c.line("op[oc] = v;")
-                }
+            } else {
+                blockedConvForward(&c, g, filters: oc, window: w)
             }
         }
         return c.text

@@ -5,20 +5,31 @@ extension CKernels {
         var c = CodeWriter()
         header(g, "forward").forEach { c.line($0) }
         c.block("static void \(g.name)_forward(const float* restrict in, const float* restrict weight\(biasParams(g, grad: false)), float* restrict out, int n0, int n1)") { c in
-            c.block("for (int n = n0; n < n1; n++)") { c in
-                c.line("const float* restrict xp = in + (size_t)n * \(n);")
-                c.line("float acc[\(units)];")
-                c.line("for (int o = 0; o < \(units); o++) acc[o] = 0.0f;")
-                c.block("SCALAR_LOOP for (int i = 0; i < \(n); i++)") { c in
-                    c.line("const float xv = xp[i];")
-                    c.line("const float* restrict wp = weight + (size_t)i * \(units);")
-                    c.line("for (int o = 0; o < \(units); o++) acc[o] += xv * wp[o];")
+            // Four samples and up to 32 outputs at a time: each weight vector loaded feeds four FMAs.
+            let block = 4, tile = 32
+            c.line("// \(block) samples x \(tile) outputs of accumulators at a time, so each weight load feeds \(block) samples")
+            c.block("for (int s = n0; s < n1; s += \(block))") { c in
+                c.line("const int count = n1 - s < \(block) ? n1 - s : \(block);")
+                for k in 0..<block {
+                    c.line("const float* restrict x\(k) = in + (size_t)(\(k) < count ? s + \(k) : s) * \(n);")
                 }
-                c.block("for (int o = 0; o < \(units); o++)") { c in
-                    c.line("float v = acc[o];")
-                    lang.epilogue("v", biases: epilogueBiases(g), activation: g.activation, channel: "o", element: "o")
-                        .forEach { c.line($0) }
-                    c.line("out[(size_t)n * \(units) + o] = v;")
+                for o0 in stride(from: 0, to: units, by: tile) {
+                    let width = min(tile, units - o0)
+                    c.block("") { c in
+                        c.line("float acc[\(block)][\(width)];  // outputs \(o0)..<\(o0 + width)")
+                        c.line("UNROLLED_LOOP for (int k = 0; k < \(block); k++) for (int o = 0; o < \(width); o++) acc[k][o] = 0.0f;")
+                        c.block("SCALAR_LOOP for (int i = 0; i < \(n); i++)") { c in
+                            c.line("const float* restrict wp = weight + (size_t)i * \(units) + \(o0);")
+                            c.line("const float v0 = x0[i], v1 = x1[i], v2 = x2[i], v3 = x3[i];")
+                            c.line("for (int o = 0; o < \(width); o++) { const float w = wp[o]; acc[0][o] += v0 * w; acc[1][o] += v1 * w; acc[2][o] += v2 * w; acc[3][o] += v3 * w; }")
+                        }
+                        c.block("for (int k = 0; k < count; k++) for (int o = 0; o < \(width); o++)") { c in
+                            c.line("float v = acc[k][o];")
+                            lang.epilogue("v", biases: epilogueBiases(g), activation: g.activation, channel: "\(o0) + o", element: "\(o0) + o")
+                                .forEach { c.line($0) }
+                            c.line("out[(size_t)(s + k) * \(units) + \(o0) + o] = v;")
+                        }
+                    }
                 }
             }
         }
@@ -34,21 +45,29 @@ extension CKernels {
         c.block("static void \(g.name)_backward(float* restrict dout, const float* restrict in, const float* restrict out, const float* restrict weight, float* restrict dweight\(biasParams(g, grad: true))\(din), int n0, int n1)") { c in
             prologue(&c, g, spatial: 1, channels: units)
             if !g.needsInputGradient { c.line("(void)weight;  // the first learnable layer needs no input gradient") }
-            c.block("for (int n = n0; n < n1; n++)") { c in
-                c.line("const float* restrict dz = dout + \(Index.sample("n", stride: dyStride, "0"));")
-                c.line("const float* restrict xp = in + (size_t)n * \(n);")
-                if g.needsInputGradient {
-                    c.line("float* restrict dxp = din + \(Index.sample("n", stride: dxStride, "0"));")
+            let block = 4
+            c.line("// \(block) samples at a time: each row of the weight and of its gradient is read once per block")
+            c.block("for (int s = n0; s < n1; s += \(block))") { c in
+                c.line("const int count = n1 - s < \(block) ? n1 - s : \(block);")
+                for k in 0..<block {
+                    // A missing sample of a partial block reads sample s with a zero input and writes nothing.
+                    let sample = k == 0 ? "s" : "(\(k) < count ? s + \(k) : s)"
+                    c.line("const float* restrict dz\(k) = dout + \(Index.sample(sample, stride: dyStride, "0"));")
+                    c.line("const float* restrict x\(k) = in + (size_t)\(sample) * \(n);")
+                    c.line("const float m\(k) = \(k) < count ? 1.0f : 0.0f;")
                 }
                 c.block("SCALAR_LOOP for (int i = 0; i < \(n); i++)") { c in
                     c.line("float* restrict dwp = dweight + (size_t)i * \(units);")
-                    c.line("const float xv = xp[i];")
-                    c.line("for (int o = 0; o < \(units); o++) dwp[o] += xv * dz[o];  // weight gradient")
+                    c.line("const float a0 = x0[i] * m0, a1 = x1[i] * m1, a2 = x2[i] * m2, a3 = x3[i] * m3;")
+                    c.line("for (int o = 0; o < \(units); o++) dwp[o] += a0 * dz0[o] + a1 * dz1[o] + a2 * dz2[o] + a3 * dz3[o];  // weight gradient")
                     if g.needsInputGradient {
                         c.line("const float* restrict wp = weight + (size_t)i * \(units);")
-                        c.line("float s = 0.0f;")
-                        c.line("for (int o = 0; o < \(units); o++) s += wp[o] * dz[o];  // input gradient")
-                        c.line("dxp[i] = s;")
+                        c.line("float g0 = 0.0f, g1 = 0.0f, g2 = 0.0f, g3 = 0.0f;")
+                        c.line("for (int o = 0; o < \(units); o++) { const float w = wp[o]; g0 += w * dz0[o]; g1 += w * dz1[o]; g2 += w * dz2[o]; g3 += w * dz3[o]; }")
+                        c.line("din[\(Index.sample("s", stride: dxStride, "i"))] = g0;  // input gradient")
+                        for k in 1..<block {
+                            c.line("if (\(k) < count) din[\(Index.sample("(s + \(k))", stride: dxStride, "i"))] = g\(k);")
+                        }
                     }
                 }
             }

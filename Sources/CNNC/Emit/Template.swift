@@ -37,7 +37,7 @@ struct CodeWriter {
         text += s.isEmpty ? "\n" : String(repeating: indentUnit, count: depth) + s + "\n"
     }
     mutating func block(_ head: String, _ body: (inout CodeWriter) -> Void) {
-        line(head + " {")
+        line(head.isEmpty ? "{" : head + " {")
         depth += 1
         body(&self)
         depth -= 1
