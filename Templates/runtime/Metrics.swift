@@ -16,6 +16,8 @@ struct EpochMetrics {
 struct FinalMetrics {
     let testAccuracy: Double?
     let testLoss: Double?
+    /// Forward-only throughput of the final evaluation (batches of the training batch size).
+    let inferenceImagesPerSecond: Double?
 }
 
 /// Collects the metrics and writes them to `path` (when given).
@@ -44,7 +46,10 @@ struct MetricsLog {
                 + "\"images_per_second\": \(jsonNumber(e.imagesPerSecond))}"
         }
         let epochsText = lines.isEmpty ? "[]" : "[\n" + lines.joined(separator: ",\n") + "\n  ]"
-        let finalText = final.map { "{\"test_accuracy\": \(jsonNumber($0.testAccuracy)), \"test_loss\": \(jsonNumber($0.testLoss))}" }
+        let finalText = final.map {
+            "{\"test_accuracy\": \(jsonNumber($0.testAccuracy)), \"test_loss\": \(jsonNumber($0.testLoss)), "
+                + "\"inference_images_per_second\": \(jsonNumber($0.inferenceImagesPerSecond))}"
+        }
             ?? "null"
         return "{\n  \"epochs\": \(epochsText),\n  \"final\": \(finalText)\n}\n"
     }

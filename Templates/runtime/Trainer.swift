@@ -4,6 +4,8 @@
 struct Evaluation {
     let loss: Double
     let accuracy: Double
+    /// Forward-pass (inference) throughput of the evaluation, gathering included.
+    let imagesPerSecond: Double
 }
 
 /// Preallocated batch buffers: `capacity` samples of images and labels, plus an index list for in-order batches.
@@ -61,6 +63,7 @@ final class Trainer {
         var lossSum = 0.0
         var correct = 0
         var start = 0
+        let started = monotonicSeconds()
         while start < set.count {
             let count = min(staging.capacity, set.count - start)
             staging.gatherInOrder(set, start: start, count: count)
@@ -69,7 +72,9 @@ final class Trainer {
             correct += result.correct
             start += count
         }
-        return Evaluation(loss: lossSum / Double(set.count), accuracy: Double(correct) / Double(set.count))
+        let seconds = monotonicSeconds() - started
+        return Evaluation(loss: lossSum / Double(set.count), accuracy: Double(correct) / Double(set.count),
+                          imagesPerSecond: seconds > 0 ? Double(set.count) / seconds : 0)
     }
 
     /// Trains for the requested epochs (or steps), printing and recording each epoch, then the final test result.
@@ -129,10 +134,12 @@ final class Trainer {
 
         if let test = data.test {
             let result = lastTest ?? evaluate(test)  // the weights have not changed since the last epoch's evaluation
-            Console.out("test accuracy \(fixed(result.accuracy, 4))  test loss \(fixed(result.loss, 4))\n")
-            try metrics.finish(FinalMetrics(testAccuracy: result.accuracy, testLoss: result.loss))
+            Console.out("test accuracy \(fixed(result.accuracy, 4))  test loss \(fixed(result.loss, 4))"
+                        + "  (inference \(fixed(result.imagesPerSecond, 0)) img/s)\n")
+            try metrics.finish(FinalMetrics(testAccuracy: result.accuracy, testLoss: result.loss,
+                                            inferenceImagesPerSecond: result.imagesPerSecond))
         } else {
-            try metrics.finish(FinalMetrics(testAccuracy: nil, testLoss: nil))
+            try metrics.finish(FinalMetrics(testAccuracy: nil, testLoss: nil, inferenceImagesPerSecond: nil))
         }
     }
 
