@@ -39,7 +39,7 @@ struct CKernels {
 
     func basename(_ path: String) -> String { path.split(separator: "/").last.map(String.init) ?? path }
 
-    func nhwc(_ s: Shape) -> String { s.flat ? "(N,\(s.c))" : "(N,\(s.h),\(s.w),\(s.c))" }
+    func nhwc(_ s: Shape) -> String { s.flat ? "(N,\(s.count))" : "(N,\(s.h),\(s.w),\(s.c))" }
 
     func header(_ g: FusedGroup, _ suffix: String) -> [String] {
         let layers = g.layers.map { plan.network.layers[$0].name }.joined(separator: " + ")

@@ -35,6 +35,8 @@ struct GLSLShader {
     enum Threads: Equatable {
         case perSample(Int)   // pc.n * k invocations
         case fixed(Int)
+        /// ceil(pc.n / block) * k invocations: each handles `block` samples.
+        case sampleBlocks(block: Int, Int)
     }
     var name: String
     /// Index of the plan kernel it implements.
@@ -171,6 +173,7 @@ struct GLSLProgram {
             switch threads {
             case .perSample(let n): c.line("if (t >= pc.n * \(n)) return;")
             case .fixed(let n): c.line("if (t >= \(n)) return;")
+            case let .sampleBlocks(block, n): c.line("if (t >= (pc.n + \(block - 1)) / \(block) * \(n)) return;")
             }
             body(&c)
         }
@@ -190,14 +193,18 @@ struct GLSLProgram {
 
     // MARK: deterministic reductions
 
-    /// A parameter gradient as a sum over the batch: one invocation per (element e, chunk of rows). A row is one
-    /// sample (rowsPerSample 1) or one output row of a sample; `row` emits the sum over one row (with `n`, `r`
-    /// in scope) into `acc`. With one chunk the shader writes the gradient; otherwise it writes partial sums and a
-    /// second shader adds the chunks in order.
+    /// A parameter gradient as a sum over the batch: one invocation per (block of elements b, chunk of rows). A
+    /// row is one sample (rowsPerSample 1) or one output row of a sample. `element` declares the block's
+    /// coordinates from `b` (in 0..<blocks) and its accumulators; `row` adds one row (with `n`, `r` in scope);
+    /// `store` assigns the accumulators through the lvalue of an element index. With one chunk the shader writes
+    /// the gradient; otherwise it writes partial sums and a second shader adds the chunks in order.
     mutating func reduction(_ name: String, kernel ki: Int, group g: FusedGroup, parameter p: Parameter, what: String,
-                            bindings: [GLSLBinding], rowsPerSample: Int, element: [String], row: (inout CodeWriter) -> Void) {
+                            bindings: [GLSLBinding], rowsPerSample: Int, blocks: Int? = nil, element: [String],
+                            row: (inout CodeWriter) -> Void,
+                            store: ((String) -> String) -> [String] = { ["\($0("b")) = acc;"] }) {
         let e = p.count
-        let chunks = min(Self.maxChunks, max(1, Self.reductionTarget / e))
+        let blocks = blocks ?? e
+        let chunks = min(Self.maxChunks, max(1, Self.reductionTarget / blocks))
         // Each chunked reduction has its own buffer of partial sums, so that reductions never share memory.
         let partials = "partials_" + name
         if chunks > 1 {
@@ -209,21 +216,22 @@ struct GLSLProgram {
             ? GLSLBinding(storage: "grads", array: "grads", access: .write, comment: "\(p.name) at \(offset(p))", region: p.name)
             : GLSLBinding(storage: partials, array: "partials", access: .write, comment: "[\(chunks)][\(e)] partial sums"))
         let rows = rowsPerSample == 1 ? "pc.n" : "pc.n * \(rowsPerSample)"
+        let elements = blocks == e ? "element" : "block of \(e / blocks) elements"
         shaders.append(shader(name, kernel: ki, group: g, what: [
             what,
-            chunks == 1 ? "One invocation per element; it sums over the batch in order."
-                : "Invocation (chunk s, element e) sums rows [s * R / \(chunks), (s + 1) * R / \(chunks)) of the R = \(rows) rows.",
-        ], bindings: binds, threads: .fixed(chunks * e)) { c in
-            c.line("int e = t % \(e);")
-            c.line("int s = t / \(e);")
+            chunks == 1 ? "One invocation per \(elements); it sums over the batch in order."
+                : "Invocation (chunk s, \(elements) b) sums rows [s * R / \(chunks), (s + 1) * R / \(chunks)) of the R = \(rows) rows.",
+        ], bindings: binds, threads: .fixed(chunks * blocks)) { c in
+            c.line("int b = t % \(blocks);")
+            c.line("int s = t / \(blocks);")
             element.forEach { c.line($0) }
             c.line("int rows = \(rows);")
-            c.line("float acc = 0.0;")
             c.block("for (int r = s * rows / \(chunks); r < (s + 1) * rows / \(chunks); r++)") { c in
                 c.line(rowsPerSample == 1 ? "int n = r;" : "int n = r / \(rowsPerSample);")
                 row(&c)
             }
-            c.line(chunks == 1 ? "grads[\(offset(p)) + e] = acc;" : "partials[t] = acc;")
+            let at = offset(p)
+            store { chunks == 1 ? "grads[\(at) + \($0)]" : "partials[s * \(e) + \($0)]" }.forEach { c.line($0) }
         })
         guard chunks > 1 else { return }
         shaders.append(shader(name + "_sum", kernel: ki, group: g, what: [
@@ -243,6 +251,20 @@ struct GLSLProgram {
 enum GLSLText {
     static func basename(_ path: String) -> String { path.split(separator: "/").last.map(String.init) ?? path }
     static func nhwc(_ s: Shape) -> String { s.flat ? "(N,\(s.count))" : "(N,\(s.h),\(s.w),\(s.c))" }
+    /// Columns per invocation in the conv shaders: 8 down to 4, a divisor of the width if one is (no idle tail).
+    static func columns(_ width: Int) -> Int { (4...8).reversed().first { width % $0 == 0 } ?? min(4, width) }
+    /// Register blocks: the largest of 4, 2, 1 that divides n.
+    static func block(_ n: Int) -> Int { [4, 2, 1].first { n % $0 == 0 }! }
+    /// The GLSL type of `n` floats.
+    static func vec(_ n: Int) -> String { n == 1 ? "float" : "vec\(n)" }
+    /// Component k of a value of `n` floats.
+    static func comp(_ v: String, _ k: Int, _ n: Int) -> String { n == 1 ? v : "\(v)[\(k)]" }
+    /// `n` floats of `array` from `index`, `stride` apart, as one value of type vec(n).
+    static func load(_ array: String, _ index: String, _ n: Int, stride: String = "1") -> String {
+        guard n > 1 else { return "\(array)[\(index)]" }
+        let step = stride == "1" ? "" : " * \(stride)"
+        return "vec\(n)(" + (0..<n).map { $0 == 0 ? "\(array)[\(index)]" : "\(array)[\(index) + \($0)\(step)]" }.joined(separator: ", ") + ")"
+    }
     /// Flat NHWC offset of (n, y, x, c) in a tensor of shape s, in GLSL int arithmetic.
     static func nhwc(_ n: String, _ y: String, _ x: String, _ c: String, _ s: Shape) -> String {
         var e = "((\(n) * \(s.h) + \(y)) * \(s.w) + \(x))"

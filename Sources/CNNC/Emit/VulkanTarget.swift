@@ -116,8 +116,9 @@ public enum VulkanTarget {
         let shaders = program.shaders.enumerated().map { i, s in
             let threads: String
             switch s.threads {
-            case .perSample(let n): threads = "perSample: \(n), fixed: 0"
-            case .fixed(let n): threads = "perSample: 0, fixed: \(n)"
+            case .perSample(let n): threads = "sampleBlock: 1, perSample: \(n), fixed: 0"
+            case .fixed(let n): threads = "sampleBlock: 1, perSample: 0, fixed: \(n)"
+            case let .sampleBlocks(block, n): threads = "sampleBlock: \(block), perSample: \(n), fixed: 0"
             }
             return "        ShaderSpec(name: \"\(s.name)\", kernel: \(s.kernel), phase: .\(s.phase.rawValue), "
                 + "bindings: [\(s.bindings.map { String(index[$0.storage]!) }.joined(separator: ", "))], \(threads),\n"

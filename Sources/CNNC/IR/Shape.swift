@@ -28,7 +28,7 @@ public struct Shape: Sendable, Equatable, Hashable, CustomStringConvertible {
     /// Elements per sample.
     public var count: Int { h * w * c }
 
-    public var description: String { flat ? "\(c)" : "\(h)x\(w)x\(c)" }
+    public var description: String { flat ? "\(count)" : "\(h)x\(w)x\(c)" }
 }
 
 /// Two sizes written `A` or `AxB` in the source: kernel and stride sizes, as (y, x).

@@ -16,14 +16,19 @@ struct GeneratedTrainer {
         return url
     }()
 
-    /// Compiles `source` (a .cnn text named `name`) for the CPU and builds it. `extraBuildFlags` e.g. sanitizers.
-    static func build(_ source: String, name: String, configuration: String = "release",
+    /// Compiles `source` (a .cnn text named `name`) for `target` ("cpu" or "vulkan") and builds it.
+    /// `extraBuildFlags` e.g. sanitizers.
+    static func build(_ source: String, name: String, target: String = "cpu", configuration: String = "release",
                       extraBuildFlags: [String] = [], scratchPath: String? = nil) throws -> GeneratedTrainer {
         let cnn = workRoot.appendingPathComponent("\(name).cnn")
         try source.write(to: cnn, atomically: true, encoding: .utf8)
         let c = try Compilation(path: cnn.path)
-        let dir = workRoot.appendingPathComponent("\(name)-cpu")
-        try PackageWriter.write(try CPUTarget.generate(c), to: dir.path)
+        let dir = workRoot.appendingPathComponent("\(name)-\(target)")
+        if target == "vulkan" {
+            try VulkanTarget.write(c, to: dir.path)
+        } else {
+            try PackageWriter.write(try CPUTarget.generate(c), to: dir.path)
+        }
         let scratch = scratchPath.map { ["--scratch-path", dir.appendingPathComponent($0).path] } ?? []
         let result = try run("/usr/bin/env", ["swift", "build", "-c", configuration, "--package-path", dir.path] + scratch + extraBuildFlags)
         guard result.status == 0 else {
@@ -35,14 +40,18 @@ struct GeneratedTrainer {
     var executable: String { directory.appendingPathComponent("\(scratchPath ?? ".build")/\(configuration)/train").path }
 
     /// Runs the trainer with `arguments`; returns its exit status and combined output.
-    func train(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        try GeneratedTrainer.run(executable, arguments)
+    func train(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+        try GeneratedTrainer.run(executable, arguments, environment: environment)
     }
 
-    static func run(_ tool: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    /// Runs `tool`; `environment` adds to (or overrides) this process's environment.
+    static func run(_ tool: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: tool)
         p.arguments = arguments
+        if !environment.isEmpty {
+            p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let pipe = Pipe()
         p.standardOutput = pipe
         p.standardError = pipe

@@ -1,0 +1,88 @@
+/// Dense shaders of the GLSL printer, register-blocked over up to 4 samples and 4 outputs (or inputs) per
+/// invocation, so that each weight loaded serves every sample of the block and each input every output.
+extension GLSLProgram {
+    static let sampleBlock = 4
+
+    func denseForward(_ k: Kernel, _ ki: Int, _ g: FusedGroup, units: Int) -> GLSLShader {
+        let n = g.input.count, W = offset(g.weight!)
+        let ob = GLSLText.block(units), groups = units / ob, nb = Self.sampleBlock
+        let T = GLSLText.vec(ob)
+        return shader(k.name, kernel: ki, group: g, what: [
+            "in is (N,\(n)), weight is (\(n),\(units)) at params[\(W)], out is (N,\(units))",
+            "One invocation per \(nb) samples from n0 and \(ob) outputs from o (outputs fastest).",
+        ], bindings: [bind(k.reads[0], as: "x", .read), params(g), bind(k.writes[0], as: "y", .write)],
+        threads: .sampleBlocks(block: nb, groups)) { c in
+            c.line("int o = (t % \(groups)) * \(ob);")
+            c.line("int n0 = (t / \(groups)) * \(nb);")
+            c.line("\(T) acc[\(nb)];")
+            c.line("int xi[\(nb)];  // each sample's input row (the last sample again past the batch)")
+            c.line("for (int j = 0; j < \(nb); j++) { acc[j] = \(T)(0.0); xi[j] = min(n0 + j, pc.n - 1) * \(n); }")
+            c.block("for (int i = 0; i < \(n); i++)") { c in
+                c.line("\(T) wv = \(GLSLText.load("params", "\(W) + i * \(units) + o", ob));")
+                c.line("for (int j = 0; j < \(nb); j++) acc[j] += x[xi[j] + i] * wv;")
+            }
+            c.block("for (int j = 0; j < \(nb) && n0 + j < pc.n; j++)") { c in
+                c.block("for (int k = 0; k < \(ob); k++)") { c in
+                    c.line("float v = \(ob == 1 ? "acc[j]" : "acc[j][k]");")
+                    epilogue(g, channel: "o + k", element: "o + k").forEach { c.line($0) }
+                    c.line("y[(n0 + j) * \(units) + o + k] = v;")
+                }
+            }
+        }
+    }
+
+    mutating func denseBackward(_ k: Kernel, _ ki: Int, _ g: FusedGroup, units: Int) {
+        if g.activation != nil { shaders.append(activationGradient(k, ki, g, count: units)) }
+        if g.needsInputGradient { shaders.append(denseInputGradient(k, ki, g, units: units)) }
+        denseWeightGradient(k, ki, g, units: units)
+        biasGradients(k, ki, g, dz: k.reads[0], output: g.output)
+    }
+
+    /// din[n,i] = sum over o of weight[i,o] * dz[n,o].
+    func denseInputGradient(_ k: Kernel, _ ki: Int, _ g: FusedGroup, units: Int) -> GLSLShader {
+        let n = g.input.count, W = offset(g.weight!)
+        let ib = GLSLText.block(n), groups = n / ib, nb = Self.sampleBlock
+        let T = GLSLText.vec(ib)
+        return shader(k.name + "_dx", kernel: ki, group: g, what: [
+            "input gradient: din[n,i] = sum over o of weight[i,o] * dz[n,o]; dz is (N,\(units)), din (N,\(n))",
+            "One invocation per \(nb) samples from n0 and \(ib) inputs from i (inputs fastest).",
+        ], bindings: [bind(k.reads[0], as: "dz", .read), params(g), bind(k.writes[0], as: "dx", .write)],
+        threads: .sampleBlocks(block: nb, groups)) { c in
+            c.line("int i = (t % \(groups)) * \(ib);")
+            c.line("int n0 = (t / \(groups)) * \(nb);")
+            c.line("\(T) acc[\(nb)];")
+            c.line("int di[\(nb)];  // each sample's output-gradient row (the last sample again past the batch)")
+            c.line("for (int j = 0; j < \(nb); j++) { acc[j] = \(T)(0.0); di[j] = min(n0 + j, pc.n - 1) * \(units); }")
+            c.block("for (int o = 0; o < \(units); o++)") { c in
+                c.line("\(T) wv = \(GLSLText.load("params", "\(W) + i * \(units) + o", ib, stride: "\(units)"));")
+                c.line("for (int j = 0; j < \(nb); j++) acc[j] += dz[di[j] + o] * wv;")
+            }
+            c.block("for (int j = 0; j < \(nb) && n0 + j < pc.n; j++)") { c in
+                c.line("for (int k = 0; k < \(ib); k++) dx[(n0 + j) * \(n) + i + k] = \(ib == 1 ? "acc[j]" : "acc[j][k]");")
+            }
+        }
+    }
+
+    /// dweight[i,o] = sum over n of in[n,i] * dz[n,o], a block of inputs x outputs per invocation.
+    mutating func denseWeightGradient(_ k: Kernel, _ ki: Int, _ g: FusedGroup, units: Int) {
+        let n = g.input.count, p = g.weight!
+        let ib = GLSLText.block(n), ob = GLSLText.block(units)
+        let ig = n / ib, og = units / ob
+        let (X, D) = (GLSLText.vec(ib), GLSLText.vec(ob))
+        reduction(k.name + "_dw", kernel: ki, group: g, parameter: p,
+                  what: "\(p.name) gradient: dweight[i,o] = sum over n of in[n,i] * dz[n,o]; in is (N,\(n)), dz (N,\(units))",
+                  bindings: [bind(k.reads[1], as: "x", .read), bind(k.reads[0], as: "dz", .read)], rowsPerSample: 1,
+                  blocks: ig * og, element: [
+                      "int o = (b % \(og)) * \(ob);  // the block: \(ib) inputs from i x \(ob) outputs from o",
+                      "int i = (b / \(og)) * \(ib);",
+                      "\(D) acc[\(ib)];",
+                      "for (int k = 0; k < \(ib); k++) acc[k] = \(D)(0.0);",
+                  ]) { c in
+            c.line("\(X) xv = \(GLSLText.load("x", "n * \(n) + i", ib));")
+            c.line("\(D) dv = \(GLSLText.load("dz", "n * \(units) + o", ob));")
+            c.line("for (int k = 0; k < \(ib); k++) acc[k] += \(ib == 1 ? "xv" : "xv[k]") * dv;")
+        } store: { dest in
+            ["for (int k = 0; k < \(ib); k++) for (int q = 0; q < \(ob); q++) \(dest("(i + k) * \(units) + o + q")) = \(ob == 1 ? "acc[k]" : "acc[k][q]");"]
+        }
+    }
+}

@@ -1,0 +1,299 @@
+// The Network of the Vulkan target (the contract of Docs/generated-package.md): buffers allocated once for
+// maxBatch samples, one compute pipeline and descriptor set per shader of Program.shaders, and command buffers
+// recorded once per kind of step (train / evaluate, batch size) and replayed for every batch. Parameters,
+// gradients and momentum stay on the device; a step moves only the images and labels in and the per-sample
+// losses and hits (and the probabilities) out. The update is deferred into the next step's submission, so a
+// training step is one vkQueueSubmit.
+import CVulkan
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+enum HostRole { case upload, download, device }
+enum ShaderPhase { case forward, loss, backward, update }
+
+/// A buffer of the program: `perSample * maxBatch + fixed` floats (or ints).
+struct StorageSpec {
+    let name: String
+    let perSample: Int
+    let fixed: Int
+    let integer: Bool
+    let host: HostRole
+}
+
+/// One shader of the program and its dispatch: `perSample * ceil(n / sampleBlock) + fixed` invocations in
+/// workgroups of 64.
+struct ShaderSpec {
+    let name: String
+    /// Index into Program.kernels (the plan kernel it belongs to).
+    let kernel: Int
+    let phase: ShaderPhase
+    /// Storage indexes, in binding order.
+    let bindings: [Int]
+    let sampleBlock: Int
+    let perSample: Int
+    let fixed: Int
+    /// What it reads and writes (storages, or regions of them), for barrier placement.
+    let reads: [String]
+    let writes: [String]
+    /// Index into shaderSPIRV.
+    let spirv: Int
+}
+
+/// Options the shared runtime does not parse (yet): CNNC_VULKAN_DEVICE=N picks a device, CNNC_VULKAN_LIST_DEVICES=1
+/// lists them and exits.
+enum VulkanOptions {
+    static func deviceIndex() throws -> Int? {
+        guard let text = ProcessInfo.processInfo.environment["CNNC_VULKAN_DEVICE"], !text.isEmpty else { return nil }
+        guard let n = Int(text), n >= 0 else { throw RuntimeError("CNNC_VULKAN_DEVICE=\(text): not a device number (0, 1, ...)") }
+        return n
+    }
+    static var listDevices: Bool { ProcessInfo.processInfo.environment["CNNC_VULKAN_LIST_DEVICES"] == "1" }
+    /// CNNC_VULKAN_STAGING=1: keep every buffer in device memory with mapped staging twins for the host's data, as on
+    /// a discrete GPU, even where host-visible memory is device-local (to test that path on integrated GPUs and lavapipe).
+    static var forceStaging: Bool { ProcessInfo.processInfo.environment["CNNC_VULKAN_STAGING"] == "1" }
+}
+
+final class Network {
+    let maxBatch: Int
+    let parameters: UnsafeMutablePointer<Float>
+    let gradients: UnsafeMutablePointer<Float>
+    var profilingEnabled = false
+    let context: VulkanContext
+    var vk: VulkanAPI { context.vk }
+    /// Per storage: the buffer the shaders bind, and where the host reads or writes it (the same buffer when
+    /// host-visible memory is device-local, as on integrated GPUs and lavapipe; a mapped staging twin otherwise).
+    var bound: [VulkanBuffer] = []
+    var hostSide: [VulkanBuffer?] = []
+    var transfer: VulkanBuffer
+    var pipelines: [VkPipeline?] = []
+    var layouts: [VkPipelineLayout?] = []
+    var sets: [VkDescriptorSet?] = []
+    var queryPool: VkQueryPool?
+    var resource: [String: Int] = [:]
+    var cache: [StepKey: RecordedStep] = [:]
+    var pendingUpdate: (learningRate: Float, momentum: Float)?
+    var profile = ProfileCounters(shaders: Program.shaders.count)
+    let inputIndex: Int, labelsIndex: Int, lossIndex: Int, hitsIndex: Int, probsIndex: Int
+
+    var probabilities: UnsafeMutablePointer<Float> {
+        hostSide[probsIndex]!.mapped!.assumingMemoryBound(to: Float.self)
+    }
+
+    init(maxBatch: Int, threads: Int) throws {
+        self.maxBatch = maxBatch
+        context = try VulkanContext()
+        if VulkanOptions.listDevices {
+            Console.out(try context.deviceList())
+            exit(0)
+        }
+        try context.open(deviceIndex: try VulkanOptions.deviceIndex())
+        parameters = .allocate(capacity: NetInfo.parameterCount)
+        parameters.initialize(repeating: 0, count: NetInfo.parameterCount)
+        gradients = .allocate(capacity: NetInfo.parameterCount)
+        gradients.initialize(repeating: 0, count: NetInfo.parameterCount)
+        func index(_ name: String) -> Int { Program.storages.firstIndex { $0.name == name }! }
+        (inputIndex, labelsIndex, lossIndex, hitsIndex, probsIndex) = (index("input"), index("labels"), index("loss"), index("hits"), index("probs"))
+        transfer = try context.makeBuffer("parameter transfer", bytes: 8 * NetInfo.parameterCount, host: true)
+        for s in Program.storages {
+            let bytes = 4 * (s.perSample * maxBatch + s.fixed)
+            if s.host == .device {
+                bound.append(try context.makeBuffer(s.name, bytes: bytes, host: false))
+                hostSide.append(nil)
+                continue
+            }
+            let host = try context.makeBuffer(s.name, bytes: bytes, host: true)
+            bound.append(host.deviceLocal && !VulkanOptions.forceStaging ? host : try context.makeBuffer(s.name + " (device)", bytes: bytes, host: false))
+            hostSide.append(host)
+        }
+        for s in Program.shaders { for r in s.reads + s.writes where resource[r] == nil { resource[r] = resource.count } }
+        for s in Program.storages where resource[s.name] == nil { resource[s.name] = resource.count }
+        try createPipelines()
+        if context.timestampsSupported {
+            var info = VkQueryPoolCreateInfo()
+            info.sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO
+            info.queryType = VK_QUERY_TYPE_TIMESTAMP
+            info.queryCount = UInt32(Program.shaders.count + 2)
+            try vkCheck(vk.createQueryPool!(context.device, &info, nil, &queryPool), "vkCreateQueryPool")
+            let (vk, device, pool) = (vk, context.device, queryPool)
+            context.onDestroy { vk.destroyQueryPool!(device, pool, nil) }
+        }
+        // Everything starts at zero (momentum, and gradients no kernel writes).
+        try context.once { cb in
+            let twins = zip(bound, hostSide).compactMap { b, h in h.flatMap { $0.buffer == b.buffer ? nil : $0 } }
+            for b in bound + twins { vk.cmdFillBuffer!(cb, b.buffer, 0, vkWholeSize, 0) }
+        }
+    }
+
+    deinit {
+        parameters.deallocate()
+        gradients.deallocate()
+    }
+
+    /// One pipeline, descriptor set layout and descriptor set per shader; all bindings are storage buffers and
+    /// every shader takes the same 16 bytes of push constants (n, train, lr, mu).
+    private func createPipelines() throws {
+        let device = context.device, vk = self.vk
+        var poolSize = VkDescriptorPoolSize(type: VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+                                            descriptorCount: UInt32(max(1, Program.shaders.reduce(0) { $0 + $1.bindings.count })))
+        var poolInfo = VkDescriptorPoolCreateInfo()
+        poolInfo.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO
+        poolInfo.maxSets = UInt32(Program.shaders.count)
+        poolInfo.poolSizeCount = 1
+        var pool: VkDescriptorPool?
+        try withUnsafePointer(to: &poolSize) { poolInfo.pPoolSizes = $0
+            try vkCheck(vk.createDescriptorPool!(device, &poolInfo, nil, &pool), "vkCreateDescriptorPool")
+        }
+        context.onDestroy { vk.destroyDescriptorPool!(device, pool, nil) }
+        for s in Program.shaders {
+            let words = try spirvWords(s)
+            var module: VkShaderModule?
+            var moduleInfo = VkShaderModuleCreateInfo()
+            moduleInfo.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO
+            moduleInfo.codeSize = 4 * words.count
+            try words.withUnsafeBufferPointer { moduleInfo.pCode = $0.baseAddress
+                try vkCheck(vk.createShaderModule!(device, &moduleInfo, nil, &module), "creating the shader module of \(s.name)")
+            }
+            defer { vk.destroyShaderModule!(device, module, nil) }
+            var bindings = s.bindings.indices.map { i in
+                VkDescriptorSetLayoutBinding(binding: UInt32(i), descriptorType: VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, descriptorCount: 1,
+                                             stageFlags: VK_SHADER_STAGE_COMPUTE_BIT.rawValue, pImmutableSamplers: nil)
+            }
+            var setLayout: VkDescriptorSetLayout?
+            var setInfo = VkDescriptorSetLayoutCreateInfo()
+            setInfo.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO
+            setInfo.bindingCount = UInt32(bindings.count)
+            try bindings.withUnsafeMutableBufferPointer { setInfo.pBindings = UnsafePointer($0.baseAddress)
+                try vkCheck(vk.createDescriptorSetLayout!(device, &setInfo, nil, &setLayout), "vkCreateDescriptorSetLayout (\(s.name))")
+            }
+            context.onDestroy { vk.destroyDescriptorSetLayout!(device, setLayout, nil) }
+            var range = VkPushConstantRange(stageFlags: VK_SHADER_STAGE_COMPUTE_BIT.rawValue, offset: 0, size: 16)
+            var layoutInfo = VkPipelineLayoutCreateInfo()
+            layoutInfo.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO
+            layoutInfo.setLayoutCount = 1
+            layoutInfo.pushConstantRangeCount = 1
+            var layout: VkPipelineLayout?
+            try withUnsafePointer(to: &setLayout) { setLayouts in
+                try withUnsafePointer(to: &range) { range in
+                    layoutInfo.pSetLayouts = setLayouts
+                    layoutInfo.pPushConstantRanges = range
+                    try vkCheck(vk.createPipelineLayout!(device, &layoutInfo, nil, &layout), "vkCreatePipelineLayout (\(s.name))")
+                }
+            }
+            context.onDestroy { vk.destroyPipelineLayout!(device, layout, nil) }
+            var pipeline: VkPipeline?
+            var info = VkComputePipelineCreateInfo()
+            info.sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO
+            info.stage.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO
+            info.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT
+            info.stage.module = module
+            info.layout = layout
+            let result = "main".withCString { entry in
+                info.stage.pName = entry
+                return vk.createComputePipelines!(device, nil, 1, &info, nil, &pipeline)
+            }
+            guard result == VK_SUCCESS else {
+                if result == VK_ERROR_OUT_OF_DEVICE_MEMORY || result == VK_ERROR_OUT_OF_HOST_MEMORY { try vkCheck(result, "creating pipeline \(s.name)") }
+                throw RuntimeError("the Vulkan driver (\(context.deviceName)) rejected shader \(s.name) (\(vkResultName(result))); "
+                    + "see Shaders/\(s.name).comp, run with CNNC_VALIDATION=1 and report it as a cnnc bug")
+            }
+            context.onDestroy { vk.destroyPipeline!(device, pipeline, nil) }
+            context.name(pipeline, VK_OBJECT_TYPE_PIPELINE, s.name)
+            var set: VkDescriptorSet?
+            var allocInfo = VkDescriptorSetAllocateInfo()
+            allocInfo.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO
+            allocInfo.descriptorPool = pool
+            allocInfo.descriptorSetCount = 1
+            try withUnsafePointer(to: &setLayout) { allocInfo.pSetLayouts = $0
+                try vkCheck(vk.allocateDescriptorSets!(device, &allocInfo, &set), "vkAllocateDescriptorSets (\(s.name))")
+            }
+            var infos = s.bindings.map { VkDescriptorBufferInfo(buffer: bound[$0].buffer, offset: 0, range: vkWholeSize) }
+            infos.withUnsafeMutableBufferPointer { infos in
+                var writes = s.bindings.indices.map { i -> VkWriteDescriptorSet in
+                    var w = VkWriteDescriptorSet()
+                    w.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET
+                    w.dstSet = set
+                    w.dstBinding = UInt32(i)
+                    w.descriptorCount = 1
+                    w.descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER
+                    w.pBufferInfo = UnsafePointer(infos.baseAddress! + i)
+                    return w
+                }
+                vk.updateDescriptorSets!(device, UInt32(writes.count), &writes, 0, nil)
+            }
+            pipelines.append(pipeline)
+            layouts.append(layout)
+            sets.append(set)
+        }
+    }
+
+    private func spirvWords(_ s: ShaderSpec) throws -> [UInt32] {
+        guard let data = Data(base64Encoded: shaderSPIRV[s.spirv]), data.count % 4 == 0 else {
+            throw RuntimeError("internal: the embedded SPIR-V of shader \(s.name) is damaged")
+        }
+        return data.withUnsafeBytes { raw in (0..<data.count / 4).map { UInt32(littleEndian: raw.load(fromByteOffset: 4 * $0, as: UInt32.self)) } }
+    }
+
+    // MARK: the contract
+
+    func computeGradients(images: UnsafePointer<Float>, labels: UnsafePointer<Int32>, count: Int) -> StepResult {
+        step(.train, images: images, labels: labels, count: count)
+    }
+
+    func evaluate(images: UnsafePointer<Float>, labels: UnsafePointer<Int32>, count: Int) -> StepResult {
+        step(.evaluate, images: images, labels: labels, count: count)
+    }
+
+    /// Deferred: the update runs at the start of the next submission (or when the parameters are read).
+    func applyUpdate(learningRate: Float, momentum: Float) {
+        if pendingUpdate != nil { flushUpdate() }
+        pendingUpdate = (learningRate, momentum)
+    }
+
+    func resetMomentum() {
+        flushUpdate()
+        let momentum = bound[Program.storages.firstIndex { $0.name == "momentum" }!]
+        fatalOnError { try context.once { cb in vk.cmdFillBuffer!(cb, momentum.buffer, 0, vkWholeSize, 0) } }
+    }
+
+    /// Uploads `parameters` (after an initialisation or a checkpoint load).
+    func parametersChanged() {
+        flushUpdate()
+        let n = NetInfo.parameterCount
+        transfer.mapped!.copyMemory(from: parameters, byteCount: 4 * n)
+        let params = bound[Program.storages.firstIndex { $0.name == "params" }!]
+        fatalOnError {
+            try context.once { cb in
+                var region = VkBufferCopy(srcOffset: 0, dstOffset: 0, size: VkDeviceSize(4 * n))
+                vk.cmdCopyBuffer!(cb, transfer.buffer, params.buffer, 1, &region)
+            }
+        }
+    }
+
+    /// Downloads the parameters and the gradients of the last step into `parameters` and `gradients`.
+    func synchronizeParameters() {
+        flushUpdate()
+        let n = NetInfo.parameterCount
+        let params = bound[Program.storages.firstIndex { $0.name == "params" }!]
+        let grads = bound[Program.storages.firstIndex { $0.name == "grads" }!]
+        fatalOnError {
+            try context.once { cb in
+                var region = VkBufferCopy(srcOffset: 0, dstOffset: 0, size: VkDeviceSize(4 * n))
+                vk.cmdCopyBuffer!(cb, params.buffer, transfer.buffer, 1, &region)
+                region.dstOffset = VkDeviceSize(4 * n)
+                vk.cmdCopyBuffer!(cb, grads.buffer, transfer.buffer, 1, &region)
+            }
+        }
+        parameters.update(from: transfer.mapped!.assumingMemoryBound(to: Float.self), count: n)
+        gradients.update(from: transfer.mapped!.assumingMemoryBound(to: Float.self) + n, count: n)
+    }
+
+    /// The contract's calls cannot throw; a Vulkan failure in the middle of training ends the run with its message.
+    func fatalOnError(_ body: () throws -> Void) {
+        do { try body() } catch {
+            Console.err("error: \(error)\n")
+            exit(1)
+        }
+    }
+}
