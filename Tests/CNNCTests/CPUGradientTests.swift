@@ -93,30 +93,34 @@ struct CPUGradientTests {
         try SafeTensorsFile.write(tensors, to: weightsURL)
         try writeCSV(images, labels, to: dataURL)
 
-        let run = try trainer.train(["--data", dataURL.path, "--load", weightsURL.path, "--batch", "\(batch)",
-                                     "--threads", "3", "--dump-gradients", dumpURL.path])
-        #expect(run.status == 0, "\(run.output)")
-        let dump = try SafeTensorsFile.read(dumpURL)
-        // The reference sees the same float inputs and weights the trainer read.
-        let floatParams = params.mapValues { $0.map { Double(Float($0)) } }
-        let floatImages = images.map { $0.map { Double(Float($0)) } }
-        let ref = Reference.run(net, parameters: floatParams, images: floatImages, labels: labels)
+        // Three threads (gradient accumulators summed across threads) and one (accumulating in place).
+        for threads in ["3", "1"] {
+            try? FileManager.default.removeItem(at: dumpURL)
+            let run = try trainer.train(["--data", dataURL.path, "--load", weightsURL.path, "--batch", "\(batch)",
+                                         "--threads", threads, "--dump-gradients", dumpURL.path])
+            #expect(run.status == 0, "\(run.output)")
+            let dump = try SafeTensorsFile.read(dumpURL)
+            // The reference sees the same float inputs and weights the trainer read.
+            let floatParams = params.mapValues { $0.map { Double(Float($0)) } }
+            let floatImages = images.map { $0.map { Double(Float($0)) } }
+            let ref = Reference.run(net, parameters: floatParams, images: floatImages, labels: labels)
 
-        var report = "\(name): max relative difference"
-        let probs = try #require(dump["probabilities"])
-        let probError = relativeError(probs.values, ref.probabilities.flatMap { $0 })
-        report += " probabilities \(probError)"
-        #expect(probError < 1e-4)
-        let loss = try #require(dump["loss"])
-        #expect(abs(Double(loss.values[0]) - ref.loss) / max(1e-6, abs(ref.loss)) < 1e-4)
-        for p in net.parameters {
-            let got = try #require(dump[p.name], "no gradient for \(p.name)")
-            #expect(got.shape == p.layout.torchShape, "\(p.name) shape")
-            let e = relativeError(got.values, ref.gradients[p.name]!)
-            report += ", \(p.name) \(e)"
-            #expect(e < 1e-4, "\(name): gradient of \(p.name) differs by \(e)")
+            var report = "\(name), \(threads) thread(s): max relative difference"
+            let probs = try #require(dump["probabilities"])
+            let probError = relativeError(probs.values, ref.probabilities.flatMap { $0 })
+            report += " probabilities \(probError)"
+            #expect(probError < 1e-4)
+            let loss = try #require(dump["loss"])
+            #expect(abs(Double(loss.values[0]) - ref.loss) / max(1e-6, abs(ref.loss)) < 1e-4)
+            for p in net.parameters {
+                let got = try #require(dump[p.name], "no gradient for \(p.name)")
+                #expect(got.shape == p.layout.torchShape, "\(p.name) shape")
+                let e = relativeError(got.values, ref.gradients[p.name]!)
+                report += ", \(p.name) \(e)"
+                #expect(e < 1e-4, "\(name): gradient of \(p.name) differs by \(e)")
+            }
+            print(report)
         }
-        print(report)
     }
 
     /// max |a - b| over the tensor, relative to its largest reference magnitude.
