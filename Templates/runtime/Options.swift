@@ -19,6 +19,8 @@ struct Options {
     var metricsPath: String? = nil
     var profile = false
     var dumpGradientsPath: String? = nil
+    var device: Int? = nil
+    var listDevices = false
     var help = false
 }
 
@@ -112,6 +114,12 @@ private let optionDefinitions: [OptionDefinition] = [
                      help: "write the gradients of the first batch (file order) as safetensors and exit") {
         $0.dumpGradientsPath = $1
     },
+    OptionDefinition(name: "--device", value: "N", help: "run on device N of --list-devices (default: the best one)") {
+        $0.device = try wholeNumber("--device", $1, atLeast: 0)
+    },
+    OptionDefinition(name: "--list-devices", value: nil, help: "list the devices this trainer can run on and exit") { o, _ in
+        o.listDevices = true
+    },
     OptionDefinition(name: "--help", value: nil, help: "show this help") { o, _ in o.help = true },
 ]
 
@@ -187,7 +195,7 @@ func parseOptions(_ arguments: [String]) throws -> Options {
             try option.apply(&options, "")
         }
     }
-    if options.help { return options }
+    if options.help || options.listDevices { return options }
     guard options.dataPath != nil else { throw RuntimeError("no training data: give --data PATH (see --help)") }
     if options.testSplit != nil && options.testDataPath != nil {
         throw RuntimeError("--test-split and --test-data both give a test set; use one")

@@ -15,6 +15,11 @@ func runTrainer(_ arguments: [String]) -> Int32 {
             Console.out(usageText())
             return 0
         }
+        if options.listDevices {
+            let list = try Network.deviceList()
+            Console.out(list.hasSuffix("\n") ? list : list + "\n")
+            return 0
+        }
         try validateParameterTable(NetInfo.parameters, parameterCount: NetInfo.parameterCount)
         for (option, path) in [("--save", options.savePath), ("--metrics", options.metricsPath),
                                ("--dump-gradients", options.dumpGradientsPath)] {
@@ -27,7 +32,7 @@ func runTrainer(_ arguments: [String]) -> Int32 {
         let data = try loadDataSets(options, trainOnly: options.dumpGradientsPath != nil)
         let largest = max(data.train.count, data.test?.count ?? 0)
         let maxBatch = min(options.batch, largest)
-        let network = try Network(maxBatch: maxBatch, threads: options.threads)
+        let network = try Network(maxBatch: maxBatch, threads: options.threads, device: options.device)
         network.profilingEnabled = options.profile
         if let load = options.loadPath {
             try loadCheckpoint(network, from: load)

@@ -1,4 +1,4 @@
-// The Vulkan instance and device the trainer runs on: device choice (CNNC_VULKAN_DEVICE=N, or the best kind
+// The Vulkan instance and device the trainer runs on: device choice (--device N, or the best kind
 // present), the compute queue, buffers, one-off submissions, and the validation layer (CNNC_VALIDATION=1) whose
 // messages are printed as they come and counted; any at all make the trainer exit non-zero at the end.
 import CVulkan
@@ -155,7 +155,7 @@ final class VulkanContext {
         }
     }
 
-    /// Every physical device, in the loader's order (the numbers CNNC_VULKAN_DEVICE takes).
+    /// Every physical device, in the loader's order (the numbers --device takes).
     func physicalDevices() throws -> [(device: VkPhysicalDevice?, properties: VkPhysicalDeviceProperties)] {
         var count: UInt32 = 0
         try vkCheck(vk.enumeratePhysicalDevices!(instance, &count, nil), "vkEnumeratePhysicalDevices")
@@ -197,7 +197,8 @@ final class VulkanContext {
         let chosen: Int
         if let index {
             guard index >= 0 && index < devices.count else {
-                throw RuntimeError("CNNC_VULKAN_DEVICE=\(index): there are \(devices.count) Vulkan devices:\n" + (try deviceList()))
+                let list = try deviceList().split(separator: "\n").joined(separator: "; ")
+                throw RuntimeError("--device \(index): no such Vulkan device; there are \(devices.count): \(list)")
             }
             chosen = index
         } else {
@@ -218,7 +219,7 @@ final class VulkanContext {
         // A compute-only family when there is one (asynchronous compute on discrete GPUs), else any with compute.
         guard let family = families.indices.first(where: { families[$0].queueFlags & (compute | graphics) == compute })
             ?? families.indices.first(where: { families[$0].queueFlags & compute != 0 }) else {
-            throw RuntimeError("Vulkan device \(chosen) (\(deviceName)) has no compute queue; choose another with CNNC_VULKAN_DEVICE")
+            throw RuntimeError("Vulkan device \(chosen) (\(deviceName)) has no compute queue; choose another with --device N (see --list-devices)")
         }
         timestampsSupported = families[family].timestampValidBits > 0 && properties.limits.timestampPeriod > 0
         var priority: Float = 1

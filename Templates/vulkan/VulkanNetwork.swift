@@ -41,15 +41,8 @@ struct ShaderSpec {
     let spirv: Int
 }
 
-/// Options the shared runtime does not parse (yet): CNNC_VULKAN_DEVICE=N picks a device, CNNC_VULKAN_LIST_DEVICES=1
-/// lists them and exits.
+/// Settings read from the environment, for tests: the device itself is chosen with --device N.
 enum VulkanOptions {
-    static func deviceIndex() throws -> Int? {
-        guard let text = ProcessInfo.processInfo.environment["CNNC_VULKAN_DEVICE"], !text.isEmpty else { return nil }
-        guard let n = Int(text), n >= 0 else { throw RuntimeError("CNNC_VULKAN_DEVICE=\(text): not a device number (0, 1, ...)") }
-        return n
-    }
-    static var listDevices: Bool { ProcessInfo.processInfo.environment["CNNC_VULKAN_LIST_DEVICES"] == "1" }
     /// CNNC_VULKAN_STAGING=1: keep every buffer in device memory with mapped staging twins for the host's data, as on
     /// a discrete GPU, even where host-visible memory is device-local (to test that path on integrated GPUs and lavapipe).
     static var forceStaging: Bool { ProcessInfo.processInfo.environment["CNNC_VULKAN_STAGING"] == "1" }
@@ -81,14 +74,15 @@ final class Network {
         hostSide[probsIndex]!.mapped!.assumingMemoryBound(to: Float.self)
     }
 
-    init(maxBatch: Int, threads: Int) throws {
+    /// `--list-devices`: every Vulkan device, numbered as --device takes them.
+    static func deviceList() throws -> String {
+        try VulkanContext().deviceList()
+    }
+
+    init(maxBatch: Int, threads: Int, device: Int? = nil) throws {
         self.maxBatch = maxBatch
         context = try VulkanContext()
-        if VulkanOptions.listDevices {
-            Console.out(try context.deviceList())
-            exit(0)
-        }
-        try context.open(deviceIndex: try VulkanOptions.deviceIndex())
+        try context.open(deviceIndex: device)
         parameters = .allocate(capacity: NetInfo.parameterCount)
         parameters.initialize(repeating: 0, count: NetInfo.parameterCount)
         gradients = .allocate(capacity: NetInfo.parameterCount)

@@ -200,11 +200,12 @@ extension Network {
         let samples = Double(profile.samples) / steps
         var out = "profile over \(profile.steps) steps on \(context.deviceName) (Vulkan, \(String(format: "%.1f", samples)) samples each)\n"
         if queryPool == nil { out += "(this device has no timestamp queries: kernel times unavailable)\n" }
-        out += "kernel                   ms/step   GFLOP/s   share\n"
+        let width = max(22, (Program.kernels.map(\.name.count) + Program.shaders.map { $0.name.count + 2 }).max() ?? 0)
+        out += "kernel".padding(toLength: width + 3, withPad: " ", startingAt: 0) + "ms/step   GFLOP/s   share\n"
         let total = profile.seconds.reduce(0, +)
         func row(_ name: String, _ seconds: Double, _ flops: Double) -> String {
             let gflops = flops > 0 && seconds > 0 ? String(format: "%9.1f", flops / seconds * 1e-9) : "        -"
-            return name.padding(toLength: 22, withPad: " ", startingAt: 0)
+            return name.padding(toLength: width, withPad: " ", startingAt: 0)
                 + String(format: " %9.3f ", seconds / steps * 1e3) + gflops + String(format: " %6.1f%%\n", 100 * seconds / max(total, 1e-12))
         }
         for (k, kernel) in Program.kernels.enumerated() {
@@ -213,8 +214,8 @@ extension Network {
             out += row(kernel.name, seconds, 2 * Double(kernel.macs) * samples * steps)
             if shaders.count > 1 { for s in shaders { out += row("  " + Program.shaders[s].name, profile.seconds[s], 0) } }
         }
-        out += String(format: "total on the device     %9.3f ms/step; wall %.3f ms/step (submit, wait, host work)\n",
-                      total / steps * 1e3, profile.wall / steps * 1e3)
+        out += "total on the device".padding(toLength: width, withPad: " ", startingAt: 0)
+        out += String(format: " %9.3f ms/step; wall %.3f ms/step (submit, wait, host work)\n", total / steps * 1e3, profile.wall / steps * 1e3)
         out += String(format: "per step: %.1f submissions, %.0f dispatches, %.0f barriers, %.0f buffer copies; ",
                       Double(profile.submissions) / steps, Double(profile.dispatches) / steps, Double(profile.barriers) / steps,
                       Double(profile.copies) / steps)

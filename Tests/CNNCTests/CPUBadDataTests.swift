@@ -75,4 +75,14 @@ struct CPUBadDataTests {
         #expect(run.output.contains("loss became"), "\(run.output)")
         #expect(!FileManager.default.fileExists(atPath: weights.path))
     }
+
+    @Test("--list-devices names the cpu; --device other than 0 is an error")
+    func devices() throws {
+        let trainer = try GeneratedTrainer.build(Self.net, name: "tiny")
+        let list = try trainer.train(["--list-devices"])
+        #expect(list.status == 0 && list.output.hasPrefix("0: cpu"), "\(list.output)")
+        let data = try folder("device", images: idx(images: 8, h: 4, w: 4), labels: labels([0, 1, 2, 0, 1, 2, 0, 1]))
+        let bad = try trainer.train(["--data", data.path, "--device", "1"])
+        #expect(bad.status == 1 && bad.output.contains("--device 1"), "\(bad.output)")
+    }
 }

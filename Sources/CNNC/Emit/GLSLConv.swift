@@ -7,7 +7,7 @@ extension GLSLProgram {
     func convForward(_ k: Kernel, _ ki: Int, _ g: FusedGroup, filters oc: Int, window w: Window) -> GLSLShader {
         let i = g.input, o = g.output
         let W = offset(g.weight!)
-        let cb = GLSLText.block(oc), xb = min(4, o.w)
+        let cb = GLSLText.block(oc), xb = GLSLText.columns(o.w)
         let groups = oc / cb, columns = (o.w + xb - 1) / xb
         let padX = w.padding.left > 0 || w.padding.right > 0, tail = o.w % xb != 0
         let T = GLSLText.vec(cb)
@@ -82,7 +82,7 @@ extension GLSLProgram {
     func convInputGradient(_ k: Kernel, _ ki: Int, _ g: FusedGroup, filters oc: Int, window w: Window) -> GLSLShader {
         let i = g.input, o = g.output
         let W = offset(g.weight!)
-        let cb = GLSLText.block(i.c), xb = min(4, i.w)
+        let cb = GLSLText.block(i.c), xb = GLSLText.columns(i.w)
         let groups = i.c / cb, columns = (i.w + xb - 1) / xb, tail = i.w % xb != 0
         let T = GLSLText.vec(cb)
         let (sy, sx) = (w.stride.y, w.stride.x)

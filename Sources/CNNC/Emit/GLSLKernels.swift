@@ -1,7 +1,6 @@
-/// Conv and dense shaders of the GLSL printer. Forward: one invocation per output element with the output
-/// channel fastest, so that neighbouring invocations read neighbouring weights and share the input value.
-/// Backward: the activation gradient in place (dz), the input gradient as a gather over the kernel taps (every
-/// input element sums its own terms, no atomics), and the parameter gradients as deterministic reductions.
+/// What the GLSL shaders share: the fused epilogue (biases, then the activation, spelled by KernelLanguage.glsl),
+/// the loops over kernel taps (forward) and over the outputs that read an input (backward gathers), and the bias
+/// gradients as deterministic reductions. Conv shaders are in GLSLConv.swift, dense ones in GLSLDense.swift.
 extension GLSLProgram {
     var lang: KernelLanguage { .glsl }
 
@@ -55,8 +54,6 @@ extension GLSLProgram {
             axis(&c, "ox", "ix", "kx", stride: w.stride.x, pad: w.padding.left, size: o.w, body)
         }
     }
-
-    // MARK: conv: see GLSLConv.swift; dense: GLSLDense.swift
 
     /// The gradient of each bias of the group: a sum of dz over the batch (and the positions, for a channel bias).
     mutating func biasGradients(_ k: Kernel, _ ki: Int, _ g: FusedGroup, dz: String, output o: Shape) {

@@ -6,7 +6,8 @@ import Foundation
 ///     DIR/Shaders/NAME.comp, NAME.spv    every shader, readable, and its SPIR-V
 ///     DIR/Sources/train/Shaders.swift    the same SPIR-V embedded (base64), so `train` is self-contained
 ///     DIR/Sources/train/Network.swift    NetInfo, and the program: storages and shaders in execution order
-///     DIR/Sources/train/Vulkan*.swift    the Vulkan driver (Templates/vulkan), the same for every network
+///     DIR/Sources/train/Vulkan*.swift    the Vulkan driver (Templates/vulkan), the same for every network:
+///                                        loader, instance and device, buffers and pipelines, recorded steps
 ///     DIR/Sources/CVulkan/               the Vulkan headers as a module (the loader is opened at run time)
 public enum VulkanTarget {
     /// The package's text files (without the binary `.spv` files; `write` adds those).
@@ -63,7 +64,7 @@ public enum VulkanTarget {
     }
 
     static func build(_ c: Compilation) throws -> Built {
-        let net = c.network, plan = c.plan
+        let net = c.network
         let (program, spirv) = try compile(c)
         let source = (net.sourceFile as NSString).lastPathComponent
         var files: [String: String] = [:]
@@ -82,7 +83,6 @@ public enum VulkanTarget {
             files["Sources/CVulkan/" + name] = try CNNCTemplatesFiles.text("vulkan/cvulkan/" + name)
         }
         try CPUTarget.addRuntime(to: &files)
-        _ = plan
         return Built(package: GeneratedPackage(name: net.name, files: files), binaries: binaries)
     }
 

@@ -1,0 +1,94 @@
+import Foundation
+import Testing
+@testable import CNNC
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Whether this machine has a Vulkan loader with at least one device, found the way the trainer finds it
+/// (dlopen of the loader, an instance, the physical devices), without the Vulkan headers.
+enum VulkanProbe {
+    static let available: Bool = {
+        guard let loader = dlopen("libvulkan.so.1", RTLD_NOW | RTLD_LOCAL) else { return false }
+        typealias CreateInstance = @convention(c) (UnsafeRawPointer?, UnsafeRawPointer?, UnsafeMutablePointer<OpaquePointer?>?) -> Int32
+        typealias EnumerateDevices = @convention(c) (OpaquePointer?, UnsafeMutablePointer<UInt32>?, UnsafeMutableRawPointer?) -> Int32
+        typealias DestroyInstance = @convention(c) (OpaquePointer?, UnsafeRawPointer?) -> Void
+        guard let create = dlsym(loader, "vkCreateInstance"), let enumerate = dlsym(loader, "vkEnumeratePhysicalDevices"),
+              let destroy = dlsym(loader, "vkDestroyInstance") else { return false }
+        // VkInstanceCreateInfo: sType (1 = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO) and zeros, 64 bytes.
+        var info = [UInt64](repeating: 0, count: 8)
+        info[0] = 1
+        var instance: OpaquePointer?
+        let created = info.withUnsafeBytes { unsafeBitCast(create, to: CreateInstance.self)($0.baseAddress, nil, &instance) }
+        guard created == 0 else { return false }
+        var count: UInt32 = 0
+        let result = unsafeBitCast(enumerate, to: EnumerateDevices.self)(instance, &count, nil)
+        unsafeBitCast(destroy, to: DestroyInstance.self)(instance, nil)
+        return result == 0 && count > 0
+    }()
+
+    static let skipMessage: Comment = "no Vulkan device (install mesa-vulkan-drivers for lavapipe); Vulkan tests skipped"
+}
+
+/// The generated Vulkan trainer against the reference interpreter, on the CPU gradient tests' nets (together every
+/// layer kind, strides, SAME, explicit and asymmetric padding, non-square inputs and kernels): forward
+/// probabilities, loss and every parameter gradient within 1e-4 relative, under the Khronos validation layer
+/// (synchronization validation included) with no message at all.
+@Suite("generated Vulkan matches the reference", .serialized, .enabled(if: VulkanProbe.available, VulkanProbe.skipMessage))
+struct VulkanGradientTests {
+    @Test("forward, loss and every gradient, validation clean", arguments: 0..<CPUGradientTests.nets.count)
+    func matchesReference(_ index: Int) throws {
+        let (name, source) = CPUGradientTests.nets[index]
+        let trainer = try GeneratedTrainer.build(source, name: name, target: "vulkan")
+        let net = trainer.compilation.network
+        let batch = 7
+        let params = Reference.randomParameters(net, seed: 7 + UInt64(index), scale: 0.5)
+        let (images, labels) = RefNet.data(net, count: batch, seed: 11 + UInt64(index))
+        let root = GeneratedTrainer.workRoot
+        let weightsURL = root.appendingPathComponent("\(name)-vk-weights.safetensors")
+        let dataURL = root.appendingPathComponent("\(name)-vk.csv")
+        var tensors: [String: SafeTensorsFile.Tensor] = [:]
+        for p in net.parameters {
+            tensors[p.name] = .init(shape: p.layout.torchShape, values: params[p.name]!.map(Float.init))
+        }
+        try SafeTensorsFile.write(tensors, to: weightsURL)
+        try writeCSV(images, labels, to: dataURL)
+        let floatParams = params.mapValues { $0.map { Double(Float($0)) } }
+        let floatImages = images.map { $0.map { Double(Float($0)) } }
+        let ref = Reference.run(net, parameters: floatParams, images: floatImages, labels: labels)
+
+        // Host-visible memory where the device has it (lavapipe), and the discrete-GPU path with staging copies.
+        for staging in ["0", "1"] {
+            let dumpURL = root.appendingPathComponent("\(name)-vk-dump-\(staging).safetensors")
+            let run = try trainer.train(["--data", dataURL.path, "--load", weightsURL.path, "--batch", "\(batch)",
+                                         "--dump-gradients", dumpURL.path],
+                                        environment: ["CNNC_VALIDATION": "1", "CNNC_VULKAN_STAGING": staging])
+            #expect(run.status == 0, "\(run.output)")
+            #expect(!run.output.contains("vulkan validation"), "validation messages:\n\(run.output.prefix(3000))")
+            let dump = try SafeTensorsFile.read(dumpURL)
+
+            var report = "\(name) (Vulkan\(staging == "1" ? ", staging" : "")): max relative difference"
+            let probs = try #require(dump["probabilities"])
+            let probError = Self.relativeError(probs.values, ref.probabilities.flatMap { $0 })
+            report += " probabilities \(probError)"
+            #expect(probError < 1e-4)
+            let loss = try #require(dump["loss"])
+            #expect(abs(Double(loss.values[0]) - ref.loss) / max(1e-6, abs(ref.loss)) < 1e-4)
+            for p in net.parameters {
+                let got = try #require(dump[p.name], "no gradient for \(p.name)")
+                #expect(got.shape == p.layout.torchShape, "\(p.name) shape")
+                let e = Self.relativeError(got.values, ref.gradients[p.name]!)
+                report += ", \(p.name) \(e)"
+                #expect(e < 1e-4, "\(name): gradient of \(p.name) differs by \(e)")
+            }
+            print(report)
+        }
+    }
+
+    /// max |a - b| over the tensor, relative to its largest reference magnitude.
+    static func relativeError(_ got: [Float], _ want: [Double]) -> Double {
+        guard got.count == want.count else { return .infinity }
+        let scale = max(want.map(abs).max() ?? 0, 1e-6)
+        return zip(got, want).map { abs(Double($0) - $1) }.max().map { $0 / scale } ?? 0
+    }
+}
