@@ -78,55 +78,13 @@ struct CPUGradientTests {
     func matchesReference(_ index: Int) throws {
         let (name, source) = Self.nets[index]
         let trainer = try GeneratedTrainer.build(source, name: name)
-        let net = trainer.compilation.network
-        let batch = 7
-        let params = Reference.randomParameters(net, seed: 7 + UInt64(index), scale: 0.5)
-        let (images, labels) = RefNet.data(net, count: batch, seed: 11 + UInt64(index))
-        let root = GeneratedTrainer.workRoot
-        let weightsURL = root.appendingPathComponent("\(name)-weights.safetensors")
-        let dataURL = root.appendingPathComponent("\(name).csv")
-        let dumpURL = root.appendingPathComponent("\(name)-dump.safetensors")
-        var tensors: [String: SafeTensorsFile.Tensor] = [:]
-        for p in net.parameters {
-            tensors[p.name] = .init(shape: p.layout.torchShape, values: params[p.name]!.map(Float.init))
-        }
-        try SafeTensorsFile.write(tensors, to: weightsURL)
-        try writeCSV(images, labels, to: dataURL)
-
+        let test = try ReferenceCase(trainer, name: name, index: index)
         // Three threads (gradient accumulators summed across threads) and one (accumulating in place).
         for threads in ["3", "1"] {
-            try? FileManager.default.removeItem(at: dumpURL)
-            let run = try trainer.train(["--data", dataURL.path, "--load", weightsURL.path, "--batch", "\(batch)",
-                                         "--threads", threads, "--dump-gradients", dumpURL.path])
+            let dump = GeneratedTrainer.workRoot.appendingPathComponent("\(name)-dump-\(threads).safetensors")
+            let run = try trainer.train(test.arguments(dump: dump) + ["--threads", threads])
             #expect(run.status == 0, "\(run.output)")
-            let dump = try SafeTensorsFile.read(dumpURL)
-            // The reference sees the same float inputs and weights the trainer read.
-            let floatParams = params.mapValues { $0.map { Double(Float($0)) } }
-            let floatImages = images.map { $0.map { Double(Float($0)) } }
-            let ref = Reference.run(net, parameters: floatParams, images: floatImages, labels: labels)
-
-            var report = "\(name), \(threads) thread(s): max relative difference"
-            let probs = try #require(dump["probabilities"])
-            let probError = relativeError(probs.values, ref.probabilities.flatMap { $0 })
-            report += " probabilities \(probError)"
-            #expect(probError < 1e-4)
-            let loss = try #require(dump["loss"])
-            #expect(abs(Double(loss.values[0]) - ref.loss) / max(1e-6, abs(ref.loss)) < 1e-4)
-            for p in net.parameters {
-                let got = try #require(dump[p.name], "no gradient for \(p.name)")
-                #expect(got.shape == p.layout.torchShape, "\(p.name) shape")
-                let e = relativeError(got.values, ref.gradients[p.name]!)
-                report += ", \(p.name) \(e)"
-                #expect(e < 1e-4, "\(name): gradient of \(p.name) differs by \(e)")
-            }
-            print(report)
+            print(try test.check(dump, label: "\(name), \(threads) thread(s)"))
         }
-    }
-
-    /// max |a - b| over the tensor, relative to its largest reference magnitude.
-    func relativeError(_ got: [Float], _ want: [Double]) -> Double {
-        guard got.count == want.count else { return .infinity }
-        let scale = max(want.map(abs).max() ?? 0, 1e-6)
-        return zip(got, want).map { abs(Double($0) - $1) }.max().map { $0 / scale } ?? 0
     }
 }

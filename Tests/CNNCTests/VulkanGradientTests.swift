@@ -40,55 +40,15 @@ struct VulkanGradientTests {
     func matchesReference(_ index: Int) throws {
         let (name, source) = CPUGradientTests.nets[index]
         let trainer = try GeneratedTrainer.build(source, name: name, target: "vulkan")
-        let net = trainer.compilation.network
-        let batch = 7
-        let params = Reference.randomParameters(net, seed: 7 + UInt64(index), scale: 0.5)
-        let (images, labels) = RefNet.data(net, count: batch, seed: 11 + UInt64(index))
-        let root = GeneratedTrainer.workRoot
-        let weightsURL = root.appendingPathComponent("\(name)-vk-weights.safetensors")
-        let dataURL = root.appendingPathComponent("\(name)-vk.csv")
-        var tensors: [String: SafeTensorsFile.Tensor] = [:]
-        for p in net.parameters {
-            tensors[p.name] = .init(shape: p.layout.torchShape, values: params[p.name]!.map(Float.init))
-        }
-        try SafeTensorsFile.write(tensors, to: weightsURL)
-        try writeCSV(images, labels, to: dataURL)
-        let floatParams = params.mapValues { $0.map { Double(Float($0)) } }
-        let floatImages = images.map { $0.map { Double(Float($0)) } }
-        let ref = Reference.run(net, parameters: floatParams, images: floatImages, labels: labels)
-
+        let test = try ReferenceCase(trainer, name: name, index: index)
         // Host-visible memory where the device has it (lavapipe), and the discrete-GPU path with staging copies.
         for staging in ["0", "1"] {
-            let dumpURL = root.appendingPathComponent("\(name)-vk-dump-\(staging).safetensors")
-            let run = try trainer.train(["--data", dataURL.path, "--load", weightsURL.path, "--batch", "\(batch)",
-                                         "--dump-gradients", dumpURL.path],
+            let dump = GeneratedTrainer.workRoot.appendingPathComponent("\(name)-vk-dump-\(staging).safetensors")
+            let run = try trainer.train(test.arguments(dump: dump),
                                         environment: ["CNNC_VALIDATION": "1", "CNNC_VULKAN_STAGING": staging])
             #expect(run.status == 0, "\(run.output)")
             #expect(!run.output.contains("vulkan validation"), "validation messages:\n\(run.output.prefix(3000))")
-            let dump = try SafeTensorsFile.read(dumpURL)
-
-            var report = "\(name) (Vulkan\(staging == "1" ? ", staging" : "")): max relative difference"
-            let probs = try #require(dump["probabilities"])
-            let probError = Self.relativeError(probs.values, ref.probabilities.flatMap { $0 })
-            report += " probabilities \(probError)"
-            #expect(probError < 1e-4)
-            let loss = try #require(dump["loss"])
-            #expect(abs(Double(loss.values[0]) - ref.loss) / max(1e-6, abs(ref.loss)) < 1e-4)
-            for p in net.parameters {
-                let got = try #require(dump[p.name], "no gradient for \(p.name)")
-                #expect(got.shape == p.layout.torchShape, "\(p.name) shape")
-                let e = Self.relativeError(got.values, ref.gradients[p.name]!)
-                report += ", \(p.name) \(e)"
-                #expect(e < 1e-4, "\(name): gradient of \(p.name) differs by \(e)")
-            }
-            print(report)
+            print(try test.check(dump, label: "\(name) (Vulkan\(staging == "1" ? ", staging" : ""))"))
         }
-    }
-
-    /// max |a - b| over the tensor, relative to its largest reference magnitude.
-    static func relativeError(_ got: [Float], _ want: [Double]) -> Double {
-        guard got.count == want.count else { return .infinity }
-        let scale = max(want.map(abs).max() ?? 0, 1e-6)
-        return zip(got, want).map { abs(Double($0) - $1) }.max().map { $0 / scale } ?? 0
     }
 }
