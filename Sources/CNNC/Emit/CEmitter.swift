@@ -37,6 +37,8 @@ struct CEmitter {
         c.line("void net_reduce_gradients(float* grads, const float* partial, int threads, int p0, int p1);")
         c.line("/// SGD with momentum (PyTorch's): v = mu * v + g; w -= lr * v, for i in [p0, p1).")
         c.line("void net_sgd_update(float* params, float* momentum, const float* grads, float lr, float mu, int p0, int p1);")
+        c.line("/// Both in one pass, without writing the summed gradient: g = sum over t of partial[t]; v = mu * v + g; w -= lr * v.")
+        c.line("void net_reduce_sgd_update(float* params, float* momentum, const float* partial, int threads, float lr, float mu, int p0, int p1);")
         return c.text
     }
 
@@ -138,6 +140,15 @@ struct CEmitter {
         c.block("void net_sgd_update(float* params, float* momentum, const float* grads, float lr, float mu, int p0, int p1)") { c in
             c.block("for (int i = p0; i < p1; i++)") { c in
                 c.line("momentum[i] = mu * momentum[i] + grads[i];")
+                c.line("params[i] -= lr * momentum[i];")
+            }
+        }
+        c.line()
+        c.block("void net_reduce_sgd_update(float* params, float* momentum, const float* partial, int threads, float lr, float mu, int p0, int p1)") { c in
+            c.block("for (int i = p0; i < p1; i++)") { c in
+                c.line("float g = 0.0f;")
+                c.line("for (int t = 0; t < threads; t++) g += partial[(size_t)t * NET_PARAMETERS + i];")
+                c.line("momentum[i] = mu * momentum[i] + g;")
                 c.line("params[i] -= lr * momentum[i];")
             }
         }
