@@ -62,9 +62,17 @@ struct VulkanTrainingTests {
         #expect(reload.status == 0, "\(reload.output)")
         let reloaded = try #require((try metrics(eval)["final"] as? [String: Any])?["test_accuracy"] as? Double)
         #expect(reloaded == accuracyV, "reloaded \(reloaded), trained \(accuracyV)")
+        // The checkpoint is the same format on both targets: the CPU trainer evaluates the Vulkan weights alike
+        // (up to a test image or two whose top classes are within float rounding).
+        let evalC = root.appendingPathComponent("\(Self.net)-vk-on-cpu.json")
+        let onCPU = try cpu.train(["--data", fashionMNIST, "--load", weights.path, "--epochs", "0", "--batch", "32",
+                                   "--metrics", evalC.path])
+        #expect(onCPU.status == 0, "\(onCPU.output)")
+        let crossAccuracy = try #require((try metrics(evalC)["final"] as? [String: Any])?["test_accuracy"] as? Double)
+        #expect(abs(crossAccuracy - accuracyV) <= 0.0005, "Vulkan weights on the CPU: \(crossAccuracy), on Vulkan \(accuracyV)")
         print("\(Self.net) Vulkan losses \(lv.map { ($0 * 1e4).rounded() / 1e4 })")
         print("\(Self.net) CPU    losses \(lc.map { ($0 * 1e4).rounded() / 1e4 })")
-        print("\(Self.net): test accuracy Vulkan \(accuracyV), CPU \(accuracyC), reloaded \(reloaded); Vulkan run \(Int(seconds)) s")
+        print("\(Self.net): test accuracy Vulkan \(accuracyV), CPU \(accuracyC), reloaded \(reloaded), on the CPU \(crossAccuracy); Vulkan run \(Int(seconds)) s")
         print(runV.output.split(separator: "\n").filter { $0.hasPrefix("per step") || $0.hasPrefix("total") }.joined(separator: "\n"))
     }
 }
