@@ -185,3 +185,45 @@ extension CKernels {
         }
     }
 }
+
+extension CKernels {
+    /// Whether a conv's backward pass is one pass over its output gradient: the first learnable layer (no input
+    /// gradient to compute) with a weight small enough to accumulate whole in registers (taps x C vectors of OC).
+    func singlePassBackward(_ g: FusedGroup, filters oc: Int, window w: Window) -> Bool {
+        !g.needsInputGradient && w.kernel.y * w.kernel.x * g.input.c * ((oc + 15) / 16) <= 24
+    }
+
+    /// Per output position: dz = activation'(out) * dout, the bias gradients, and dz times every tap's input
+    /// added to that tap's weight gradient, held in registers for the whole sample.
+    func singlePassWeightGradient(_ c: inout CodeWriter, _ g: FusedGroup, filters oc: Int, window w: Window) {
+        let i = g.input, o = g.output
+        let taps = w.kernel.y * w.kernel.x * i.c
+        c.line("// one pass per sample: the activation gradient, the bias gradients, and the whole weight gradient")
+        c.line("// (\(taps) taps x \(oc) outputs) in registers; dz is not stored, since nothing after this kernel reads it")
+        c.line("float acc[\(taps)][\(oc)];")
+        c.line("UNROLLED_LOOP for (int t = 0; t < \(taps); t++) for (int oc = 0; oc < \(oc); oc++) acc[t][oc] = 0.0f;")
+        c.block("SCALAR_LOOP for (int oy = 0; oy < \(o.h); oy++) SCALAR_LOOP for (int ox = 0; ox < \(o.w); ox++)") { c in
+            c.line("const int p = oy * \(o.w) + ox;")
+            c.line("const float* restrict d = dout + \(Index.sample("n", stride: dyStride, "p * \(oc)"));")
+            if g.activation != nil { c.line("const float* restrict y = out + ((size_t)n * \(o.h * o.w) + p) * \(oc);") }
+            c.line("float dz[\(oc)];")
+            c.block("for (int oc = 0; oc < \(oc); oc++)") { c in
+                c.line("dz[oc] = \(lang.activationGradient("d[oc]", output: "y[oc]", g.activation));")
+                for (k, b) in g.biases.enumerated() {
+                    c.line("dbias\(k)[\(b.kind == .channel ? "oc" : "p * \(oc) + oc")] += dz[oc];  // \(b.parameter.name)")
+                }
+            }
+            c.block("UNROLLED_LOOP for (int ky = 0; ky < \(w.kernel.y); ky++)") { c in
+                c.line("const int iy = \(Index.tap("oy", "ky", stride: w.stride.y, pad: w.padding.top));")
+                if w.padding.top > 0 || w.padding.bottom > 0 { c.line("if (iy < 0 || iy >= \(i.h)) continue;") }
+                c.block("UNROLLED_LOOP for (int kx = 0; kx < \(w.kernel.x); kx++)") { c in
+                    c.line("const int ix = \(Index.tap("ox", "kx", stride: w.stride.x, pad: w.padding.left));")
+                    if w.padding.left > 0 || w.padding.right > 0 { c.line("if (ix < 0 || ix >= \(i.w)) continue;") }
+                    c.line("const float* restrict xp = in + \(Index.nhwc("n", "iy", "ix", "0", i));")
+                    c.line("UNROLLED_LOOP for (int c = 0; c < \(i.c); c++) for (int oc = 0; oc < \(oc); oc++) acc[(ky * \(w.kernel.x) + kx) * \(i.c) + c][oc] += xp[c] * dz[oc];")
+                }
+            }
+        }
+        c.line("UNROLLED_LOOP for (int t = 0; t < \(taps); t++) for (int oc = 0; oc < \(oc); oc++) dweight[t * \(oc) + oc] += acc[t][oc];")
+    }
+}

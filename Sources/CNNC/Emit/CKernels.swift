@@ -116,12 +116,18 @@ struct CKernels {
         let i = g.input, o = g.output
         var c = CodeWriter()
         header(g, "backward").forEach { c.line($0) }
-        c.line("// dout is \(nhwc(o)) and becomes dz (the gradient before the epilogue) in place; dweight, dbias accumulate")
+        if !singlePassBackward(g, filters: oc, window: w) {
+            c.line("// dout is \(nhwc(o)) and becomes dz (the gradient before the epilogue) in place; dweight, dbias accumulate")
+        }
         let din = g.needsInputGradient ? ", float* restrict din" : ""
         c.block("static void \(g.name)_backward(float* restrict dout, const float* restrict in, const float* restrict out, const float* restrict weight, float* restrict dweight\(biasParams(g, grad: true))\(din), int n0, int n1)") { c in
             if !g.needsInputGradient { c.line("(void)weight;  // the first learnable layer needs no input gradient") }
             let transposed = g.needsInputGradient && transposesWeights(g, filters: oc, window: w)
             if transposed { transposedWeights(&c, g, filters: oc, window: w) }
+            if singlePassBackward(g, filters: oc, window: w) {
+                c.block("for (int n = n0; n < n1; n++)") { c in singlePassWeightGradient(&c, g, filters: oc, window: w) }
+                return
+            }
             c.line("// one sample at a time, so that its gradient stays in cache through the three phases")
             c.block("for (int n = n0; n < n1; n++)") { c in
                 prologue(&c, g, spatial: o.h * o.w, channels: oc, sample: "n")
