@@ -55,7 +55,10 @@ struct CKernels {
     }
 
     func epilogueBiases(_ g: FusedGroup) -> [(kind: BiasKind, pointer: String, comment: String)] {
-        g.biases.enumerated().map { (kind: $1.kind, pointer: "bias\($0)", comment: "\($1.parameter.name) (\($1.kind.rawValue))") }
+        g.biases.enumerated().map { i, b in
+            if case .flatBias = b.parameter.layout { return (kind: b.kind, pointer: "bias\(i)", comment: "\(b.parameter.name) (one per element)") }
+            return (kind: b.kind, pointer: "bias\(i)", comment: "\(b.parameter.name) (\(b.kind.rawValue))")
+        }
     }
 
     // MARK: conv

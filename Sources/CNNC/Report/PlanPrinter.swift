@@ -55,7 +55,11 @@ public enum PlanPrinter {
         case .flatten: s = "flatten (view)"
         case .softmax: s = "softmax"
         }
-        for b in g.biases { s += (s.isEmpty ? "" : " + ") + "bias \(b.kind.rawValue)" }
+        for b in g.biases {
+            // On a flat tensor channel and element biases are the same thing: one value per element.
+            if case .flatBias = b.parameter.layout { s += (s.isEmpty ? "" : " + ") + "bias"; continue }
+            s += (s.isEmpty ? "" : " + ") + "bias \(b.kind.rawValue)"
+        }
         if let a = g.activation { s += (s.isEmpty ? "" : " + ") + a.rawValue }
         return s
     }
