@@ -19,6 +19,13 @@ struct ConvBlocking {
 extension CKernels {
     /// The first (inclusive) and last (exclusive) output row whose tap `k` lands inside an input of `size` rows.
     func outputRange(_ v: String, tap k: String, stride s: Int, pad: Int, input size: Int, outputs: Int) -> [String] {
+        if s == 1 {
+            // Output o reads input o - pad + k: it lies inside for pad - k <= o < size + pad - k.
+            return [
+                "const int \(v)0 = \(pad > 0 ? "\(pad) > \(k) ? \(pad) - \(k) : 0" : "0");",
+                "const int \(v)1 = \(size + pad) - \(k) < \(outputs) ? \(size + pad) - \(k) : \(outputs);",
+            ]
+        }
         let first = pad > 0 ? "\(pad) > \(k) ? (\(pad) - \(k) + \(s - 1)) / \(s) : 0" : "0"
         return [
             "const int \(v)0 = \(first);",
