@@ -97,22 +97,9 @@ struct CKernels {
         return c.text
     }
 
-    /// Loops over the kernel taps that land inside the input (padding is skipped, never copied). Without padding
-    /// on an axis no tap can fall outside, since the output size is floor((in - k) / s) + 1.
+    /// The tap loops shared with the GLSL printer.
     func taps(_ c: inout CodeWriter, _ w: Window, _ i: Shape, _ body: (inout CodeWriter) -> Void) {
-        c.block("for (int ky = 0; ky < \(w.kernel.y); ky++)") { c in
-            c.line("const int iy = \(Index.tap("oy", "ky", stride: w.stride.y, pad: w.padding.top));")
-            if w.padding.top > 0 || w.padding.bottom > 0 {
-                c.line("if (iy < 0 || iy >= \(i.h)) continue;")
-            }
-            c.block("for (int kx = 0; kx < \(w.kernel.x); kx++)") { c in
-                c.line("const int ix = \(Index.tap("ox", "kx", stride: w.stride.x, pad: w.padding.left));")
-                if w.padding.left > 0 || w.padding.right > 0 {
-                    c.line("if (ix < 0 || ix >= \(i.w)) continue;")
-                }
-                body(&c)
-            }
-        }
+        lang.taps(&c, w, i, body)
     }
 
     func convBackward(_ g: FusedGroup, filters oc: Int, window w: Window) -> String {

@@ -1,3 +1,4 @@
+import CNNCTemplates
 import Foundation
 
 /// The files of a generated trainer package, by relative path.
@@ -40,8 +41,8 @@ public enum CPUTarget {
 
     /// The shared runtime and the zlib module, copied verbatim.
     static func addRuntime(to files: inout [String: String]) throws {
-        for path in try CNNCTemplatesFiles.list("runtime") { files["Sources/train/" + (path as NSString).lastPathComponent] = try CNNCTemplatesFiles.text(path) }
-        for path in try CNNCTemplatesFiles.list("czlib") { files["Sources/CZlib/" + (path as NSString).lastPathComponent] = try CNNCTemplatesFiles.text(path) }
+        for path in try Templates.files(in: "runtime") { files["Sources/train/" + (path as NSString).lastPathComponent] = try Templates.text(path) }
+        for path in try Templates.files(in: "czlib") { files["Sources/CZlib/" + (path as NSString).lastPathComponent] = try Templates.text(path) }
     }
 
     static func networkSwift(_ c: Compilation, emitter: CEmitter, source: String, classes: Int) throws -> String {

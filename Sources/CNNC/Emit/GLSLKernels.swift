@@ -18,17 +18,9 @@ extension GLSLProgram {
         return lines + lang.epilogue("v", biases: [], activation: g.activation, channel: channel, element: element)
     }
 
-    /// Loops over the kernel taps of output (oy, ox) that land inside the input, with (iy, ix) in scope.
+    /// The tap loops shared with the C printer.
     func taps(_ c: inout CodeWriter, _ w: Window, _ i: Shape, _ body: (inout CodeWriter) -> Void) {
-        c.block("for (int ky = 0; ky < \(w.kernel.y); ky++)") { c in
-            c.line("int iy = \(Index.tap("oy", "ky", stride: w.stride.y, pad: w.padding.top));")
-            if w.padding.top > 0 || w.padding.bottom > 0 { c.line("if (iy < 0 || iy >= \(i.h)) continue;") }
-            c.block("for (int kx = 0; kx < \(w.kernel.x); kx++)") { c in
-                c.line("int ix = \(Index.tap("ox", "kx", stride: w.stride.x, pad: w.padding.left));")
-                if w.padding.left > 0 || w.padding.right > 0 { c.line("if (ix < 0 || ix >= \(i.w)) continue;") }
-                body(&c)
-            }
-        }
+        lang.taps(&c, w, i, body)
     }
 
     /// The transposed loop: for input (iy, ix), the kernel taps and the outputs (oy, ox) that read it.

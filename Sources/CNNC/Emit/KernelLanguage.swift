@@ -8,11 +8,13 @@ struct KernelLanguage: Sendable {
     var log: String
     var tanh: String
     var max: String
+    /// A local integer that is set once (`const int` in C; GLSL's `const` wants a constant initializer).
+    var letInt: String
 
     static let c = KernelLanguage(float: "float", int: "int", literalSuffix: "f", exp: "expf", log: "logf", tanh: "tanhf",
-                                  max: "fmaxf")
+                                  max: "fmaxf", letInt: "const int")
     static let glsl = KernelLanguage(float: "float", int: "int", literalSuffix: "", exp: "exp", log: "log", tanh: "tanh",
-                                     max: "max")
+                                     max: "max", letInt: "int")
 
     /// A float literal: `lit(1)` is `1.0f` in C and `1.0` in GLSL.
     func lit(_ x: Double) -> String {
@@ -53,6 +55,23 @@ struct KernelLanguage: Sendable {
         case .relu: return "(\(y) > \(lit(0)) ? \(dy) : \(lit(0)))"
         case .sigmoid: return "\(dy) * \(y) * (\(lit(1)) - \(y))"
         case .tanh: return "\(dy) * (\(lit(1)) - \(y) * \(y))"
+        }
+    }
+}
+
+extension KernelLanguage {
+    /// Loops over the kernel taps (ky, kx) of output (oy, ox) that land inside the input, with the input row and
+    /// column in iy, ix. Padding is skipped, never copied; without padding on an axis no tap can fall outside,
+    /// since the output size is floor((in - k) / s) + 1, so that axis needs no check.
+    func taps(_ c: inout CodeWriter, _ w: Window, _ i: Shape, _ body: (inout CodeWriter) -> Void) {
+        c.block("for (int ky = 0; ky < \(w.kernel.y); ky++)") { c in
+            c.line("\(letInt) iy = \(Index.tap("oy", "ky", stride: w.stride.y, pad: w.padding.top));")
+            if w.padding.top > 0 || w.padding.bottom > 0 { c.line("if (iy < 0 || iy >= \(i.h)) continue;") }
+            c.block("for (int kx = 0; kx < \(w.kernel.x); kx++)") { c in
+                c.line("\(letInt) ix = \(Index.tap("ox", "kx", stride: w.stride.x, pad: w.padding.left));")
+                if w.padding.left > 0 || w.padding.right > 0 { c.line("if (ix < 0 || ix >= \(i.w)) continue;") }
+                body(&c)
+            }
         }
     }
 }

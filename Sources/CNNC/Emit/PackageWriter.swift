@@ -1,12 +1,6 @@
 import CNNCTemplates
 import Foundation
 
-/// Template files by folder, through the resource bundle.
-enum CNNCTemplatesFiles {
-    static func list(_ folder: String) throws -> [String] { try Templates.files(in: folder) }
-    static func text(_ path: String) throws -> String { try Templates.text(path) }
-}
-
 /// Writes a generated package to disk all at once: into a temporary folder beside the destination, then
 /// renamed into place, so an error never leaves half a package.
 public enum PackageWriter {

@@ -1,3 +1,4 @@
+import CNNCTemplates
 import Foundation
 
 /// The Vulkan target: GLSL compute shaders lowered from the kernel plan, compiled to SPIR-V in process by shaderc,
@@ -77,10 +78,10 @@ public enum VulkanTarget {
         files["Sources/train/Shaders.swift"] = shadersSwift(program, spirv, source: source)
         files["Sources/train/Network.swift"] = try networkSwift(c, program, source: source)
         for name in ["VulkanLoader.swift", "VulkanContext.swift", "VulkanNetwork.swift", "VulkanSteps.swift"] {
-            files["Sources/train/" + name] = try CNNCTemplatesFiles.text("vulkan/" + name)
+            files["Sources/train/" + name] = try Templates.text("vulkan/" + name)
         }
         for name in ["module.modulemap", "shim.h"] {
-            files["Sources/CVulkan/" + name] = try CNNCTemplatesFiles.text("vulkan/cvulkan/" + name)
+            files["Sources/CVulkan/" + name] = try Templates.text("vulkan/cvulkan/" + name)
         }
         try CPUTarget.addRuntime(to: &files)
         return Built(package: GeneratedPackage(name: net.name, files: files), binaries: binaries)

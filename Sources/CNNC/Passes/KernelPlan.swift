@@ -72,10 +72,6 @@ public struct KernelPlan: Sendable, Equatable {
     }
 
     public func buffer(_ name: String) -> PlanBuffer? { buffers.first { $0.name == name } }
-    public var forwardKernels: [Kernel] { kernels.filter { $0.phase == .forward } }
-    public var lossKernel: Kernel? { kernels.first { $0.phase == .loss } }
-    public var backwardKernels: [Kernel] { kernels.filter { $0.phase == .backward } }
-    public var updateKernels: [Kernel] { kernels.filter { $0.phase == .update } }
 
     /// Bytes of per-sample buffers for a batch, counting shared storage once.
     public func activationBytes(batch: Int) -> Int {
