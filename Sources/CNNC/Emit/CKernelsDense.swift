@@ -12,7 +12,8 @@ extension CKernels {
             c.block("for (int s = n0; s < n1; s += \(block))") { c in
                 c.line("const int count = n1 - s < \(block) ? n1 - s : \(block);")
                 for k in 0..<block {
-                    c.line("const float* restrict x\(k) = in + (size_t)(\(k) < count ? s + \(k) : s) * \(n);")
+                    // A missing sample of a partial block reads sample s and its result is not written.
+                    c.line("const float* restrict x\(k) = in + (size_t)\(k == 0 ? "s" : "(\(k) < count ? s + \(k) : s)") * \(n);")
                 }
                 for o0 in stride(from: 0, to: units, by: tile) {
                     let width = min(tile, units - o0)
@@ -20,7 +21,7 @@ extension CKernels {
                         c.line("float acc[\(block)][\(width)];  // outputs \(o0)..<\(o0 + width)")
                         c.line("UNROLLED_LOOP for (int k = 0; k < \(block); k++) for (int o = 0; o < \(width); o++) acc[k][o] = 0.0f;")
                         c.block("SCALAR_LOOP for (int i = 0; i < \(n); i++)") { c in
-                            c.line("const float* restrict wp = weight + (size_t)i * \(units) + \(o0);")
+                            c.line("const float* restrict wp = weight + (size_t)i * \(units)\(o0 == 0 ? "" : " + \(o0)");")
                             c.line("const float " + (0..<block).map { "v\($0) = x\($0)[i]" }.joined(separator: ", ") + ";")
                             c.line("for (int o = 0; o < \(width); o++) {")
                             c.line("    const float w = wp[o];")
@@ -29,9 +30,10 @@ extension CKernels {
                         }
                         c.block("for (int k = 0; k < count; k++) for (int o = 0; o < \(width); o++)") { c in
                             c.line("float v = acc[k][o];")
-                            lang.epilogue("v", biases: epilogueBiases(g), activation: g.activation, channel: "\(o0) + o", element: "\(o0) + o")
+                            let o = o0 == 0 ? "o" : "\(o0) + o"
+                            lang.epilogue("v", biases: epilogueBiases(g), activation: g.activation, channel: o, element: o)
                                 .forEach { c.line($0) }
-                            c.line("out[(size_t)(s + k) * \(units) + \(o0) + o] = v;")
+                            c.line("out[(size_t)(s + k) * \(units) + \(o)] = v;")
                         }
                     }
                 }
