@@ -5,7 +5,10 @@ import Testing
 /// The generated C, built as a user builds it, against the reference interpreter: forward probabilities, loss and
 /// every parameter gradient, within 1e-4 relative error in float. Together the nets cover every layer kind,
 /// strides, SAME and asymmetric padding, explicit padding, non-square inputs and kernels, and several channels;
-/// wide_e has a conv too large for the transposed-weight input gradient, so it takes the other form.
+/// wide_e has a conv too large for the transposed-weight input gradient, so it takes the other form; rows_f has
+/// stride-1 convs on whole vectors of channels (16, 32), whose input gradient runs a row at a time, with rows
+/// that are not a multiple of the register block and a padding wider than the kernel's reach, and a max pool on
+/// whole vectors of channels.
 @Suite("generated C matches the reference", .serialized)
 struct CPUGradientTests {
     static let nets: [(name: String, source: String)] = [
@@ -72,9 +75,21 @@ struct CPUGradientTests {
          dense 3
          softmax
          """),
+        ("rows_f", """
+         net rows_f
+         input 5x9x16
+         bias element
+         conv 32 3x3 pad=1 relu
+         maxpool 2x3 stride=1 pad=same
+         conv 16 5x2 stride=2x1 pad=same
+         conv 8 3x3 pad=2 tanh
+         flatten
+         dense 3
+         softmax
+         """),
     ]
 
-    @Test("forward, loss and every gradient", arguments: 0..<5)
+    @Test("forward, loss and every gradient", arguments: 0..<nets.count)
     func matchesReference(_ index: Int) throws {
         let (name, source) = Self.nets[index]
         let trainer = try GeneratedTrainer.build(source, name: name)

@@ -103,8 +103,8 @@ extension CKernels {
     func blockedInputGradient(_ c: inout CodeWriter, _ g: FusedGroup, filters oc: Int, window w: Window) {
         let i = g.input, o = g.output
         let vectors = (i.c + 15) / 16
-        let u = max(1, min(4, 12 / vectors))
-        c.line("// input gradient: din[iy,ix,c] += sum over taps and oc of weight[ky,kx,c,oc] * dz[oy,ox,oc], \(u) outputs at a time")
+        let blocks = positionBlocks(width: o.w, vectors: vectors)
+        c.line("// input gradient: din[iy,ix,c] += sum over taps and oc of weight[ky,kx,c,oc] * dz[oy,ox,oc], \(blocks.map(String.init).joined(separator: ", then ")) outputs at a time")
         c.line("for (int j = 0; j < \(i.count); j++) din[\(Index.sample("n", stride: dxStride, "j"))] = 0.0f;")
         c.block("SCALAR_LOOP for (int oy = 0; oy < \(o.h); oy++) SCALAR_LOOP for (int ky = 0; ky < \(w.kernel.y); ky++)") { c in
             c.line("const int iy = \(Index.tap("oy", "ky", stride: w.stride.y, pad: w.padding.top));")
@@ -116,8 +116,8 @@ extension CKernels {
                 c.line("const float* restrict wk = wt + (ky * \(w.kernel.x) + kx) * \(oc * i.c);")
                 c.line("int ox = ox0;")
                 let ix = { (v: String) in Index.tap(v, "kx", stride: w.stride.x, pad: w.padding.left) }
-                if u > 1 {
-                    c.block("for (; ox + \(u) <= ox1; ox += \(u))") { c in
+                for u in blocks {
+                    c.block(u == 1 ? "for (; ox < ox1; ox++)" : "for (; ox + \(u) <= ox1; ox += \(u))") { c in
                         c.line("float acc[\(u)][\(i.c)];")
                         c.line("UNROLLED_LOOP for (int v = 0; v < \(u); v++) for (int c = 0; c < \(i.c); c++) acc[v][c] = 0.0f;")
                         c.block("SCALAR_LOOP for (int oc = 0; oc < \(oc); oc++)") { c in
@@ -130,13 +130,65 @@ extension CKernels {
                         c.line("UNROLLED_LOOP for (int v = 0; v < \(u); v++) for (int c = 0; c < \(i.c); c++) xr[(\(ix("(ox + v)"))) * \(i.c) + c] += acc[v][c];")
                     }
                 }
-                c.block("for (; ox < ox1; ox++)") { c in
-                    c.line("float* restrict dxp = xr + (\(ix("ox"))) * \(i.c);")
-                    c.line("const float* restrict dz = dr + ox * \(oc);")
-                    c.line("SCALAR_LOOP for (int oc = 0; oc < \(oc); oc++) for (int c = 0; c < \(i.c); c++) dxp[c] += dz[oc] * wk[oc * \(i.c) + c];")
+            }
+        }
+    }
+
+    /// Whether the input gradient runs along rows (`rowInputGradient`): stride 1 along x and whole vectors of
+    /// input channels.
+    func rowInputGradient(_ g: FusedGroup, window w: Window) -> Bool {
+        w.stride.x == 1 && g.input.c % 16 == 0
+    }
+
+    /// The input gradient of a stride-1 conv, a row of outputs at a time: each dz[oy, ox, oc] loaded feeds all
+    /// kw taps of its row (kw weight vectors per oc), so a block of u outputs updates u + kw - 1 input positions
+    /// held in registers (`vf16` accumulators, up to two vectors of channels at a time), stored once per block.
+    func rowInputGradient(_ c: inout CodeWriter, _ g: FusedGroup, filters oc: Int, window w: Window) {
+        let i = g.input, o = g.output, k = w.kernel.x, pad = w.padding.left
+        let cv = min(2, i.c / 16)
+        let most = max(1, min(8, o.w, (28 - k * cv) / cv - (k - 1)))
+        let first = (max(1, most / 2 + 1)...most).reversed().first { o.w % $0 == 0 } ?? most
+        let blocks = [first] + [4, 2, 1].filter { $0 < first }
+        c.line("// input gradient, a row at a time: dz[oy,ox,:] times the \(k) taps of row ky reaches din[iy, ox-\(pad) .. ox-\(pad)+\(k - 1), :];")
+        c.line("// \(blocks.map(String.init).joined(separator: ", then ")) outputs at a time, \(16 * cv) channels of their \(k - 1) + outputs input positions in registers")
+        c.line("for (int j = 0; j < \(i.count); j++) din[\(Index.sample("n", stride: dxStride, "j"))] = 0.0f;")
+        c.block("SCALAR_LOOP for (int oy = 0; oy < \(o.h); oy++) SCALAR_LOOP for (int ky = 0; ky < \(w.kernel.y); ky++)") { c in
+            c.line("const int iy = \(Index.tap("oy", "ky", stride: w.stride.y, pad: w.padding.top));")
+            if w.padding.top > 0 || w.padding.bottom > 0 { c.line("if (iy < 0 || iy >= \(i.h)) continue;") }
+            c.line("const float* restrict dr = dout + \(Index.sample("n", stride: dyStride, "oy * \(o.w * oc)"));")
+            c.line("float* restrict xr = din + \(Index.sample("n", stride: dxStride, "iy * \(i.w * i.c)"));")
+            c.line("const float* restrict wy = wt + ky * \(k * oc * i.c);  // [kx][oc][c] of row ky")
+            c.block("SCALAR_LOOP for (int c0 = 0; c0 < \(i.c); c0 += \(16 * cv))") { c in
+                c.line("int ox = 0;")
+                for u in blocks {
+                    let span = u + k - 1
+                    c.block(u == 1 ? "for (; ox < \(o.w); ox++)" : "for (; ox + \(u) <= \(o.w); ox += \(u))") { c in
+                        c.line("vf16 " + (0..<span).flatMap { j in (0..<cv).map { "a\(j)_\($0) = {0}" } }.joined(separator: ", ") + ";")
+                        c.block("SCALAR_LOOP for (int oc = 0; oc < \(oc); oc++)") { c in
+                            c.line("const float* restrict wo = wy + oc * \(i.c) + c0;")
+                            c.line("const vf16 " + (0..<k).flatMap { kx in (0..<cv).map { "w\(kx)_\($0) = vf16_load(wo + \(kx * oc * i.c + 16 * $0))" } }.joined(separator: ", ") + ";")
+                            for p in 0..<u {
+                                c.line("{ const float g = dr[(ox\(p == 0 ? "" : " + \(p)")) * \(oc) + oc];"
+                                       + (0..<k).flatMap { kx in (0..<cv).map { " a\(p + kx)_\($0) += g * w\(kx)_\($0);" } }.joined() + " }")
+                            }
+                        }
+                        for j in 0..<span {
+                            c.line("{ const int ix = ox\(j - pad < 0 ? " - \(pad - j)" : " + \(j - pad)"); if (ix >= 0 && ix < \(i.w)) {"
+                                   + (0..<cv).map { " float* p\($0) = xr + ix * \(i.c) + c0 + \(16 * $0); vf16_store(p\($0), vf16_load(p\($0)) + a\(j)_\($0));" }.joined() + " } }")
+                        }
+                    }
                 }
             }
         }
+    }
+
+    /// Output positions per register block along a row of `width`, largest first, for accumulators of `vectors`
+    /// vectors each: at most 8 positions and 24 accumulators (of AVX-512's 32 registers), preferring a block that
+    /// divides the row; smaller blocks (4, 2, 1) take the rest of a row.
+    func positionBlocks(width: Int, vectors: Int) -> [Int] {
+        let most = max(1, min(8, 24 / vectors, width))
+        let first = (max(1, most / 2 + 1)...most).reversed().first { width % $0 == 0 } ?? most
+        return ([first] + [4, 2, 1].filter { $0 < first })
     }
 }
 
@@ -215,7 +267,9 @@ extension CKernels {
             if g.activation != nil { c.line("const float* restrict y = out + ((size_t)n * \(o.h * o.w) + p) * \(oc);") }
             c.line("float dz[\(oc)];")
             c.block("for (int oc = 0; oc < \(oc); oc++)") { c in
-                c.line("dz[oc] = \(lang.activationGradient("d[oc]", output: "y[oc]", g.activation));")
+                // d[oc] is loaded unconditionally, so that the ReLU mask is a select, not a branch per element
+                c.line("const float dv = d[oc];")
+                c.line("dz[oc] = \(lang.activationGradient("dv", output: "y[oc]", g.activation));")
                 for (k, b) in g.biases.enumerated() {
                     c.line("dbias\(k)[\(b.kind == .channel ? "oc" : "p * \(oc) + oc")] += dz[oc];  // \(b.parameter.name)")
                 }

@@ -31,8 +31,14 @@ struct CEmitter {
         c.line("void net_forward(const net_buffers* b, const float* params, int n0, int n1, double* times);")
         c.line("/// Loss on samples [n0, n1) of a batch of `batch`; with_gradient also seeds the backward pass.")
         c.line("void net_loss(const net_buffers* b, int batch, int with_gradient, int n0, int n1, double* loss_sum, int* correct, double* times);")
-        c.line("/// Backward kernels on samples [n0, n1); parameter gradients accumulate into `grads`.")
-        c.line("void net_backward(const net_buffers* b, const float* params, float* grads, int n0, int n1, double* times);")
+        c.line("/// The backward pass runs in NET_BACKWARD_STAGES stages, every thread finishing one before any starts the next.")
+        c.line("/// A stage runs either kernels on samples [n0, n1), whose parameter gradients accumulate into `grads` (the")
+        c.line("/// thread's own array), or thread t's share (of `threads`) of a weight gradient over all `batch` samples,")
+        c.line("/// written into `shared` (thread 0's array).")
+        c.line("#define NET_BACKWARD_STAGES \(backwardStages().count)")
+        c.line("void net_backward(const net_buffers* b, const float* params, float* grads, float* shared, int stage, int t, int threads, int batch, int n0, int n1, double* times);")
+        c.line("/// Zeroes the ranges of `grads` that kernels accumulate into (a batch-wide stage overwrites the rest).")
+        c.line("void net_zero_gradients(float* grads);")
         c.line("/// grads[i] = sum over t of partial[t * NET_PARAMETERS + i], in thread order, for i in [p0, p1).")
         c.line("void net_reduce_gradients(float* grads, const float* partial, int threads, int p0, int p1);")
         c.line("/// SGD with momentum (PyTorch's): v = mu * v + g; w -= lr * v, for i in [p0, p1).")
@@ -122,18 +128,49 @@ struct CEmitter {
             }
         }
         c.line()
-        c.block("void net_backward(const net_buffers* b, const float* params, float* grads, int n0, int n1, double* times)") { c in
-            c.line("(void)params; (void)grads;")
-            for (ki, k) in plan.kernels.enumerated() where k.phase == .backward {
-                c.line("TIMED(\(ki), \(backwardCall(k)));")
+        let stages = backwardStages()
+        c.block("void net_backward(const net_buffers* b, const float* params, float* grads, float* shared, int stage, int t, int threads, int batch, int n0, int n1, double* times)") { c in
+            c.line("(void)params; (void)grads; (void)shared; (void)t; (void)threads; (void)batch;")
+            c.block("switch (stage)") { c in
+                for (si, stage) in stages.enumerated() {
+                    switch stage {
+                    case let .samples(ks):
+                        c.line("case \(si):  // on samples [n0, n1)")
+                        for ki in ks { c.line("    TIMED(\(ki), \(backwardCall(plan.kernels[ki])));") }
+                        c.line("    break;")
+                    case let .batchWide(ki):
+                        let k = plan.kernels[ki], g = plan.groups[k.group!]
+                        guard case let .dense(units) = g.op, let w = g.weight else { continue }
+                        let rows = g.input.count, block = kernels.weightGradientBlocking(units: units).rows
+                        c.line("case \(si): {  // on weight rows of every sample: thread t's share of \((rows + block - 1) / block) blocks of \(block)")
+                        c.line("    const int blocks = \((rows + block - 1) / block);")
+                        c.line("    const int r0 = blocks * t / threads * \(block), r1 = blocks * (t + 1) / threads * \(block);")
+                        c.line("    TIMED(\(ki), \(g.name)_wgrad(\(storage(k.reads[0])), \(storage(k.reads[1])), \(param(w.name, "shared")), r0, r1 < \(rows) ? r1 : \(rows), batch));")
+                        c.line("    break;")
+                        c.line("}")
+                    }
+                }
             }
         }
         c.line()
+        let ranges = parameterRanges()
+        c.line("/// The parameters by range: 1 where every thread accumulates a partial gradient, 0 where a batch-wide stage")
+        c.line("/// writes the whole gradient into thread 0's array.")
+        c.line("static const int parameter_ranges[\(ranges.count)][3] = {\(ranges.map { "{\($0.lowerBound), \($0.upperBound), \($0.accumulated ? 1 : 0)}" }.joined(separator: ", "))};")
+        c.line()
+        c.block("void net_zero_gradients(float* grads)") { c in
+            c.line("for (int r = 0; r < \(ranges.count); r++) if (parameter_ranges[r][2]) for (int i = parameter_ranges[r][0]; i < parameter_ranges[r][1]; i++) grads[i] = 0.0f;")
+        }
+        c.line()
         c.block("void net_reduce_gradients(float* grads, const float* partial, int threads, int p0, int p1)") { c in
-            c.block("for (int i = p0; i < p1; i++)") { c in
-                c.line("float s = 0.0f;")
-                c.line("for (int t = 0; t < threads; t++) s += partial[(size_t)t * NET_PARAMETERS + i];")
-                c.line("grads[i] = s;")
+            c.block("for (int r = 0; r < \(ranges.count); r++)") { c in
+                c.line("const int lo = p0 > parameter_ranges[r][0] ? p0 : parameter_ranges[r][0], hi = p1 < parameter_ranges[r][1] ? p1 : parameter_ranges[r][1];")
+                c.line("const int used = parameter_ranges[r][2] ? threads : 1;")
+                c.block("for (int i = lo; i < hi; i++)") { c in
+                    c.line("float s = 0.0f;")
+                    c.line("for (int t = 0; t < used; t++) s += partial[(size_t)t * NET_PARAMETERS + i];")
+                    c.line("grads[i] = s;")
+                }
             }
         }
         c.line()
@@ -145,14 +182,61 @@ struct CEmitter {
         }
         c.line()
         c.block("void net_reduce_sgd_update(float* params, float* momentum, const float* partial, int threads, float lr, float mu, int p0, int p1)") { c in
-            c.block("for (int i = p0; i < p1; i++)") { c in
-                c.line("float g = 0.0f;")
-                c.line("for (int t = 0; t < threads; t++) g += partial[(size_t)t * NET_PARAMETERS + i];")
-                c.line("momentum[i] = mu * momentum[i] + g;")
-                c.line("params[i] -= lr * momentum[i];")
+            c.block("for (int r = 0; r < \(ranges.count); r++)") { c in
+                c.line("const int lo = p0 > parameter_ranges[r][0] ? p0 : parameter_ranges[r][0], hi = p1 < parameter_ranges[r][1] ? p1 : parameter_ranges[r][1];")
+                c.block("if (!parameter_ranges[r][2])") { c in
+                    c.line("net_sgd_update(params, momentum, partial, lr, mu, lo, hi);")
+                    c.line("continue;")
+                }
+                c.block("for (int i = lo; i < hi; i++)") { c in
+                    c.line("float g = 0.0f;")
+                    c.line("for (int t = 0; t < threads; t++) g += partial[(size_t)t * NET_PARAMETERS + i];")
+                    c.line("momentum[i] = mu * momentum[i] + g;")
+                    c.line("params[i] -= lr * momentum[i];")
+                }
             }
         }
         return c.text
+    }
+
+    /// A stage of the backward pass: kernels on each thread's samples, or one weight gradient over the whole batch
+    /// split across the threads. Every stage ends where all threads wait for each other.
+    enum Stage { case samples([Int]), batchWide(Int) }
+
+    /// The backward kernels cut into stages around each batch-wide weight gradient: it needs every sample's dz, and
+    /// the kernels after it may overwrite that gradient slot.
+    func backwardStages() -> [Stage] {
+        var stages: [Stage] = []
+        var current: [Int] = []
+        for (ki, k) in plan.kernels.enumerated() where k.phase == .backward {
+            current.append(ki)
+            if let gi = k.group, kernels.batchWideWeightGradient(plan.groups[gi]) {
+                stages.append(.samples(current))
+                stages.append(.batchWide(ki))
+                current = []
+            }
+        }
+        if !current.isEmpty || stages.isEmpty { stages.append(.samples(current)) }
+        return stages
+    }
+
+    /// The parameter array cut into ranges, each marked whether its gradient is accumulated per thread.
+    func parameterRanges() -> [(lowerBound: Int, upperBound: Int, accumulated: Bool)] {
+        var wide: [Range<Int>] = []
+        for g in plan.groups where kernels.batchWideWeightGradient(g) {
+            let w = g.weight!, at = plan.parameterOffsets[w.name]!
+            wide.append(at..<(at + w.count))
+        }
+        wide.sort { $0.lowerBound < $1.lowerBound }
+        var out: [(lowerBound: Int, upperBound: Int, accumulated: Bool)] = []
+        var at = 0
+        for r in wide {
+            if r.lowerBound > at { out.append((at, r.lowerBound, true)) }
+            out.append((r.lowerBound, r.upperBound, false))
+            at = r.upperBound
+        }
+        if at < plan.parameterCount || out.isEmpty { out.append((at, plan.parameterCount, true)) }
+        return out
     }
 
     private func forwardCall(_ k: Kernel) -> String {
@@ -169,7 +253,10 @@ struct CEmitter {
         var args: [String]
         switch g.op {
         case .conv, .dense:
-            args = k.reads.map(storage) + [param(g.weight!.name)] + g.parameters.map { param($0.name, "grads") }
+            // A batch-wide weight gradient is not this kernel's: NAME_wgrad writes it in a stage of its own.
+            let wide = kernels.batchWideWeightGradient(g)
+            args = k.reads.map(storage) + [param(g.weight!.name)]
+                + g.parameters.filter { !(wide && $0.name == g.weight!.name) }.map { param($0.name, "grads") }
         case .elementwise:
             args = [storage(k.reads[0]), storage(k.reads[2])] + g.parameters.map { param($0.name, "grads") }
         case .pool(.max, _):

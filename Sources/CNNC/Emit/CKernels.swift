@@ -121,7 +121,9 @@ struct CKernels {
             c.line("// one sample at a time, so that its gradient stays in cache through the three phases")
             c.block("for (int n = n0; n < n1; n++)") { c in
                 prologue(&c, g, spatial: o.h * o.w, channels: oc, sample: "n")
-                if transposed {
+                if transposed && rowInputGradient(g, window: w) {
+                    rowInputGradient(&c, g, filters: oc, window: w)
+                } else if transposed {
                     blockedInputGradient(&c, g, filters: oc, window: w)
                 } else if g.needsInputGradient {
                     c.line("// input gradient: din[iy,ix,c] += sum_oc weight[ky,kx,c,oc] * dz[oy,ox,oc]")

@@ -42,33 +42,58 @@ extension CKernels {
         return c.text
     }
 
+    /// Whether a dense layer's weight gradient is its own kernel over the whole batch (`NAME_wgrad`, a stage of
+    /// its own in the CPU step, split across the threads by rows of the weight) rather than partial sums per
+    /// thread: each gradient row is then written once, from registers, and no thread keeps, zeroes or sums a copy
+    /// of it. Its sums run over the samples in order, so they are the same bits for any thread count.
+    func batchWideWeightGradient(_ g: FusedGroup) -> Bool {
+        guard case let .dense(units) = g.op else { return false }
+        return g.input.count * units >= 1024
+    }
+
+    /// Rows of the weight per register block of `NAME_wgrad`, and the output chunks (at most 7 vectors of 16).
+    func weightGradientBlocking(units: Int) -> (rows: Int, chunks: [Range<Int>]) {
+        let chunks = stride(from: 0, to: units, by: 112).map { $0..<min($0 + 112, units) }
+        let vectors = (chunks[0].count + 15) / 16
+        return (max(1, min(4, 24 / vectors)), chunks)  // 24 accumulators: room left for the row values and dz
+    }
+
     func denseBackward(_ g: FusedGroup, units: Int) -> String {
         let n = g.input.count
+        let batchWide = batchWideWeightGradient(g)
         var c = CodeWriter()
         header(g, "backward").forEach { c.line($0) }
-        c.line("// dout is (N,\(units)) and becomes dz in place; dweight, dbias accumulate")
+        c.line("// dout is (N,\(units)) and becomes dz in place; \(batchWide ? "the weight gradient is \(g.name)_wgrad, over the whole batch" : "dweight, dbias accumulate")")
         let din = g.needsInputGradient ? ", float* restrict din" : ""
-        c.block("static void \(g.name)_backward(float* restrict dout, const float* restrict in, const float* restrict out, const float* restrict weight, float* restrict dweight\(biasParams(g, grad: true))\(din), int n0, int n1)") { c in
+        let dweight = batchWide ? "" : ", float* restrict dweight"
+        c.block("static void \(g.name)_backward(float* restrict dout, const float* restrict in, const float* restrict out, const float* restrict weight\(dweight)\(biasParams(g, grad: true))\(din), int n0, int n1)") { c in
             prologue(&c, g, spatial: 1, channels: units)
             if !g.needsInputGradient { c.line("(void)weight;  // the first learnable layer needs no input gradient") }
-            // Four samples: eight measured slower (the input-gradient accumulators no longer fit in registers).
-            let block = 4
+            if batchWide && !g.needsInputGradient { c.line("(void)in;"); return }
+            if batchWide { c.line("(void)in;") }
+            // Four samples with the weight gradient in the loop (eight measured slower: the accumulators no longer
+            // fit in registers), eight for the input gradient alone.
+            let block = batchWide ? 8 : 4
             let ks = 0..<block
-            c.line("// \(block) samples at a time: each row of the weight and of its gradient is read once per block")
+            c.line("// \(block) samples at a time: each row of the weight\(batchWide ? "" : " and of its gradient") is read once per block")
             c.block("for (int s = n0; s < n1; s += \(block))") { c in
                 c.line("const int count = n1 - s < \(block) ? n1 - s : \(block);")
                 for k in ks {
                     // A missing sample of a partial block reads sample s with a zero input and writes nothing.
                     let sample = k == 0 ? "s" : "(\(k) < count ? s + \(k) : s)"
                     c.line("const float* restrict dz\(k) = dout + \(Index.sample(sample, stride: dyStride, "0"));")
-                    c.line("const float* restrict x\(k) = in + (size_t)\(sample) * \(n);")
-                    c.line("const float m\(k) = \(k) < count ? 1.0f : 0.0f;")
+                    if !batchWide {
+                        c.line("const float* restrict x\(k) = in + (size_t)\(sample) * \(n);")
+                        c.line("const float m\(k) = \(k) < count ? 1.0f : 0.0f;")
+                    }
                 }
                 c.block("SCALAR_LOOP for (int i = 0; i < \(n); i++)") { c in
-                    c.line("float* restrict dwp = dweight + (size_t)i * \(units);")
-                    c.line("const float " + ks.map { "a\($0) = x\($0)[i] * m\($0)" }.joined(separator: ", ") + ";")
-                    c.line("for (int o = 0; o < \(units); o++)  // weight gradient")
-                    c.line("    dwp[o] += " + ks.map { "a\($0) * dz\($0)[o]" }.joined(separator: " + ") + ";")
+                    if !batchWide {
+                        c.line("float* restrict dwp = dweight + (size_t)i * \(units);")
+                        c.line("const float " + ks.map { "a\($0) = x\($0)[i] * m\($0)" }.joined(separator: ", ") + ";")
+                        c.line("for (int o = 0; o < \(units); o++)  // weight gradient")
+                        c.line("    dwp[o] += " + ks.map { "a\($0) * dz\($0)[o]" }.joined(separator: " + ") + ";")
+                    }
                     if g.needsInputGradient {
                         c.line("const float* restrict wp = weight + (size_t)i * \(units);")
                         c.line("float " + ks.map { "g\($0) = 0.0f" }.joined(separator: ", ") + ";")
@@ -79,6 +104,41 @@ extension CKernels {
                         c.line("din[\(Index.sample("s", stride: dxStride, "i"))] = g0;")
                         for k in ks.dropFirst() {
                             c.line("if (\(k) < count) din[\(Index.sample("(s + \(k))", stride: dxStride, "i"))] = g\(k);")
+                        }
+                    }
+                }
+            }
+        }
+        return batchWide ? c.text + "\n" + denseWeightGradient(g, units: units) : c.text
+    }
+
+    /// `NAME_wgrad`: dweight = x^T dz summed over every sample of the batch, for the weight rows [r0, r1): a block
+    /// of rows x up to 112 outputs stays in registers for the whole batch and is stored once.
+    func denseWeightGradient(_ g: FusedGroup, units: Int) -> String {
+        let n = g.input.count
+        let (rows, chunks) = weightGradientBlocking(units: units)
+        var c = CodeWriter()
+        c.line("// \(g.name)_wgrad: the weight gradient of \(g.name) over the whole batch, weight rows [r0, r1)")
+        c.line("// in is \(nhwc(g.input)), dout is dz (N,\(units))\(dyStride != units ? " with samples \(dyStride) floats apart" : ""), dweight is (\(n),\(units)) and is overwritten")
+        c.block("static void \(g.name)_wgrad(const float* restrict dout, const float* restrict in, float* restrict dweight, int r0, int r1, int batch)") { c in
+            c.line("int i = r0;")
+            for (label, r) in [("blocks of \(rows) rows", rows), ("rows left over", 1)] where r == rows || rows > 1 {
+                let ks = 0..<r
+                c.block(r == rows ? "for (; i + \(r) <= r1; i += \(r))" : "for (; i < r1; i++)") { c in
+                    c.line("// \(label)")
+                    for chunk in chunks {
+                        let o0 = chunk.lowerBound, width = chunk.count
+                        let at = o0 == 0 ? "o" : "\(o0) + o"
+                        c.block("") { c in
+                            c.line("float acc[\(r)][\(width)];  // outputs \(o0)..<\(chunk.upperBound)")
+                            c.line("UNROLLED_LOOP for (int k = 0; k < \(r); k++) for (int o = 0; o < \(width); o++) acc[k][o] = 0.0f;")
+                            c.block("SCALAR_LOOP for (int n = 0; n < batch; n++)") { c in
+                                c.line("const float* restrict dz = dout + \(Index.sample("n", stride: dyStride, o0 == 0 ? "0" : "\(o0)"));")
+                                c.line("const float* restrict x = in + (size_t)n * \(n) + i;")
+                                c.line("const float " + ks.map { "a\($0) = x[\($0)]" }.joined(separator: ", ") + ";")
+                                c.line("for (int o = 0; o < \(width); o++) {" + ks.map { " acc[\($0)][o] += a\($0) * dz[o];" }.joined() + " }")
+                            }
+                            c.line("UNROLLED_LOOP for (int k = 0; k < \(r); k++) for (int o = 0; o < \(width); o++) dweight[(size_t)(i + k) * \(units) + \(at)] = acc[k][o];")
                         }
                     }
                 }
@@ -114,7 +174,8 @@ extension CKernels {
                 c.line("const size_t j = ((size_t)n * \(s.h * s.w) + p) * \(s.c) + ch;")
                 c.line("const size_t jy = \(Index.sample("n", stride: dyStride, "p * \(s.c) + ch"));")
                 if g.activation == nil { c.line("(void)out; (void)j;") }
-                c.line("const float dz = \(lang.activationGradient("dout[jy]", output: "out[j]", g.activation));")
+                c.line("const float dv = dout[jy];  // loaded unconditionally: the ReLU mask is a select, not a branch")
+                c.line("const float dz = \(lang.activationGradient("dv", output: "out[j]", g.activation));")
                 for (k, b) in g.biases.enumerated() {
                     c.line("dbias\(k)[\(b.kind == .channel ? "ch" : "p * \(s.c) + ch")] += dz;  // \(b.parameter.name)")
                 }
@@ -131,6 +192,10 @@ extension CKernels {
         header(g, "forward").forEach { c.line($0) }
         if argmax { c.line("// argmax is (N,\(o.h),\(o.w),\(o.c)): the winning input offset within its sample") }
         c.block("static void \(g.name)_forward(const float* restrict in, float* restrict out\(argmax ? ", int* restrict argmax" : ""), int n0, int n1)") { c in
+            if kind == .max && i.c % 16 == 0 && i.c <= 128 {
+                vectorMaxPool(&c, g, w, argmax: argmax)
+                return
+            }
             c.block("for (int n = n0; n < n1; n++) for (int oy = 0; oy < \(o.h); oy++) for (int ox = 0; ox < \(o.w); ox++)") { c in
                 if kind == .max {
                     c.line("float best[\(i.c)]; int at[\(i.c)];")
@@ -143,7 +208,8 @@ extension CKernels {
                     c.line("const int base = (iy * \(i.w) + ix) * \(i.c);")
                     c.line("const float* restrict xp = in + (size_t)n * \(i.count) + base;")
                     if kind == .max {
-                        c.line("for (int ch = 0; ch < \(i.c); ch++) if (xp[ch] > best[ch]) { best[ch] = xp[ch]; at[ch] = base + ch; }")
+                        // Selects, not a branch: the comparison is data-dependent.
+                        c.line("for (int ch = 0; ch < \(i.c); ch++) { const float v = xp[ch]; const int take = v > best[ch]; best[ch] = take ? v : best[ch]; at[ch] = take ? base + ch : at[ch]; }")
                     } else {
                         c.line("count++;")
                         c.line("for (int ch = 0; ch < \(i.c); ch++) sum[ch] += xp[ch];")
@@ -160,6 +226,30 @@ extension CKernels {
             }
         }
         return c.text
+    }
+
+    /// Max pooling on whole vectors of channels: the running maximum and its offset in `vf16`/`vi16` registers,
+    /// updated by compare-and-blend (first maximum wins, as in the scalar form; NaN never wins).
+    func vectorMaxPool(_ c: inout CodeWriter, _ g: FusedGroup, _ w: Window, argmax: Bool) {
+        let i = g.input, o = g.output, vs = 0..<(i.c / 16)
+        if argmax { c.line("const vi16 lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};") }
+        c.block("for (int n = n0; n < n1; n++) for (int oy = 0; oy < \(o.h); oy++) for (int ox = 0; ox < \(o.w); ox++)") { c in
+            c.line("vf16 " + vs.map { "best\($0) = (vf16){0} - INFINITY" }.joined(separator: ", ") + ";")
+            if argmax { c.line("vi16 " + vs.map { "at\($0) = {0}" }.joined(separator: ", ") + ";") }
+            taps(&c, w, i) { c in
+                c.line("const int base = (iy * \(i.w) + ix) * \(i.c);")
+                c.line("const float* restrict xp = in + (size_t)n * \(i.count) + base;")
+                for v in vs {
+                    c.line("{ const vf16 x = vf16_load(xp\(v == 0 ? "" : " + \(16 * v)")); const vi16 m = x > best\(v);"
+                           + " best\(v) = (vf16)(((vi16)x & m) | ((vi16)best\(v) & ~m));"
+                           + (argmax ? " at\(v) = ((lane + (base + \(16 * v))) & m) | (at\(v) & ~m);" : "") + " }")
+                }
+            }
+            c.line("const size_t j = \(Index.nhwc("n", "oy", "ox", "0", o));")
+            for v in vs {
+                c.line("vf16_store(out + j + \(16 * v), best\(v));" + (argmax ? " vi16_store(argmax + j + \(16 * v), at\(v));" : ""))
+            }
+        }
     }
 
     func poolBackward(_ g: FusedGroup, _ kind: PoolKind, _ w: Window) -> String {

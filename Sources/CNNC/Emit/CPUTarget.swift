@@ -10,8 +10,9 @@ public struct GeneratedPackage: Sendable {
 /// The CPU target: C kernels from the kernel plan, the Swift driver that runs them, and the shared runtime.
 public enum CPUTarget {
     /// Flags the generated package compiles its C kernels with: optimized for the machine it is built on,
-    /// with reassociation allowed so that reductions vectorize (NaN and infinity semantics are kept).
-    public static let cFlags = ["-O3", "-march=native", "-ffp-contract=fast", "-fno-math-errno", "-fno-trapping-math",
+    /// with reassociation allowed so that reductions vectorize (NaN and infinity semantics are kept), and full-width
+    /// vectors: clang's default for Intel cores with AVX-512 is 256-bit loops, which halves the FMA peak there.
+    public static let cFlags = ["-O3", "-march=native", "-mprefer-vector-width=512", "-ffp-contract=fast", "-fno-math-errno", "-fno-trapping-math",
                                 "-fassociative-math", "-fno-signed-zeros", "-Wall", "-Wextra"]
 
     public static func generate(_ c: Compilation) throws -> GeneratedPackage {
