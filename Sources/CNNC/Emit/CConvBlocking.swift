@@ -182,6 +182,76 @@ extension CKernels {
         }
     }
 
+    /// Whether the forward conv runs along rows (`rowConvForward`): stride 1 along x and whole vectors of filters.
+    func rowConvForward(_ g: FusedGroup, filters oc: Int, window w: Window) -> Bool {
+        w.stride.x == 1 && oc % 16 == 0
+    }
+
+    /// The row's blocks of output positions (start, count), fixed at compile time: each block's accumulators fit
+    /// in registers beside `taps` weight vectors per vector of outputs, preferring blocks that divide the row.
+    func rowBlocks(width: Int, taps k: Int, vectors cv: Int) -> [(start: Int, count: Int)] {
+        let most = max(1, min(8, width, (28 - k * cv) / cv))
+        let first = (max(1, most / 2 + 1)...most).reversed().first { width % $0 == 0 } ?? most
+        var blocks: [(start: Int, count: Int)] = []
+        var x = 0
+        for size in [first, 4, 2, 1] where size <= first {
+            while x + size <= width { blocks.append((x, size)); x += size }
+        }
+        return blocks
+    }
+
+    /// The forward conv of a stride-1 (along x) layer, an output row at a time: for a block of u outputs and up to
+    /// 32 filters, the accumulators stay in registers through every tap and input channel, and each input value
+    /// loaded feeds all kw taps of its row (u + kw - 1 inputs per block). The blocks of a row are unrolled, so
+    /// which inputs fall in the padding is known when printing; only the rows (ky) are checked at run time.
+    func rowConvForward(_ c: inout CodeWriter, _ g: FusedGroup, filters oc: Int, window w: Window) {
+        let i = g.input, o = g.output, k = w.kernel.x, pad = w.padding.left
+        let cv = min(2, oc / 16)
+        let blocks = rowBlocks(width: o.w, taps: k, vectors: cv)
+        c.block("for (int n = n0; n < n1; n++)") { c in
+            c.line("float* restrict op = out + (size_t)n * \(o.count);")
+            c.line("// a row at a time: blocks of \(Set(blocks.map(\.count)).sorted(by: >).map(String.init).joined(separator: ", ")) outputs x \(16 * cv) filters in registers, all taps and channels")
+            c.block("SCALAR_LOOP for (int oy = 0; oy < \(o.h); oy++)") { c in
+                c.line("float* restrict orow = op + oy * \(o.w * oc);")
+                for oc0 in stride(from: 0, to: oc, by: 16 * cv) {
+                    for (ox, u) in blocks {
+                        c.block("") { c in
+                            c.line("// outputs \(ox)..<\(ox + u), filters \(oc0)..<\(oc0 + 16 * cv)")
+                            c.line("vf16 " + (0..<u).flatMap { p in (0..<cv).map { "a\(p)_\($0) = {0}" } }.joined(separator: ", ") + ";")
+                            c.block("SCALAR_LOOP for (int ky = 0; ky < \(w.kernel.y); ky++)") { c in
+                                c.line("const int iy = \(Index.tap("oy", "ky", stride: w.stride.y, pad: w.padding.top));")
+                                if w.padding.top > 0 || w.padding.bottom > 0 { c.line("if (iy < 0 || iy >= \(i.h)) continue;") }
+                                c.line("const float* restrict xr = in + \(Index.nhwc("n", "iy", "0", "0", i));")
+                                c.line("const float* restrict wk = weight + ky * \(k * i.c * oc)\(oc0 == 0 ? "" : " + \(oc0)");")
+                                c.block("SCALAR_LOOP for (int c = 0; c < \(i.c); c++)") { c in
+                                    c.line("const vf16 " + (0..<k).flatMap { kx in (0..<cv).map { "w\(kx)_\($0) = vf16_load(wk + \(kx * i.c * oc + 16 * $0) + c * \(oc))" } }.joined(separator: ", ") + ";")
+                                    for j in 0..<(u + k - 1) {
+                                        let ix = ox + j - pad
+                                        guard ix >= 0 && ix < i.w else { continue }  // padding
+                                        let updates = (0..<k).filter { j - $0 >= 0 && j - $0 < u }.flatMap { kx in
+                                            (0..<cv).map { " a\(j - kx)_\($0) += g * w\(kx)_\($0);" }
+                                        }
+                                        c.line("{ const float g = xr[\(ix * i.c) + c];" + updates.joined() + " }")
+                                    }
+                                }
+                            }
+                            for p in 0..<u {
+                                c.line((0..<cv).map { "vf16_store(orow + \((ox + p) * oc + oc0 + 16 * $0), a\(p)_\($0));" }.joined(separator: " "))
+                            }
+                        }
+                    }
+                }
+            }
+            c.line("// epilogue")
+            c.block("SCALAR_LOOP for (int p = 0; p < \(o.h * o.w); p++) for (int oc = 0; oc < \(oc); oc++)") { c in
+                c.line("float v = op[p * \(oc) + oc];")
+                lang.epilogue("v", biases: epilogueBiases(g), activation: g.activation, channel: "oc", element: "p * \(oc) + oc")
+                    .forEach { c.line($0) }
+                c.line("op[p * \(oc) + oc] = v;")
+            }
+        }
+    }
+
     /// Output positions per register block along a row of `width`, largest first, for accumulators of `vectors`
     /// vectors each: at most 8 positions and 24 accumulators (of AVX-512's 32 registers), preferring a block that
     /// divides the row; smaller blocks (4, 2, 1) take the rest of a row.

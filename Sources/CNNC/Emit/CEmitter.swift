@@ -21,6 +21,7 @@ struct CEmitter {
             c.line("const float* input;  // raw images \(kernels.nhwc(plan.network.input))")
             c.line("const int* labels;  // (N)")
             for s in storages() where s.name != "input" { c.line("\(s.integer ? "int" : "float")* \(s.name);  // \(s.comment)") }
+            for t in transposedWeights() { c.line("float* \(t.name);  // \(t.comment)") }
         }
         c.line("net_buffers;")
         c.line()
@@ -64,6 +65,15 @@ struct CEmitter {
             }
         }
         return out
+    }
+
+    /// The scratch arrays that hold a dense weight transposed (one per batch-wide dense layer with an input
+    /// gradient), filled by its NAME_wgrad and read by its NAME_din; not per sample.
+    func transposedWeights() -> [(name: String, elements: Int, comment: String)] {
+        plan.groups.filter { kernels.batchWideWeightGradient($0) && $0.needsInputGradient }.map { g in
+            guard case let .dense(units) = g.op else { return ("", 0, "") }
+            return ("\(g.name)_wt", units * g.input.count, "(\(units),\(g.input.count)): \(g.name)'s weight transposed, each step")
+        }
     }
 
     func storage(_ buffer: String) -> String { "b->" + (plan.buffer(buffer)?.storage ?? buffer) }
@@ -134,18 +144,22 @@ struct CEmitter {
             c.block("switch (stage)") { c in
                 for (si, stage) in stages.enumerated() {
                     switch stage {
-                    case let .samples(ks):
+                    case let .samples(calls):
                         c.line("case \(si):  // on samples [n0, n1)")
-                        for ki in ks { c.line("    TIMED(\(ki), \(backwardCall(plan.kernels[ki])));") }
+                        for (ki, call) in calls { c.line("    TIMED(\(ki), \(call));") }
                         c.line("    break;")
                     case let .batchWide(ki):
                         let k = plan.kernels[ki], g = plan.groups[k.group!]
                         guard case let .dense(units) = g.op, let w = g.weight else { continue }
                         let rows = g.input.count, block = kernels.weightGradientBlocking(units: units).rows
+                        let transpose = g.needsInputGradient ? ", \(param(w.name)), b->\(g.name)_wt" : ""
                         c.line("case \(si): {  // on weight rows of every sample: thread t's share of \((rows + block - 1) / block) blocks of \(block)")
                         c.line("    const int blocks = \((rows + block - 1) / block);")
                         c.line("    const int r0 = blocks * t / threads * \(block), r1 = blocks * (t + 1) / threads * \(block);")
-                        c.line("    TIMED(\(ki), \(g.name)_wgrad(\(storage(k.reads[0])), \(storage(k.reads[1])), \(param(w.name, "shared")), r0, r1 < \(rows) ? r1 : \(rows), batch));")
+                        c.line("    TIMED(\(ki), \(g.name)_wgrad(\(storage(k.reads[0])), \(storage(k.reads[1]))\(transpose), \(param(w.name, "shared")), r0, r1 < \(rows) ? r1 : \(rows), batch));")
+                        if g.needsInputGradient, let dx = k.writes.first {
+                            c.line("    TIMED(\(ki), \(g.name)_din(\(storage(k.reads[0])), b->\(g.name)_wt, \(storage(dx)), r0, r1 < \(rows) ? r1 : \(rows), batch));")
+                        }
                         c.line("    break;")
                         c.line("}")
                     }
@@ -199,22 +213,23 @@ struct CEmitter {
         return c.text
     }
 
-    /// A stage of the backward pass: kernels on each thread's samples, or one weight gradient over the whole batch
-    /// split across the threads. Every stage ends where all threads wait for each other.
-    enum Stage { case samples([Int]), batchWide(Int) }
+    /// A stage of the backward pass: kernel calls on each thread's samples (with the plan index each is timed
+    /// under), or one weight gradient over the whole batch split across the threads. Every stage ends where all
+    /// threads wait for each other.
+    enum Stage { case samples([(Int, String)]), batchWide(Int) }
 
     /// The backward kernels cut into stages around each batch-wide weight gradient: it needs every sample's dz, and
-    /// the kernels after it may overwrite that gradient slot.
+    /// the kernels after it may overwrite that gradient slot. Its input gradient (NAME_din) runs in the same stage,
+    /// on the same rows of the weight.
     func backwardStages() -> [Stage] {
         var stages: [Stage] = []
-        var current: [Int] = []
+        var current: [(Int, String)] = []
         for (ki, k) in plan.kernels.enumerated() where k.phase == .backward {
-            current.append(ki)
-            if let gi = k.group, kernels.batchWideWeightGradient(plan.groups[gi]) {
-                stages.append(.samples(current))
-                stages.append(.batchWide(ki))
-                current = []
-            }
+            current.append((ki, backwardCall(k)))
+            guard let gi = k.group, kernels.batchWideWeightGradient(plan.groups[gi]) else { continue }
+            stages.append(.samples(current))
+            stages.append(.batchWide(ki))
+            current = []
         }
         if !current.isEmpty || stages.isEmpty { stages.append(.samples(current)) }
         return stages
@@ -252,11 +267,12 @@ struct CEmitter {
         let g = plan.groups[k.group!]
         var args: [String]
         switch g.op {
+        case .dense where kernels.batchWideWeightGradient(g):
+            // dz and the bias gradients only: NAME_wgrad and NAME_din follow in stages of their own.
+            let biases = g.parameters.filter { $0.name != g.weight!.name }.map { param($0.name, "grads") }
+            return "\(k.name)(\(([storage(k.reads[0]), storage(k.reads[2])] + biases + ["n0", "n1"]).joined(separator: ", ")))"
         case .conv, .dense:
-            // A batch-wide weight gradient is not this kernel's: NAME_wgrad writes it in a stage of its own.
-            let wide = kernels.batchWideWeightGradient(g)
-            args = k.reads.map(storage) + [param(g.weight!.name)]
-                + g.parameters.filter { !(wide && $0.name == g.weight!.name) }.map { param($0.name, "grads") }
+            args = k.reads.map(storage) + [param(g.weight!.name)] + g.parameters.map { param($0.name, "grads") }
         case .elementwise:
             args = [storage(k.reads[0]), storage(k.reads[2])] + g.parameters.map { param($0.name, "grads") }
         case .pool(.max, _):

@@ -68,7 +68,9 @@ struct CKernels {
         var c = CodeWriter()
         header(g, "forward").forEach { c.line($0) }
         c.block("static void \(g.name)_forward(const float* restrict in, const float* restrict weight\(biasParams(g, grad: false)), float* restrict out, int n0, int n1)") { c in
-            if i.c < 4 {
+            if rowConvForward(g, filters: oc, window: w) {
+                rowConvForward(&c, g, filters: oc, window: w)
+            } else if i.c < 4 {
                 // Few input channels: a tap is too little work to pay for revisiting the outputs, so each output
                 // accumulates all its taps in registers directly.
                 c.block("for (int n = n0; n < n1; n++) for (int oy = 0; oy < \(o.h); oy++) for (int ox = 0; ox < \(o.w); ox++)") { c in

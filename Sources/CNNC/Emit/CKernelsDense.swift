@@ -15,8 +15,14 @@ extension CKernels {
                     // A missing sample of a partial block reads sample s and its result is not written.
                     c.line("const float* restrict x\(k) = in + (size_t)\(k == 0 ? "s" : "(\(k) < count ? s + \(k) : s)") * \(n);")
                 }
-                for o0 in stride(from: 0, to: units, by: tile) {
-                    let width = min(tile, units - o0)
+                // Tiles of 32 outputs; a remainder under 16 joins the last tile (8 x 3 vectors still fit in
+                // registers) rather than costing a pass over the weight of its own.
+                var tiles = stride(from: 0, to: units, by: tile).map { ($0, min(tile, units - $0)) }
+                if tiles.count > 1, let last = tiles.last, last.1 < 16 {
+                    tiles.removeLast()
+                    tiles[tiles.count - 1].1 += last.1
+                }
+                for (o0, width) in tiles {
                     c.block("") { c in
                         c.line("float acc[\(block)][\(width)];  // outputs \(o0)..<\(o0 + width)")
                         c.line("UNROLLED_LOOP for (int k = 0; k < \(block); k++) for (int o = 0; o < \(width); o++) acc[k][o] = 0.0f;")
@@ -59,41 +65,33 @@ extension CKernels {
     }
 
     func denseBackward(_ g: FusedGroup, units: Int) -> String {
+        if batchWideWeightGradient(g) { return batchWideDenseBackward(g, units: units) }
         let n = g.input.count
-        let batchWide = batchWideWeightGradient(g)
         var c = CodeWriter()
         header(g, "backward").forEach { c.line($0) }
-        c.line("// dout is (N,\(units)) and becomes dz in place; \(batchWide ? "the weight gradient is \(g.name)_wgrad, over the whole batch" : "dweight, dbias accumulate")")
+        c.line("// dout is (N,\(units)) and becomes dz in place; dweight, dbias accumulate")
         let din = g.needsInputGradient ? ", float* restrict din" : ""
-        let dweight = batchWide ? "" : ", float* restrict dweight"
-        c.block("static void \(g.name)_backward(float* restrict dout, const float* restrict in, const float* restrict out, const float* restrict weight\(dweight)\(biasParams(g, grad: true))\(din), int n0, int n1)") { c in
+        c.block("static void \(g.name)_backward(float* restrict dout, const float* restrict in, const float* restrict out, const float* restrict weight, float* restrict dweight\(biasParams(g, grad: true))\(din), int n0, int n1)") { c in
             prologue(&c, g, spatial: 1, channels: units)
             if !g.needsInputGradient { c.line("(void)weight;  // the first learnable layer needs no input gradient") }
-            if batchWide && !g.needsInputGradient { c.line("(void)in;"); return }
-            if batchWide { c.line("(void)in;") }
-            // Four samples with the weight gradient in the loop (eight measured slower: the accumulators no longer
-            // fit in registers), eight for the input gradient alone.
-            let block = batchWide ? 8 : 4
+            // Four samples: eight measured slower (the input-gradient accumulators no longer fit in registers).
+            let block = 4
             let ks = 0..<block
-            c.line("// \(block) samples at a time: each row of the weight\(batchWide ? "" : " and of its gradient") is read once per block")
+            c.line("// \(block) samples at a time: each row of the weight and of its gradient is read once per block")
             c.block("for (int s = n0; s < n1; s += \(block))") { c in
                 c.line("const int count = n1 - s < \(block) ? n1 - s : \(block);")
                 for k in ks {
                     // A missing sample of a partial block reads sample s with a zero input and writes nothing.
                     let sample = k == 0 ? "s" : "(\(k) < count ? s + \(k) : s)"
                     c.line("const float* restrict dz\(k) = dout + \(Index.sample(sample, stride: dyStride, "0"));")
-                    if !batchWide {
-                        c.line("const float* restrict x\(k) = in + (size_t)\(sample) * \(n);")
-                        c.line("const float m\(k) = \(k) < count ? 1.0f : 0.0f;")
-                    }
+                    c.line("const float* restrict x\(k) = in + (size_t)\(sample) * \(n);")
+                    c.line("const float m\(k) = \(k) < count ? 1.0f : 0.0f;")
                 }
                 c.block("SCALAR_LOOP for (int i = 0; i < \(n); i++)") { c in
-                    if !batchWide {
-                        c.line("float* restrict dwp = dweight + (size_t)i * \(units);")
-                        c.line("const float " + ks.map { "a\($0) = x\($0)[i] * m\($0)" }.joined(separator: ", ") + ";")
-                        c.line("for (int o = 0; o < \(units); o++)  // weight gradient")
-                        c.line("    dwp[o] += " + ks.map { "a\($0) * dz\($0)[o]" }.joined(separator: " + ") + ";")
-                    }
+                    c.line("float* restrict dwp = dweight + (size_t)i * \(units);")
+                    c.line("const float " + ks.map { "a\($0) = x\($0)[i] * m\($0)" }.joined(separator: ", ") + ";")
+                    c.line("for (int o = 0; o < \(units); o++)  // weight gradient")
+                    c.line("    dwp[o] += " + ks.map { "a\($0) * dz\($0)[o]" }.joined(separator: " + ") + ";")
                     if g.needsInputGradient {
                         c.line("const float* restrict wp = weight + (size_t)i * \(units);")
                         c.line("float " + ks.map { "g\($0) = 0.0f" }.joined(separator: ", ") + ";")
@@ -109,7 +107,59 @@ extension CKernels {
                 }
             }
         }
-        return batchWide ? c.text + "\n" + denseWeightGradient(g, units: units) : c.text
+        return c.text
+    }
+
+    /// The backward pass of a dense layer with a batch-wide weight gradient: `NAME_backward` (dz and the bias
+    /// gradients, per sample), then in the next stage, on each thread's rows of the weight and every sample,
+    /// `NAME_wgrad` (the weight gradient, and those rows of the weight transposed into `wt`) and `NAME_din` (the
+    /// input gradient dz . weight^T for those inputs, read from `wt` along the inputs: a register-blocked product
+    /// rather than dot products, on rows this core has just read).
+    func batchWideDenseBackward(_ g: FusedGroup, units: Int) -> String {
+        var c = CodeWriter()
+        header(g, "backward").forEach { c.line($0) }
+        c.line("// dout is (N,\(units)) and becomes dz in place; the weight gradient is \(g.name)_wgrad's\(g.needsInputGradient ? ", the input gradient \(g.name)_din's" : "")")
+        c.block("static void \(g.name)_backward(float* restrict dout, const float* restrict out\(biasParams(g, grad: true)), int n0, int n1)") { c in
+            prologue(&c, g, spatial: 1, channels: units)
+        }
+        c.line()
+        c.line(denseWeightGradient(g, units: units))
+        if g.needsInputGradient { c.line(); c.line(denseInputGradient(g, units: units)) }
+        return c.text
+    }
+
+    /// `NAME_din`: din[s, i] = sum over o of dz[s, o] * wt[o, i] for the inputs [i0, i1) of every sample of the
+    /// batch (the rows of the weight this thread transposed), 4 samples x up to 96 inputs in registers.
+    func denseInputGradient(_ g: FusedGroup, units: Int) -> String {
+        let n = g.input.count, block = 4, ks = 0..<block
+        var c = CodeWriter()
+        c.line("// \(g.name)_din: the input gradient of \(g.name) for inputs [i0, i1) of every sample, \(block) samples at a time")
+        c.line("// dout is dz (N,\(units)), wt is (\(units),\(n)) (the weight transposed by \(g.name)_wgrad), din is \(nhwc(g.input))")
+        c.block("static void \(g.name)_din(const float* restrict dout, const float* restrict wt, float* restrict din, int i0, int i1, int batch)") { c in
+            c.block("for (int s = 0; s < batch; s += \(block))") { c in
+                c.line("const int count = batch - s < \(block) ? batch - s : \(block);")
+                for k in ks {
+                    // A missing sample of a partial block reads sample s and writes nothing.
+                    let sample = k == 0 ? "s" : "(\(k) < count ? s + \(k) : s)"
+                    c.line("const float* restrict dz\(k) = dout + \(Index.sample(sample, stride: dyStride, "0"));")
+                }
+                c.line("int i = i0;")
+                // 96 inputs (24 accumulators) at a time, then 16, then one.
+                for width in [96, 16, 1] {
+                    c.block(width == 1 ? "for (; i < i1; i++)" : "for (; i + \(width) <= i1; i += \(width))") { c in
+                        c.line("float acc[\(block)][\(width)];")
+                        c.line("UNROLLED_LOOP for (int k = 0; k < \(block); k++) for (int j = 0; j < \(width); j++) acc[k][j] = 0.0f;")
+                        c.block("SCALAR_LOOP for (int o = 0; o < \(units); o++)") { c in
+                            c.line("const float* restrict wr = wt + (size_t)o * \(n) + i;")
+                            c.line("const float " + ks.map { "a\($0) = dz\($0)[o]" }.joined(separator: ", ") + ";")
+                            c.line("for (int j = 0; j < \(width); j++) {" + ks.map { " acc[\($0)][j] += a\($0) * wr[j];" }.joined() + " }")
+                        }
+                        c.line("for (int k = 0; k < count; k++) for (int j = 0; j < \(width); j++) din[\(Index.sample("(s + k)", stride: dxStride, "i + j"))] = acc[k][j];")
+                    }
+                }
+            }
+        }
+        return c.text
     }
 
     /// `NAME_wgrad`: dweight = x^T dz summed over every sample of the batch, for the weight rows [r0, r1): a block
@@ -120,7 +170,16 @@ extension CKernels {
         var c = CodeWriter()
         c.line("// \(g.name)_wgrad: the weight gradient of \(g.name) over the whole batch, weight rows [r0, r1)")
         c.line("// in is \(nhwc(g.input)), dout is dz (N,\(units))\(dyStride != units ? " with samples \(dyStride) floats apart" : ""), dweight is (\(n),\(units)) and is overwritten")
-        c.block("static void \(g.name)_wgrad(const float* restrict dout, const float* restrict in, float* restrict dweight, int r0, int r1, int batch)") { c in
+        let transposes = g.needsInputGradient
+        if transposes { c.line("// wt is (\(units),\(n)): rows [r0, r1) of the weight, transposed, for \(g.name)_din") }
+        let extra = transposes ? ", const float* restrict weight, float* restrict wt" : ""
+        c.block("static void \(g.name)_wgrad(const float* restrict dout, const float* restrict in\(extra), float* restrict dweight, int r0, int r1, int batch)") { c in
+            if transposes {
+                c.block("for (int i0 = r0; i0 < r1; i0 += 16)") { c in
+                    c.line("const int i1 = i0 + 16 < r1 ? i0 + 16 : r1;")
+                    c.line("for (int o = 0; o < \(units); o++) for (int i = i0; i < i1; i++) wt[(size_t)o * \(n) + i] = weight[(size_t)i * \(units) + o];")
+                }
+            }
             c.line("int i = r0;")
             for (label, r) in [("blocks of \(rows) rows", rows), ("rows left over", 1)] where r == rows || rows > 1 {
                 let ks = 0..<r

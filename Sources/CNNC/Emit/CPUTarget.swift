@@ -56,6 +56,9 @@ public enum CPUTarget {
             let kind = s.integer ? "ints" : "floats"
             allocations.append("        buffers.\(s.name) = \(kind)(maxBatch * Int(NET_SIZE_\(s.name.uppercased())))  // \(s.comment)")
         }
+        for t in emitter.transposedWeights() {
+            allocations.append("        buffers.\(t.name) = floats(\(t.elements))  // \(t.comment)")
+        }
         return try Template.fill("cpu/Network.swift.template", [
             "name": net.name, "source": source,
             "inputH": "\(net.input.h)", "inputW": "\(net.input.w)", "inputC": "\(net.input.c)", "classes": "\(classes)",
