@@ -47,6 +47,47 @@ struct GeneratedCodeTests {
         }
     }
 
+    /// The kernel file's own exp and tanh (vectorizable stand-ins for libm's) against libm in double precision over
+    /// [-100, 100] and at the special values: within 1e-6 relative (3e-7 and 4e-7 by construction), NaN kept.
+    @Test("the kernels' exp and tanh match libm")
+    func transcendentals() throws {
+        let package = try generate("lenet5")
+        let dir = GeneratedTrainer.workRoot.appendingPathComponent("transcendentals")
+        try PackageWriter.write(package, to: dir.path)
+        let harness = dir.appendingPathComponent("check.c")
+        try """
+        #include "kernels.c"
+        #include <stdio.h>
+        static double rel(double got, double want) { return fabs(got - want) / (fabs(want) > 1e-30 ? fabs(want) : 1e-30); }
+        int main(void) {
+            double worst_exp = 0, worst_tanh = 0;
+            for (int i = -2000000; i <= 2000000; i++) {
+                const float x = (float)i * 5e-5f;
+                const double e = rel(net_expf(x), exp((double)x)), t = rel(net_tanhf(x), tanh((double)x));
+                if (x > -87.0f && x < 88.0f && e > worst_exp) worst_exp = e;
+                if (t > worst_tanh) worst_tanh = t;
+            }
+            const int nan_kept = net_expf(NAN) != net_expf(NAN) && net_tanhf(NAN) != net_tanhf(NAN);
+            const int limits = net_tanhf(INFINITY) == 1.0f && net_tanhf(-INFINITY) == -1.0f && net_expf(-INFINITY) >= 0.0f;
+            printf("%.3g %.3g %d %d\\n", worst_exp, worst_tanh, nan_kept, limits);
+            return 0;
+        }
+        """.write(to: harness, atomically: true, encoding: .utf8)
+        let binary = dir.appendingPathComponent("check").path
+        let build = try GeneratedTrainer.run("/usr/bin/env", ["clang", "-std=c11", "-O2", "-I", dir.appendingPathComponent("Sources/Kernels").path,
+                                                              "-I", dir.appendingPathComponent("Sources/Kernels/include").path,
+                                                              harness.path, "-o", binary, "-lm"])
+        try #require(build.status == 0, "\(build.output)")
+        let run = try GeneratedTrainer.run(binary, [])
+        let fields = run.output.split(whereSeparator: \.isWhitespace).map(String.init)
+        try #require(fields.count == 4, "\(run.output)")
+        print("net_expf max relative error \(fields[0]), net_tanhf \(fields[1])")
+        #expect(Double(fields[0])! < 1e-6)
+        #expect(Double(fields[1])! < 1e-6)
+        #expect(fields[2] == "1", "NaN must stay NaN")
+        #expect(fields[3] == "1", "tanh(+-inf) = +-1, exp(-inf) = 0")
+    }
+
     @Test("every generated file says where it came from")
     func provenance() throws {
         let package = try generate("mnist002")

@@ -11,7 +11,8 @@ struct KernelLanguage: Sendable {
     /// A local integer that is set once (`const int` in C; GLSL's `const` wants a constant initializer).
     var letInt: String
 
-    static let c = KernelLanguage(float: "float", int: "int", literalSuffix: "f", exp: "expf", log: "logf", tanh: "tanhf",
+    /// C's exp and tanh are the vectorizable ones of the kernel file's prelude (Templates/cpu/kernels.c.template).
+    static let c = KernelLanguage(float: "float", int: "int", literalSuffix: "f", exp: "net_expf", log: "logf", tanh: "net_tanhf",
                                   max: "fmaxf", letInt: "const int")
     static let glsl = KernelLanguage(float: "float", int: "int", literalSuffix: "", exp: "exp", log: "log", tanh: "tanh",
                                      max: "max", letInt: "int")
