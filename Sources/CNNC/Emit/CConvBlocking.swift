@@ -39,7 +39,7 @@ extension CKernels {
         let b = ConvBlocking(channels: i.c, outputs: oc)
         c.line("// weight gradient: for each tap, dweight[ky,kx,c,oc] += sum over n, oy, ox of in[n,iy,ix,c] * dz[n,oy,ox,oc],")
         c.line("// over the outputs whose tap lands inside the input; \(b.cb) channel(s) x \(b.u) position(s) of accumulators in registers")
-        c.line("// (sample n of the caller's loop)")
+        c.line("// through every sample of the range, added to dweight once")
         c.block("for (int ky = 0; ky < \(w.kernel.y); ky++)") { c in
             outputRange("oy", tap: "ky", stride: w.stride.y, pad: w.padding.top, input: i.h, outputs: o.h).forEach { c.line($0) }
             c.block("for (int kx = 0; kx < \(w.kernel.x); kx++)") { c in
@@ -47,7 +47,7 @@ extension CKernels {
                 c.block("SCALAR_LOOP for (int c0 = 0; c0 < \(i.c); c0 += \(b.cb))") { c in
                     c.line("float acc[\(b.u)][\(b.cb)][\(oc)];")
                     c.line("for (int u = 0; u < \(b.u); u++) for (int cb = 0; cb < \(b.cb); cb++) for (int oc = 0; oc < \(oc); oc++) acc[u][cb][oc] = 0.0f;")
-                    c.block("SCALAR_LOOP for (int oy = oy0; oy < oy1; oy++)") { c in
+                    c.block("SCALAR_LOOP for (int n = n0; n < n1; n++) SCALAR_LOOP for (int oy = oy0; oy < oy1; oy++)") { c in
                         let iy = Index.tap("oy", "ky", stride: w.stride.y, pad: w.padding.top)
                         c.line("const float* restrict xr = in + \(Index.nhwc("n", "(\(iy))", "0", "c0", i));")
                         c.line("const float* restrict dr = dout + \(Index.sample("n", stride: dyStride, "oy * \(o.w * oc)"));")

@@ -120,7 +120,7 @@ struct CKernels {
                 c.block("for (int n = n0; n < n1; n++)") { c in singlePassWeightGradient(&c, g, filters: oc, window: w) }
                 return
             }
-            c.line("// one sample at a time, so that its gradient stays in cache through the three phases")
+            c.line("// one sample at a time through the prologue and the input gradient, so that its gradient stays in cache")
             c.block("for (int n = n0; n < n1; n++)") { c in
                 prologue(&c, g, spatial: o.h * o.w, channels: oc, sample: "n")
                 if transposed && rowInputGradient(g, window: w) {
@@ -143,8 +143,8 @@ struct CKernels {
                         }
                     }
                 }
-                blockedWeightGradient(&c, g, filters: oc, window: w)
             }
+            blockedWeightGradient(&c, g, filters: oc, window: w)
         }
         return c.text
     }
