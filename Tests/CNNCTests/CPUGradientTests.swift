@@ -81,7 +81,7 @@ struct CPUGradientTests {
          bias element
          conv 32 3x3 pad=1 relu
          maxpool 2x3 stride=1 pad=same
-         conv 16 5x2 stride=2x1 pad=same
+         conv 16 5x2 stride=2x1 pad=same bias=element relu
          conv 8 3x3 pad=2 tanh
          flatten
          dense 3

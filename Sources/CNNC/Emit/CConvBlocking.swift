@@ -208,6 +208,8 @@ extension CKernels {
         let i = g.input, o = g.output, k = w.kernel.x, pad = w.padding.left
         let cv = min(2, oc / 16)
         let blocks = rowBlocks(width: o.w, taps: k, vectors: cv)
+        // Biases and ReLU are applied to the registers before the store; other activations in a pass after.
+        let vectorEpilogue = g.activation == nil || g.activation == .relu
         c.block("for (int n = n0; n < n1; n++)") { c in
             c.line("float* restrict op = out + (size_t)n * \(o.count);")
             c.line("// a row at a time: blocks of \(Set(blocks.map(\.count)).sorted(by: >).map(String.init).joined(separator: ", ")) outputs x \(16 * cv) filters in registers, all taps and channels")
@@ -236,12 +238,16 @@ extension CKernels {
                                 }
                             }
                             for p in 0..<u {
-                                c.line((0..<cv).map { "vf16_store(orow + \((ox + p) * oc + oc0 + 16 * $0), a\(p)_\($0));" }.joined(separator: " "))
+                                for v in 0..<cv {
+                                    let at = (ox + p) * oc + oc0 + 16 * v
+                                    c.line("vf16_store(orow + \(at), \(vectorEpilogue ? epilogue("a\(p)_\(v)", g, channel: oc0 + 16 * v, element: "oy * \(o.w * oc) + \(at)") : "a\(p)_\(v)"));")
+                                }
                             }
                         }
                     }
                 }
             }
+            if vectorEpilogue { return }
             c.line("// epilogue")
             c.block("SCALAR_LOOP for (int p = 0; p < \(o.h * o.w); p++) for (int oc = 0; oc < \(oc); oc++)") { c in
                 c.line("float v = op[p * \(oc) + oc];")
@@ -250,6 +256,22 @@ extension CKernels {
                 c.line("op[p * \(oc) + oc] = v;")
             }
         }
+    }
+
+    /// The fused epilogue on a `vf16` of 16 filters at `channel` (and per-sample element offset `element`): the
+    /// biases in order, then ReLU as a mask (NaN and -0 become +0, as in the scalar form). Only for no activation or
+    /// ReLU; sigmoid and tanh take the scalar epilogue pass, where their loops vectorize.
+    func epilogue(_ v: String, _ g: FusedGroup, channel: Int, element: String) -> String {
+        var e = v
+        for b in epilogueBiases(g) {
+            switch b.kind {
+            case .channel: e = "\(e) + vf16_load(\(b.pointer) + \(channel))"
+            case .element: e = "\(e) + vf16_load(\(b.pointer) + \(element))"
+            case .none: break
+            }
+        }
+        guard g.activation == .relu else { return e }
+        return "__extension__({ const vf16 e_ = \(e); (vf16)((vi16)e_ & (e_ > (vf16){0})); })"
     }
 
     /// Output positions per register block along a row of `width`, largest first, for accumulators of `vectors`
