@@ -37,17 +37,21 @@ extension CKernels {
     func blockedWeightGradient(_ c: inout CodeWriter, _ g: FusedGroup, filters oc: Int, window w: Window) {
         let i = g.input, o = g.output
         let b = ConvBlocking(channels: i.c, outputs: oc)
+        // Samples per register accumulation: a float accumulator sums at most about 1024 products before it is added
+        // to dweight (its rounding error grows with the count), which is every sample for large outputs.
+        let group = max(1, 1024 / max(1, o.h * o.w))
         c.line("// weight gradient: for each tap, dweight[ky,kx,c,oc] += sum over n, oy, ox of in[n,iy,ix,c] * dz[n,oy,ox,oc],")
         c.line("// over the outputs whose tap lands inside the input; \(b.cb) channel(s) x \(b.u) position(s) of accumulators in registers")
-        c.line("// through every sample of the range, added to dweight once")
+        c.line("// through \(group) sample(s) at a time, then added to dweight")
         c.block("for (int ky = 0; ky < \(w.kernel.y); ky++)") { c in
             outputRange("oy", tap: "ky", stride: w.stride.y, pad: w.padding.top, input: i.h, outputs: o.h).forEach { c.line($0) }
             c.block("for (int kx = 0; kx < \(w.kernel.x); kx++)") { c in
                 outputRange("ox", tap: "kx", stride: w.stride.x, pad: w.padding.left, input: i.w, outputs: o.w).forEach { c.line($0) }
-                c.block("SCALAR_LOOP for (int c0 = 0; c0 < \(i.c); c0 += \(b.cb))") { c in
+                c.block("SCALAR_LOOP for (int c0 = 0; c0 < \(i.c); c0 += \(b.cb)) SCALAR_LOOP for (int s0 = n0; s0 < n1; s0 += \(group))") { c in
+                    c.line("const int s1 = n1 - s0 < \(group) ? n1 : s0 + \(group);")
                     c.line("float acc[\(b.u)][\(b.cb)][\(oc)];")
                     c.line("for (int u = 0; u < \(b.u); u++) for (int cb = 0; cb < \(b.cb); cb++) for (int oc = 0; oc < \(oc); oc++) acc[u][cb][oc] = 0.0f;")
-                    c.block("SCALAR_LOOP for (int n = n0; n < n1; n++) SCALAR_LOOP for (int oy = oy0; oy < oy1; oy++)") { c in
+                    c.block("SCALAR_LOOP for (int n = s0; n < s1; n++) SCALAR_LOOP for (int oy = oy0; oy < oy1; oy++)") { c in
                         let iy = Index.tap("oy", "ky", stride: w.stride.y, pad: w.padding.top)
                         c.line("const float* restrict xr = in + \(Index.nhwc("n", "(\(iy))", "0", "c0", i));")
                         c.line("const float* restrict dr = dout + \(Index.sample("n", stride: dyStride, "oy * \(o.w * oc)"));")
