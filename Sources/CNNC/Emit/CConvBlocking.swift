@@ -107,14 +107,9 @@ extension CKernels {
     func blockedInputGradient(_ c: inout CodeWriter, _ g: FusedGroup, filters oc: Int, window w: Window) {
         let i = g.input, o = g.output
         let vectors = (i.c + 15) / 16
-        let blocks = positionBlocks(width: o.w, vectors: vectors)
+        let blocks = blockSizes(width: o.w, limit: 24 / vectors)
         c.line("// input gradient: din[iy,ix,c] += sum over taps and oc of weight[ky,kx,c,oc] * dz[oy,ox,oc], \(blocks.map(String.init).joined(separator: ", then ")) outputs at a time")
-        c.line("for (int j = 0; j < \(i.count); j++) din[\(Index.sample("n", stride: dxStride, "j"))] = 0.0f;")
-        c.block("SCALAR_LOOP for (int oy = 0; oy < \(o.h); oy++) SCALAR_LOOP for (int ky = 0; ky < \(w.kernel.y); ky++)") { c in
-            c.line("const int iy = \(Index.tap("oy", "ky", stride: w.stride.y, pad: w.padding.top));")
-            if w.padding.top > 0 || w.padding.bottom > 0 { c.line("if (iy < 0 || iy >= \(i.h)) continue;") }
-            c.line("const float* restrict dr = dout + \(Index.sample("n", stride: dyStride, "oy * \(o.w * oc)"));")
-            c.line("float* restrict xr = din + \(Index.sample("n", stride: dxStride, "iy * \(i.w * i.c)"));")
+        inputGradientRows(&c, g, filters: oc, window: w) { c in
             c.block("SCALAR_LOOP for (int kx = 0; kx < \(w.kernel.x); kx++)") { c in
                 outputRange("ox", tap: "kx", stride: w.stride.x, pad: w.padding.left, input: i.w, outputs: o.w).forEach { c.line($0) }
                 c.line("const float* restrict wk = wt + (ky * \(w.kernel.x) + kx) * \(oc * i.c);")
@@ -138,6 +133,21 @@ extension CKernels {
         }
     }
 
+    /// The loops both input-gradient forms share: din zeroed for sample n, then for each output row oy and kernel
+    /// row ky that lands inside the input, `dr` (dz's row oy) and `xr` (din's row iy) for `body`.
+    func inputGradientRows(_ c: inout CodeWriter, _ g: FusedGroup, filters oc: Int, window w: Window,
+                           _ body: (inout CodeWriter) -> Void) {
+        let i = g.input, o = g.output
+        c.line("for (int j = 0; j < \(i.count); j++) din[\(Index.sample("n", stride: dxStride, "j"))] = 0.0f;")
+        c.block("SCALAR_LOOP for (int oy = 0; oy < \(o.h); oy++) SCALAR_LOOP for (int ky = 0; ky < \(w.kernel.y); ky++)") { c in
+            c.line("const int iy = \(Index.tap("oy", "ky", stride: w.stride.y, pad: w.padding.top));")
+            if w.padding.top > 0 || w.padding.bottom > 0 { c.line("if (iy < 0 || iy >= \(i.h)) continue;") }
+            c.line("const float* restrict dr = dout + \(Index.sample("n", stride: dyStride, "oy * \(o.w * oc)"));")
+            c.line("float* restrict xr = din + \(Index.sample("n", stride: dxStride, "iy * \(i.w * i.c)"));")
+            body(&c)
+        }
+    }
+
     /// Whether the input gradient runs along rows (`rowInputGradient`): stride 1 along x and whole vectors of
     /// input channels.
     func rowInputGradient(_ g: FusedGroup, window w: Window) -> Bool {
@@ -150,17 +160,10 @@ extension CKernels {
     func rowInputGradient(_ c: inout CodeWriter, _ g: FusedGroup, filters oc: Int, window w: Window) {
         let i = g.input, o = g.output, k = w.kernel.x, pad = w.padding.left
         let cv = min(2, i.c / 16)
-        let most = max(1, min(8, o.w, (28 - k * cv) / cv - (k - 1)))
-        let first = (max(1, most / 2 + 1)...most).reversed().first { o.w % $0 == 0 } ?? most
-        let blocks = [first] + [4, 2, 1].filter { $0 < first }
+        let blocks = blockSizes(width: o.w, limit: (28 - k * cv) / cv - (k - 1))
         c.line("// input gradient, a row at a time: dz[oy,ox,:] times the \(k) taps of row ky reaches din[iy, ox-\(pad) .. ox-\(pad)+\(k - 1), :];")
         c.line("// \(blocks.map(String.init).joined(separator: ", then ")) outputs at a time, \(16 * cv) channels of their \(k - 1) + outputs input positions in registers")
-        c.line("for (int j = 0; j < \(i.count); j++) din[\(Index.sample("n", stride: dxStride, "j"))] = 0.0f;")
-        c.block("SCALAR_LOOP for (int oy = 0; oy < \(o.h); oy++) SCALAR_LOOP for (int ky = 0; ky < \(w.kernel.y); ky++)") { c in
-            c.line("const int iy = \(Index.tap("oy", "ky", stride: w.stride.y, pad: w.padding.top));")
-            if w.padding.top > 0 || w.padding.bottom > 0 { c.line("if (iy < 0 || iy >= \(i.h)) continue;") }
-            c.line("const float* restrict dr = dout + \(Index.sample("n", stride: dyStride, "oy * \(o.w * oc)"));")
-            c.line("float* restrict xr = din + \(Index.sample("n", stride: dxStride, "iy * \(i.w * i.c)"));")
+        inputGradientRows(&c, g, filters: oc, window: w) { c in
             c.line("const float* restrict wy = wt + ky * \(k * oc * i.c);  // [kx][oc][c] of row ky")
             c.block("SCALAR_LOOP for (int c0 = 0; c0 < \(i.c); c0 += \(16 * cv))") { c in
                 c.line("int ox = 0;")
@@ -192,13 +195,11 @@ extension CKernels {
     }
 
     /// The row's blocks of output positions (start, count), fixed at compile time: each block's accumulators fit
-    /// in registers beside `taps` weight vectors per vector of outputs, preferring blocks that divide the row.
+    /// in registers beside `taps` weight vectors per vector of outputs.
     func rowBlocks(width: Int, taps k: Int, vectors cv: Int) -> [(start: Int, count: Int)] {
-        let most = max(1, min(8, width, (28 - k * cv) / cv))
-        let first = (max(1, most / 2 + 1)...most).reversed().first { width % $0 == 0 } ?? most
         var blocks: [(start: Int, count: Int)] = []
         var x = 0
-        for size in [first, 4, 2, 1] where size <= first {
+        for size in blockSizes(width: width, limit: (28 - k * cv) / cv) {
             while x + size <= width { blocks.append((x, size)); x += size }
         }
         return blocks
@@ -278,13 +279,13 @@ extension CKernels {
         return "__extension__({ const vf16 e_ = \(e); (vf16)((vi16)e_ & (e_ > (vf16){0})); })"
     }
 
-    /// Output positions per register block along a row of `width`, largest first, for accumulators of `vectors`
-    /// vectors each: at most 8 positions and 24 accumulators (of AVX-512's 32 registers), preferring a block that
-    /// divides the row; smaller blocks (4, 2, 1) take the rest of a row.
-    func positionBlocks(width: Int, vectors: Int) -> [Int] {
-        let most = max(1, min(8, 24 / vectors, width))
+    /// Output positions per register block along a row of `width`, largest first: at most 8 and at most `limit`
+    /// (what fits in registers), preferring a block that divides the row; smaller blocks (4, 2, 1) take the rest.
+    /// One rule for every row kernel, so that they all split a row alike.
+    func blockSizes(width: Int, limit: Int) -> [Int] {
+        let most = max(1, min(8, width, limit))
         let first = (max(1, most / 2 + 1)...most).reversed().first { width % $0 == 0 } ?? most
-        return ([first] + [4, 2, 1].filter { $0 < first })
+        return [first] + [4, 2, 1].filter { $0 < first }
     }
 }
 
