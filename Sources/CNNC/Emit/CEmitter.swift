@@ -70,8 +70,8 @@ struct CEmitter {
     /// The scratch arrays that hold a dense weight transposed (one per batch-wide dense layer with an input
     /// gradient), filled by its NAME_wgrad and read by its NAME_din; not per sample.
     func transposedWeights() -> [(name: String, elements: Int, comment: String)] {
-        plan.groups.filter { kernels.batchWideWeightGradient($0) && $0.needsInputGradient }.map { g in
-            guard case let .dense(units) = g.op else { return ("", 0, "") }
+        plan.groups.compactMap { g in
+            guard kernels.batchWideWeightGradient(g), g.needsInputGradient, case let .dense(units) = g.op else { return nil }
             return ("\(g.name)_wt", units * g.input.count, "(\(units),\(g.input.count)): \(g.name)'s weight transposed, each step")
         }
     }
@@ -155,10 +155,10 @@ struct CEmitter {
                         let transpose = g.needsInputGradient ? ", \(param(w.name)), b->\(g.name)_wt" : ""
                         c.line("case \(si): {  // on weight rows of every sample: thread t's share of \((rows + block - 1) / block) blocks of \(block)")
                         c.line("    const int blocks = \((rows + block - 1) / block);")
-                        c.line("    const int r0 = blocks * t / threads * \(block), r1 = blocks * (t + 1) / threads * \(block);")
-                        c.line("    TIMED(\(ki), \(g.name)_wgrad(\(storage(k.reads[0])), \(storage(k.reads[1]))\(transpose), \(param(w.name, "shared")), r0, r1 < \(rows) ? r1 : \(rows), batch));")
+                        c.line("    const int r0 = blocks * t / threads * \(block), r1_ = blocks * (t + 1) / threads * \(block), r1 = r1_ < \(rows) ? r1_ : \(rows);")
+                        c.line("    TIMED(\(ki), \(g.name)_wgrad(\(storage(k.reads[0])), \(storage(k.reads[1]))\(transpose), \(param(w.name, "shared")), r0, r1, batch));")
                         if g.needsInputGradient, let dx = k.writes.first {
-                            c.line("    TIMED(\(ki), \(g.name)_din(\(storage(k.reads[0])), b->\(g.name)_wt, \(storage(dx)), r0, r1 < \(rows) ? r1 : \(rows), batch));")
+                            c.line("    TIMED(\(ki), \(g.name)_din(\(storage(k.reads[0])), b->\(g.name)_wt, \(storage(dx)), r0, r1, batch));")
                         }
                         c.line("    break;")
                         c.line("}")
@@ -177,8 +177,7 @@ struct CEmitter {
         }
         c.line()
         c.block("void net_reduce_gradients(float* grads, const float* partial, int threads, int p0, int p1)") { c in
-            c.block("for (int r = 0; r < \(ranges.count); r++)") { c in
-                c.line("const int lo = p0 > parameter_ranges[r][0] ? p0 : parameter_ranges[r][0], hi = p1 < parameter_ranges[r][1] ? p1 : parameter_ranges[r][1];")
+            overRanges(&c, ranges.count) { c in
                 c.line("const int used = parameter_ranges[r][2] ? threads : 1;")
                 c.block("for (int i = lo; i < hi; i++)") { c in
                     c.line("float s = 0.0f;")
@@ -196,8 +195,7 @@ struct CEmitter {
         }
         c.line()
         c.block("void net_reduce_sgd_update(float* params, float* momentum, const float* partial, int threads, float lr, float mu, int p0, int p1)") { c in
-            c.block("for (int r = 0; r < \(ranges.count); r++)") { c in
-                c.line("const int lo = p0 > parameter_ranges[r][0] ? p0 : parameter_ranges[r][0], hi = p1 < parameter_ranges[r][1] ? p1 : parameter_ranges[r][1];")
+            overRanges(&c, ranges.count) { c in
                 c.block("if (!parameter_ranges[r][2])") { c in
                     c.line("net_sgd_update(params, momentum, partial, lr, mu, lo, hi);")
                     c.line("continue;")
@@ -211,6 +209,14 @@ struct CEmitter {
             }
         }
         return c.text
+    }
+
+    /// `for` over parameter_ranges with [lo, hi), range r's part of the caller's [p0, p1), for `body`.
+    private func overRanges(_ c: inout CodeWriter, _ count: Int, _ body: (inout CodeWriter) -> Void) {
+        c.block("for (int r = 0; r < \(count); r++)") { c in
+            c.line("const int lo = p0 > parameter_ranges[r][0] ? p0 : parameter_ranges[r][0], hi = p1 < parameter_ranges[r][1] ? p1 : parameter_ranges[r][1];")
+            body(&c)
+        }
     }
 
     /// A stage of the backward pass: kernel calls on each thread's samples (with the plan index each is timed
@@ -268,7 +274,7 @@ struct CEmitter {
         var args: [String]
         switch g.op {
         case .dense where kernels.batchWideWeightGradient(g):
-            // dz and the bias gradients only: NAME_wgrad and NAME_din follow in stages of their own.
+            // dz and the bias gradients only: NAME_wgrad and NAME_din follow together in the next stage.
             let biases = g.parameters.filter { $0.name != g.weight!.name }.map { param($0.name, "grads") }
             return "\(k.name)(\(([storage(k.reads[0]), storage(k.reads[2])] + biases + ["n0", "n1"]).joined(separator: ", ")))"
         case .conv, .dense:

@@ -1,5 +1,13 @@
 /// Dense, stand-alone elementwise, pooling and softmax kernels of the C printer.
 extension CKernels {
+    /// The head of a loop body over blocks of `block` samples starting at `s` and ending before `end`: `count`, the
+    /// samples of this block, and `lines(k, sample)` for each k with the sample's index expression. A missing
+    /// sample of a partial block is sample s again: it is read but its results are not written.
+    func sampleBlock(_ c: inout CodeWriter, block: Int, end: String, _ lines: (Int, String) -> [String]) {
+        c.line("const int count = \(end) - s < \(block) ? \(end) - s : \(block);")
+        for k in 0..<block { lines(k, k == 0 ? "s" : "(\(k) < count ? s + \(k) : s)").forEach { c.line($0) } }
+    }
+
     func denseForward(_ g: FusedGroup, units: Int) -> String {
         let n = g.input.count
         var c = CodeWriter()
@@ -10,11 +18,7 @@ extension CKernels {
             let block = 8, tile = 32
             c.line("// \(block) samples x \(tile) outputs of accumulators at a time, so each weight load feeds \(block) samples")
             c.block("for (int s = n0; s < n1; s += \(block))") { c in
-                c.line("const int count = n1 - s < \(block) ? n1 - s : \(block);")
-                for k in 0..<block {
-                    // A missing sample of a partial block reads sample s and its result is not written.
-                    c.line("const float* restrict x\(k) = in + (size_t)\(k == 0 ? "s" : "(\(k) < count ? s + \(k) : s)") * \(n);")
-                }
+                sampleBlock(&c, block: block, end: "n1") { k, sample in ["const float* restrict x\(k) = in + (size_t)\(sample) * \(n);"] }
                 // Tiles of 32 outputs; a remainder under 16 joins the last tile (8 x 3 vectors still fit in
                 // registers) rather than costing a pass over the weight of its own.
                 var tiles = stride(from: 0, to: units, by: tile).map { ($0, min(tile, units - $0)) }
@@ -79,14 +83,12 @@ extension CKernels {
             let ks = 0..<block
             c.line("// \(block) samples at a time: each row of the weight and of its gradient is read once per block")
             c.block("for (int s = n0; s < n1; s += \(block))") { c in
-                c.line("const int count = n1 - s < \(block) ? n1 - s : \(block);")
-                for k in ks {
-                    // A missing sample of a partial block reads sample s with a zero input and writes nothing.
-                    let sample = k == 0 ? "s" : "(\(k) < count ? s + \(k) : s)"
-                    c.line("const float* restrict dz\(k) = dout + \(Index.sample(sample, stride: dyStride, "0"));")
-                    c.line("const float* restrict x\(k) = in + (size_t)\(sample) * \(n);")
-                    c.line("const float m\(k) = \(k) < count ? 1.0f : 0.0f;")
-                }
+                // A missing sample's input is multiplied by m = 0, so it adds nothing to the weight gradient.
+                sampleBlock(&c, block: block, end: "n1") { k, sample in [
+                    "const float* restrict dz\(k) = dout + \(Index.sample(sample, stride: dyStride, "0"));",
+                    "const float* restrict x\(k) = in + (size_t)\(sample) * \(n);",
+                    "const float m\(k) = \(k) < count ? 1.0f : 0.0f;",
+                ] }
                 c.block("SCALAR_LOOP for (int i = 0; i < \(n); i++)") { c in
                     c.line("float* restrict dwp = dweight + (size_t)i * \(units);")
                     c.line("const float " + ks.map { "a\($0) = x\($0)[i] * m\($0)" }.joined(separator: ", ") + ";")
@@ -137,11 +139,8 @@ extension CKernels {
         c.line("// dout is dz (N,\(units)), wt is (\(units),\(n)) (the weight transposed by \(g.name)_wgrad), din is \(nhwc(g.input))")
         c.block("static void \(g.name)_din(const float* restrict dout, const float* restrict wt, float* restrict din, int i0, int i1, int batch)") { c in
             c.block("for (int s = 0; s < batch; s += \(block))") { c in
-                c.line("const int count = batch - s < \(block) ? batch - s : \(block);")
-                for k in ks {
-                    // A missing sample of a partial block reads sample s and writes nothing.
-                    let sample = k == 0 ? "s" : "(\(k) < count ? s + \(k) : s)"
-                    c.line("const float* restrict dz\(k) = dout + \(Index.sample(sample, stride: dyStride, "0"));")
+                sampleBlock(&c, block: block, end: "batch") { k, sample in
+                    ["const float* restrict dz\(k) = dout + \(Index.sample(sample, stride: dyStride, "0"));"]
                 }
                 c.line("int i = i0;")
                 // 96 inputs (24 accumulators) at a time, then 16, then one.
@@ -181,10 +180,11 @@ extension CKernels {
                 }
             }
             c.line("int i = r0;")
-            for (label, r) in [("blocks of \(rows) rows", rows), ("rows left over", 1)] where r == rows || rows > 1 {
+            // Blocks of `rows` rows, then one row at a time for what is left.
+            for r in rows > 1 ? [rows, 1] : [1] {
                 let ks = 0..<r
-                c.block(r == rows ? "for (; i + \(r) <= r1; i += \(r))" : "for (; i < r1; i++)") { c in
-                    c.line("// \(label)")
+                c.block(r > 1 ? "for (; i + \(r) <= r1; i += \(r))" : "for (; i < r1; i++)") { c in
+                    c.line(r > 1 ? "// blocks of \(r) rows" : "// rows left over")
                     for chunk in chunks {
                         let o0 = chunk.lowerBound, width = chunk.count
                         let at = o0 == 0 ? "o" : "\(o0) + o"
