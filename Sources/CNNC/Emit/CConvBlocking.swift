@@ -160,9 +160,11 @@ extension CKernels {
     func rowInputGradient(_ c: inout CodeWriter, _ g: FusedGroup, filters oc: Int, window w: Window) {
         let i = g.input, o = g.output, k = w.kernel.x, pad = w.padding.left
         let cv = min(2, i.c / 16)
-        let blocks = blockSizes(width: o.w, limit: (28 - k * cv) / cv - (k - 1))
+        // The row always starts at 0 and ends at o.w, so only the block sizes its partition uses are printed.
+        let sizes = blockSizes(width: o.w, limit: (28 - k * cv) / cv - (k - 1))
+        let blocks = sizes.filter { size in rowPartition(width: o.w, sizes: sizes).contains { $0.count == size } }
         c.line("// input gradient, a row at a time: dz[oy,ox,:] times the \(k) taps of row ky reaches din[iy, ox-\(pad) .. ox-\(pad)+\(k - 1), :];")
-        c.line("// \(blocks.map(String.init).joined(separator: ", then ")) outputs at a time, \(16 * cv) channels of their \(k - 1) + outputs input positions in registers")
+        c.line("// \(blocks.map(String.init).joined(separator: ", then ")) outputs at a time, \(16 * cv) channels of their (outputs + \(k - 1)) input positions in registers")
         inputGradientRows(&c, g, filters: oc, window: w) { c in
             c.line("const float* restrict wy = wt + ky * \(k * oc * i.c);  // [kx][oc][c] of row ky")
             c.block("SCALAR_LOOP for (int c0 = 0; c0 < \(i.c); c0 += \(16 * cv))") { c in
@@ -173,15 +175,15 @@ extension CKernels {
                         c.line("vf16 " + (0..<span).flatMap { j in (0..<cv).map { "a\(j)_\($0) = {0}" } }.joined(separator: ", ") + ";")
                         c.block("SCALAR_LOOP for (int oc = 0; oc < \(oc); oc++)") { c in
                             c.line("const float* restrict wo = wy + oc * \(i.c) + c0;")
-                            c.line("const vf16 " + (0..<k).flatMap { kx in (0..<cv).map { "w\(kx)_\($0) = vf16_load(wo + \(kx * oc * i.c + 16 * $0))" } }.joined(separator: ", ") + ";")
+                            c.line("const vf16 " + (0..<k).flatMap { kx in (0..<cv).map { "w\(kx)_\($0) = vf16_load(\(Index.plus("wo", kx * oc * i.c + 16 * $0)))" } }.joined(separator: ", ") + ";")
                             for p in 0..<u {
-                                c.line("{ const float g = dr[(ox\(p == 0 ? "" : " + \(p)")) * \(oc) + oc];"
+                                c.line("{ const float g = dr[\(p == 0 ? "ox" : "(ox + \(p))") * \(oc) + oc];"
                                        + (0..<k).flatMap { kx in (0..<cv).map { " a\(p + kx)_\($0) += g * w\(kx)_\($0);" } }.joined() + " }")
                             }
                         }
                         for j in 0..<span {
-                            c.line("{ const int ix = ox\(j - pad < 0 ? " - \(pad - j)" : " + \(j - pad)"); if (ix >= 0 && ix < \(i.w)) {"
-                                   + (0..<cv).map { " float* p\($0) = xr + ix * \(i.c) + c0 + \(16 * $0); vf16_store(p\($0), vf16_load(p\($0)) + a\(j)_\($0));" }.joined() + " } }")
+                            c.line("{ const int ix = \(Index.plus("ox", j - pad)); if (ix >= 0 && ix < \(i.w)) {"
+                                   + (0..<cv).map { " float* p\($0) = \(Index.plus("xr + ix * \(i.c) + c0", 16 * $0)); vf16_store(p\($0), vf16_load(p\($0)) + a\(j)_\($0));" }.joined() + " } }")
                         }
                     }
                 }
@@ -197,9 +199,14 @@ extension CKernels {
     /// The row's blocks of output positions (start, count), fixed at compile time: each block's accumulators fit
     /// in registers beside `taps` weight vectors per vector of outputs.
     func rowBlocks(width: Int, taps k: Int, vectors cv: Int) -> [(start: Int, count: Int)] {
+        rowPartition(width: width, sizes: blockSizes(width: width, limit: (28 - k * cv) / cv))
+    }
+
+    /// A row of `width` cut greedily into blocks of `sizes` (largest first, ending with 1), as (start, count).
+    func rowPartition(width: Int, sizes: [Int]) -> [(start: Int, count: Int)] {
         var blocks: [(start: Int, count: Int)] = []
         var x = 0
-        for size in blockSizes(width: width, limit: (28 - k * cv) / cv) {
+        for size in sizes {
             while x + size <= width { blocks.append((x, size)); x += size }
         }
         return blocks
@@ -231,21 +238,21 @@ extension CKernels {
                                 c.line("const float* restrict xr = in + \(Index.nhwc("n", "iy", "0", "0", i));")
                                 c.line("const float* restrict wk = weight + ky * \(k * i.c * oc)\(oc0 == 0 ? "" : " + \(oc0)");")
                                 c.block("SCALAR_LOOP for (int c = 0; c < \(i.c); c++)") { c in
-                                    c.line("const vf16 " + (0..<k).flatMap { kx in (0..<cv).map { "w\(kx)_\($0) = vf16_load(wk + \(kx * i.c * oc + 16 * $0) + c * \(oc))" } }.joined(separator: ", ") + ";")
+                                    c.line("const vf16 " + (0..<k).flatMap { kx in (0..<cv).map { "w\(kx)_\($0) = vf16_load(\(Index.plus("wk + c * \(oc)", kx * i.c * oc + 16 * $0)))" } }.joined(separator: ", ") + ";")
                                     for j in 0..<(u + k - 1) {
                                         let ix = ox + j - pad
                                         guard ix >= 0 && ix < i.w else { continue }  // padding
                                         let updates = (0..<k).filter { j - $0 >= 0 && j - $0 < u }.flatMap { kx in
                                             (0..<cv).map { " a\(j - kx)_\($0) += g * w\(kx)_\($0);" }
                                         }
-                                        c.line("{ const float g = xr[\(ix * i.c) + c];" + updates.joined() + " }")
+                                        c.line("{ const float g = xr[\(Index.plus("c", ix * i.c))];" + updates.joined() + " }")
                                     }
                                 }
                             }
                             for p in 0..<u {
                                 for v in 0..<cv {
                                     let at = (ox + p) * oc + oc0 + 16 * v
-                                    c.line("vf16_store(orow + \(at), \(vectorEpilogue ? epilogue("a\(p)_\(v)", g, channel: oc0 + 16 * v, element: "oy * \(o.w * oc) + \(at)") : "a\(p)_\(v)"));")
+                                    c.line("vf16_store(\(Index.plus("orow", at)), \(vectorEpilogue ? epilogue("a\(p)_\(v)", g, channel: oc0 + 16 * v, element: Index.plus("oy * \(o.w * oc)", at)) : "a\(p)_\(v)"));")
                                 }
                             }
                         }
@@ -270,13 +277,13 @@ extension CKernels {
         var e = v
         for b in epilogueBiases(g) {
             switch b.kind {
-            case .channel: e = "\(e) + vf16_load(\(b.pointer) + \(channel))"
+            case .channel: e = "\(e) + vf16_load(\(Index.plus(b.pointer, channel)))"
             case .element: e = "\(e) + vf16_load(\(b.pointer) + \(element))"
             case .none: break
             }
         }
         guard g.activation == .relu else { return e }
-        return "__extension__({ const vf16 e_ = \(e); (vf16)((vi16)e_ & (e_ > (vf16){0})); })"
+        return "vf16_relu(\(e))"
     }
 
     /// Output positions per register block along a row of `width`, largest first: at most 8 and at most `limit`

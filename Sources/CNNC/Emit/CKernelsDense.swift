@@ -299,14 +299,14 @@ extension CKernels {
                 c.line("const int base = (iy * \(i.w) + ix) * \(i.c);")
                 c.line("const float* restrict xp = in + (size_t)n * \(i.count) + base;")
                 for v in vs {
-                    c.line("{ const vf16 x = vf16_load(xp\(v == 0 ? "" : " + \(16 * v)")); const vi16 m = x > best\(v);"
-                           + " best\(v) = (vf16)(((vi16)x & m) | ((vi16)best\(v) & ~m));"
-                           + (argmax ? " at\(v) = ((lane + (base + \(16 * v))) & m) | (at\(v) & ~m);" : "") + " }")
+                    c.line("{ const vf16 x = vf16_load(\(Index.plus("xp", 16 * v))); const vi16 m = x > best\(v);"
+                           + " best\(v) = vf16_select(m, x, best\(v));"
+                           + (argmax ? " at\(v) = vi16_select(m, lane + \(Index.plus("base", 16 * v)), at\(v));" : "") + " }")
                 }
             }
             c.line("const size_t j = \(Index.nhwc("n", "oy", "ox", "0", o));")
             for v in vs {
-                c.line("vf16_store(out + j + \(16 * v), best\(v));" + (argmax ? " vi16_store(argmax + j + \(16 * v), at\(v));" : ""))
+                c.line("vf16_store(\(Index.plus("out + j", 16 * v)), best\(v));" + (argmax ? " vi16_store(\(Index.plus("argmax + j", 16 * v)), at\(v));" : ""))
             }
         }
     }

@@ -104,6 +104,10 @@ enum Index {
         if c != "0" { e += " + \(c)" }
         return e
     }
+    /// `e + k`, `e - |k|` or `e` alone for k = 0, so that printed offsets read as written by hand.
+    static func plus(_ e: String, _ k: Int) -> String {
+        k == 0 ? e : k < 0 ? "\(e) - \(-k)" : "\(e) + \(k)"
+    }
     /// Input row/column read by output position `o` and kernel tap `k`.
     static func tap(_ o: String, _ k: String, stride: Int, pad: Int) -> String {
         var s = stride == 1 ? o : "\(o) * \(stride)"
