@@ -64,3 +64,24 @@ struct Compile: ParsableCommand {
         print("wrote \(dir) (\(target.rawValue) trainer of \(c.network.name)); build it with: swift build -c release --package-path \(dir)")
     }
 }
+
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Export a trained network to a model file other tools run (ONNX).",
+        discussion: "Reads the network and a checkpoint its trainer saved (--save); see Docs/export.md.")
+
+    enum Format: String, ExpressibleByArgument, CaseIterable { case onnx }
+
+    @Argument(help: "The network, a .cnn file.") var file: String
+    @Option(help: "The checkpoint: a safetensors file the trainer wrote with --save.") var weights: String
+    @Option(help: "The model format: onnx.") var format: Format = .onnx
+    @Option(name: .shortAndLong, help: "Output file (default: NAME.onnx).") var output: String?
+
+    func run() throws {
+        let c = try reporting { try Compilation(path: file) }
+        let path = output ?? "\(c.network.name).onnx"
+        let model = try reporting { try ONNXExport.export(c, weightsPath: weights, to: path) }
+        print("wrote \(path) (ONNX opset \(model.opsetVersion), \(model.graph.nodes.count) nodes, input [N, "
+            + "\(c.network.input.c), \(c.network.input.h), \(c.network.input.w)], output probabilities [N, \(c.network.output.count)])")
+    }
+}
