@@ -80,7 +80,7 @@ private struct GraphBuilder {
             emit("Conv", node, inputs: inputs, attributes: windowAttributes(window) + [
                 .ints("dilations", [1, 1]), .int("group", 1),
             ], form: .spatial(c: layer.output.c, h: layer.output.h, w: layer.output.w))
-            if let bias, case .elementBias = bias.layout { try addBias(bias, of: layer) }
+            if let bias, case .elementBias = bias.layout { try addBias(bias, of: layer, node: fresh(layer.name + "_bias")) }
             if let activation { activate(activation, fresh(layer.name + "_" + activation.rawValue)) }
 
         case let .dense(units, _, activation):
@@ -95,7 +95,7 @@ private struct GraphBuilder {
             if let activation { activate(activation, fresh(layer.name + "_" + activation.rawValue)) }
 
         case .bias:
-            for p in layer.parameters { try addBias(p, of: layer) }
+            for p in layer.parameters { try addBias(p, of: layer, node: node) }
 
         case .activation(let a):
             activate(a, node)
@@ -134,7 +134,7 @@ private struct GraphBuilder {
 
     /// A bias that is not folded into Conv or Gemm: an Add whose constant broadcasts over the batch
     /// (and over H and W for a channel bias).
-    private mutating func addBias(_ p: Parameter, of layer: Layer) throws {
+    private mutating func addBias(_ p: Parameter, of layer: Layer, node: String) throws {
         let values = try values(p.name, of: layer)
         let dims: [Int]
         switch p.layout {
@@ -144,7 +144,7 @@ private struct GraphBuilder {
         case .convWeight, .denseWeight: return
         }
         let name = constant(p.name, dims: dims, .float(values))
-        emit("Add", fresh(layer.name + "_bias"), inputs: [current, name], form: form)
+        emit("Add", node, inputs: [current, name], form: form)
     }
 
     private mutating func activate(_ a: Activation, _ name: String) {
