@@ -88,10 +88,9 @@ enum ExportFixture {
         return out
     }
 
-    /// A fresh folder for one test's files.
+    /// A fresh folder for one test's files (tests run in parallel: each gets its own).
     static func folder(_ name: String) throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("cnnc-export-\(getpid())-\(name)")
-        try? FileManager.default.removeItem(at: url)
+        let url = GeneratedTrainer.workRoot.appendingPathComponent("export-\(name)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }
