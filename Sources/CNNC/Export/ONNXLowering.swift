@@ -95,7 +95,7 @@ private struct GraphBuilder {
             if let activation { activate(activation, fresh(layer.name + "_" + activation.rawValue)) }
 
         case .bias:
-            for p in layer.parameters { try addBias(p, of: layer, node: node) }
+            if let p = layer.parameters.first { try addBias(p, of: layer, node: node) }
 
         case .activation(let a):
             activate(a, node)
