@@ -9,6 +9,8 @@ struct IDXData {
     let dims: [Int]
     let items: Int
     let bytes: [UInt8]
+    /// Bytes read from the file (compressed ones, for gzip data): what reading it cost.
+    let fileBytesRead: Int
 }
 
 /// Reads the IDX file at `path`, which must hold unsigned bytes with one of `dimensionCounts` dimensions.
@@ -48,7 +50,7 @@ func readIDX(_ path: String, what: String, dimensionCounts: [Int], limit: Int?, 
     if items == dims[0], try !source.atEnd() {
         throw RuntimeError("\(path): corrupt: unexpected bytes after the \(shape) \(what) its header declares")
     }
-    return IDXData(dims: dims, items: items, bytes: values)
+    return IDXData(dims: dims, items: items, bytes: values, fileBytesRead: source.fileBytesRead)
 }
 
 /// What a data set must look like to fit the network (passed in, so that the readers know nothing else of it).

@@ -10,7 +10,7 @@ import Darwin
 /// Runs the trainer with `arguments` (without the program name); returns the exit status.
 func runTrainer(_ arguments: [String]) -> Int32 {
     do {
-        let options = try parseOptions(arguments)
+        var options = try parseOptions(arguments)
         if options.help {
             Console.out(usageText())
             return 0
@@ -21,7 +21,6 @@ func runTrainer(_ arguments: [String]) -> Int32 {
             return 0
         }
         try validateParameterTable(NetInfo.parameters, parameterCount: NetInfo.parameterCount)
-        var options = options
         try planFiles(&options)
         if let load = options.loadPath, !FileManager.default.fileExists(atPath: load) {
             throw RuntimeError("--load \(load): no such file")
