@@ -22,8 +22,8 @@ func saveCheckpoint(_ network: Network, to path: String) throws {
 }
 
 /// Loads weights saved by `saveCheckpoint` (or by PyTorch, same names and layouts) into the network.
-func loadCheckpoint(_ network: Network, from path: String) throws {
-    let file = try SafetensorsReader(path: path)
+func loadCheckpoint(_ network: Network, from file: SafetensorsReader) throws {
+    let path = file.path
     let entries = file.entries
     let expected = Set(NetInfo.parameters.map(\.name))
     if let extra = entries.keys.sorted().first(where: { !expected.contains($0) }) {

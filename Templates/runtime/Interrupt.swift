@@ -46,6 +46,13 @@ enum Interruption {
             sigemptyset(&action.sa_mask)
             sigaction(signal, &action, nil)
         }
+        // A parent may have started us with these signals blocked (threads of a test runner, some job
+        // launchers); they would then stay pending forever. Unblock them on this (the training) thread.
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        sigaddset(&unblock, SIGINT)
+        sigaddset(&unblock, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
     }
 
     /// The signal that asked the trainer to stop, nil while none has.

@@ -22,8 +22,10 @@ func runTrainer(_ arguments: [String]) -> Int32 {
         }
         try validateParameterTable(NetInfo.parameters, parameterCount: NetInfo.parameterCount)
         try planFiles(&options)
-        if let load = options.loadPath, !FileManager.default.fileExists(atPath: load) {
-            throw RuntimeError("--load \(load): no such file")
+        // The checkpoint's header is checked before the data is read, its tensors after.
+        let checkpoint = try options.loadPath.map { load -> SafetensorsReader in
+            guard FileManager.default.fileExists(atPath: load) else { throw RuntimeError("--load \(load): no such file") }
+            return try SafetensorsReader(path: load)
         }
         let cores = ProcessInfo.processInfo.activeProcessorCount
         if options.threads > cores {
@@ -50,8 +52,8 @@ func runTrainer(_ arguments: [String]) -> Int32 {
         let maxBatch = min(options.batch, largest)
         let network = try Network(maxBatch: maxBatch, threads: options.threads, device: options.device)
         network.profilingEnabled = options.profile
-        if let load = options.loadPath {
-            try loadCheckpoint(network, from: load)
+        if let checkpoint {
+            try loadCheckpoint(network, from: checkpoint)
         } else {
             initializeParameters(of: network, seed: options.seed)
         }
