@@ -4,6 +4,7 @@ import Testing
 
 /// The reported ways a generated trainer lost data or memory, end to end: each case once through the real
 /// `train` executable (the readers and writers themselves are tested in process under Tests/.../Runtime).
+/// The package has its own name, `tiny_safety`: suites run in parallel, and CPUBadDataTests builds `tiny`.
 @Suite("CPU trainer keeps the user's files and memory safe", .serialized)
 struct CPUTrainerSafetyTests {
     static let root = GeneratedTrainer.workRoot
@@ -23,7 +24,7 @@ struct CPUTrainerSafetyTests {
 
     @Test("outputs never replace inputs, symlinks, devices or a user's X.tmp")
     func outputs() throws {
-        let trainer = try GeneratedTrainer.build(CPUBadDataTests.net, name: "tiny")
+        let trainer = try GeneratedTrainer.build(CPUBadDataTests.net, name: "tiny_safety")
         let data = try csv("safety.csv", rows: 30)
         let original = try Data(contentsOf: data)
         let dir = Self.root.appendingPathComponent("safety-out")
@@ -70,7 +71,7 @@ struct CPUTrainerSafetyTests {
 
     @Test("hostile data: /dev/zero, a 3e38 value, a gzip bomb with --limit")
     func data() throws {
-        let trainer = try GeneratedTrainer.build(CPUBadDataTests.net, name: "tiny")
+        let trainer = try GeneratedTrainer.build(CPUBadDataTests.net, name: "tiny_safety")
         let data = try csv("safety-data.csv", rows: 30)
         let huge = try csv("safety-huge.csv", rows: 30, value: "3e38")
         let weights = Self.root.appendingPathComponent("safety-huge.safetensors")
@@ -106,7 +107,7 @@ struct CPUTrainerSafetyTests {
 
     @Test("bad numbers and oversized requests are errors or one-line warnings")
     func numbers() throws {
-        let trainer = try GeneratedTrainer.build(CPUBadDataTests.net, name: "tiny")
+        let trainer = try GeneratedTrainer.build(CPUBadDataTests.net, name: "tiny_safety")
         let data = try csv("safety-numbers.csv", rows: 30)
         for (arguments, message) in [(["--lr", "0"], "--lr 0"), (["--lr", "1e-50"], "--lr 1e-50"), (["--lr", "nan"], "--lr nan"),
                                      (["--momentum", "1"], "--momentum 1"), (["--steps", "0"], "--steps 0"),
@@ -142,7 +143,7 @@ struct CPUTrainerSafetyTests {
 
     @Test("Ctrl-C finishes the step, saves the checkpoint and metrics, and exits 130")
     func interrupt() throws {
-        let trainer = try GeneratedTrainer.build(CPUBadDataTests.net, name: "tiny")
+        let trainer = try GeneratedTrainer.build(CPUBadDataTests.net, name: "tiny_safety")
         let data = try csv("safety-interrupt.csv", rows: 300)
         let weights = Self.root.appendingPathComponent("interrupted.safetensors")
         let metrics = Self.root.appendingPathComponent("interrupted.json")
