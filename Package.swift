@@ -29,6 +29,20 @@ let package = Package(
             name: "cnnc",
             dependencies: ["CNNC", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "CNNCTests", dependencies: ["CNNC"], exclude: ["Golden"]),
+        // The generated trainer's runtime files that do not use the generated `NetInfo`/`Network` (readers, safe
+        // writes, memory and signal handling), compiled here too so that cnnc's tests (and fuzzing) run them in
+        // process. They stay resources of CNNCTemplates, copied verbatim into every generated package; the files
+        // excluded here use the generated code and are compiled only there.
+        .target(
+            name: "TrainerRuntime",
+            dependencies: ["CZlib"],
+            path: "Templates/runtime",
+            exclude: ["main.swift", "Options.swift", "Trainer.swift", "Dataset.swift", "Checkpoint.swift",
+                      "Initialize.swift"],
+            swiftSettings: [.swiftLanguageMode(.v5)]  // as in the generated package (tools 5.9)
+        ),
+        // The system zlib for TrainerRuntime; the same module map is copied into generated packages.
+        .systemLibrary(name: "CZlib", path: "Templates/czlib"),
+        .testTarget(name: "CNNCTests", dependencies: ["CNNC", "TrainerRuntime", "CZlib"], exclude: ["Golden"]),
     ]
 )

@@ -1,6 +1,12 @@
 // CSV data (UCI optdigits layout): one sample per line, the input values in H,W,C order, the label last.
 // Blank lines are skipped, and so is a first line with no numeric field (a header). Optionally gzip-compressed.
+// Read as a stream with a bounded line length, so no file (or device) is ever read whole.
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 private let asciiComma = UInt8(ascii: ","), asciiNewline = UInt8(ascii: "\n"), asciiReturn = UInt8(ascii: "\r")
 private let asciiSpace = UInt8(ascii: " "), asciiTab = UInt8(ascii: "\t")
@@ -90,86 +96,131 @@ private func trimmed(_ p: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> (In
     return (s, e)
 }
 
-/// Loads a CSV data set, checking each row's value count and label against the network.
-func loadCSV(_ path: String) throws -> Dataset {
-    let bytes = try readDataFile(path)
-    let size = NetInfo.inputH * NetInfo.inputW * NetInfo.inputC
-    let classes = NetInfo.classes
-    var labels: [Int32] = []
-    var lineCount = 1
-    for byte in bytes where byte == asciiNewline { lineCount += 1 }
-    labels.reserveCapacity(lineCount)
-    // Every value takes at least two bytes ("0,"), so this capacity always suffices.
-    let capacity = Swift.max(Swift.min(lineCount * size, bytes.count / 2 + 1), 1)
-    let values = try [Float](unsafeUninitializedCapacity: capacity) { output, written in
-      try bytes.withUnsafeBufferPointer { buffer in
-        guard let p = buffer.baseAddress, buffer.count > 0 else { return }
-        let n = buffer.count
-        let out = output.baseAddress!
+/// Input values larger than this in magnitude are refused: they are no pixel or feature value, and a few of them
+/// overflow the network's float arithmetic to inf or NaN (a value of 3e38 trains to a NaN loss).
+let maximumInputMagnitude = 1e6
 
-        var pos = (n >= 3 && p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF) ? 3 : 0  // UTF-8 byte-order mark
-        var line = 0
-        var sawRow = false
-        while pos < n {
-            line += 1
-            var end = n
-            if let found = memchr(p + pos, Int32(asciiNewline), n - pos) { end = UnsafeRawPointer(p).distance(to: found) }
-            let next = end + 1
-            if end > pos && p[end - 1] == asciiReturn { end -= 1 }
-            defer { pos = next }
-            let (lineStart, lineEnd) = trimmed(p, pos, end)
-            if lineStart == lineEnd { continue }  // blank line
+/// The longest CSV line accepted: 64 bytes per field plus 1 KiB. A CSV has no header declaring its size, so
+/// this (with `--limit` and the memory budget) is what bounds reading one; /dev/zero fails at the first line.
+func maximumCSVLineBytes(sampleSize: Int) -> Int { saturatingSum([saturatingProduct(sampleSize + 1, 64), 1024]) }
 
-            if !sawRow {
-                sawRow = true
-                if isHeader(p, lineStart, lineEnd) { continue }
-            }
-            // One pass over the fields: number, blanks, then a comma or the end of the line.
-            var i = lineStart
-            var field = 0
-            while true {
-                while i < lineEnd && (p[i] == asciiSpace || p[i] == asciiTab) { i += 1 }
-                guard let (value, stop) = scanDecimal(p, i, lineEnd) else {
-                    throw fieldError(p, path: path, line: line, field: field, from: i, lineEnd: lineEnd)
-                }
-                var after = stop
-                while after < lineEnd && (p[after] == asciiSpace || p[after] == asciiTab) { after += 1 }
-                guard after == lineEnd || p[after] == asciiComma else {
-                    throw fieldError(p, path: path, line: line, field: field, from: i, lineEnd: lineEnd)
-                }
-                if field < size {
-                    let single = Float(value)
-                    guard single.isFinite else {
-                        throw RuntimeError("\(path):\(line): field \(field + 1) \(quoteField(p, i, stop)) is out of range")
-                    }
-                    guard written < capacity else { throw RuntimeError("\(path):\(line): internal: value buffer too small") }
-                    out[written] = single
-                    written += 1
-                } else {
-                    guard field == size, after == lineEnd else { break }  // too many fields: reported below
-                    guard value == value.rounded() else {
-                        throw RuntimeError("\(path):\(line): label \(quoteField(p, i, stop)) is not a whole number")
-                    }
-                    guard value >= 0, value < Double(classes) else {
-                        throw RuntimeError("\(path):\(line): label \(quoteField(p, i, stop)) is outside 0..<\(classes)")
-                    }
-                    labels.append(Int32(value))
-                }
-                field += 1
-                if after == lineEnd { break }
-                i = after + 1
-            }
-            guard field == size + 1 else {
-                var commas = 0
-                for j in lineStart..<lineEnd where p[j] == asciiComma { commas += 1 }
-                throw RuntimeError("\(path):\(line): \(commas) value\(commas == 1 ? "" : "s") before the label, "
-                    + "but the network \(NetInfo.name) expects \(networkInputDescription) then the label (\(size + 1) fields)")
-            }
+/// Reads a CSV data set as a stream, a line at a time, checking each row's value count, values and label
+/// against `layout`. Stops after `limit` rows when given; the values may take `budget` bytes.
+func readCSV(_ path: String, layout: SampleLayout, limit: Int?, budget: Int) throws -> (values: [Float], labels: [Int32]) {
+    let source = try DataSource(path: path)
+    let maxLine = maximumCSVLineBytes(sampleSize: layout.sampleSize)
+    let capacity = saturatingSum([maxLine, 1 << 20])
+    let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
+    defer { buffer.deallocate() }
+    var parser = CSVRowParser(path: path, layout: layout)
+    var start = 0, end = 0
+    var ended = false
+    var first = true
+    while !ended {
+        if start > 0 {
+            memmove(buffer, buffer + start, end - start)
+            end -= start
+            start = 0
         }
-      }
+        let got = try source.read(into: buffer + end, count: capacity - end)
+        if got == 0 { ended = true }
+        end += got
+        if first && end >= 3 && buffer[0] == 0xEF && buffer[1] == 0xBB && buffer[2] == 0xBF { start = 3 }  // UTF-8 BOM
+        first = false
+        while start < end {
+            var lineEnd = end
+            if let found = memchr(buffer + start, Int32(asciiNewline), end - start) {
+                lineEnd = UnsafeRawPointer(buffer).distance(to: found)
+            } else if !ended {
+                guard end - start <= maxLine else {
+                    throw RuntimeError("\(path):\(parser.line + 1): line longer than \(maxLine) bytes "
+                        + "(\(layout.sampleSize + 1) fields of at most 64 bytes each)")
+                }
+                break  // read more of the line
+            }
+            guard lineEnd - start <= maxLine else {
+                throw RuntimeError("\(path):\(parser.line + 1): line longer than \(maxLine) bytes "
+                    + "(\(layout.sampleSize + 1) fields of at most 64 bytes each)")
+            }
+            try parser.parseLine(buffer, start, lineEnd)
+            start = lineEnd + 1
+            if let limit, parser.labels.count >= limit { ended = true; break }
+        }
+        if start > end { start = end }
+        try checkMemory(need: saturatingProduct(parser.values.count, 4), available: budget,
+                        what: "\(path): \(parser.labels.count) samples", hint: "use fewer with --limit")
     }
-    guard !labels.isEmpty else { throw RuntimeError("\(path): empty data set (no rows)") }
-    return Dataset(source: path, sampleSize: size, storage: .floats(values), labels: labels)
+    guard !parser.labels.isEmpty else { throw RuntimeError("\(path): empty data set (no rows)") }
+    return (parser.values, parser.labels)
+}
+
+/// The rows read so far and the line number; `parseLine` adds one line.
+private struct CSVRowParser {
+    let path: String
+    let layout: SampleLayout
+    var values: [Float] = []
+    var labels: [Int32] = []
+    var line = 0
+    private var sawRow = false
+
+    init(path: String, layout: SampleLayout) {
+        self.path = path
+        self.layout = layout
+    }
+
+    mutating func parseLine(_ p: UnsafePointer<UInt8>, _ pos: Int, _ newline: Int) throws {
+        line += 1
+        var end = newline
+        if end > pos && p[end - 1] == asciiReturn { end -= 1 }
+        let (lineStart, lineEnd) = trimmed(p, pos, end)
+        if lineStart == lineEnd { return }  // blank line
+        if !sawRow {
+            sawRow = true
+            if isHeader(p, lineStart, lineEnd) { return }
+        }
+        let size = layout.sampleSize
+        let rowStart = values.count
+        // One pass over the fields: number, blanks, then a comma or the end of the line.
+        var i = lineStart
+        var field = 0
+        while true {
+            while i < lineEnd && (p[i] == asciiSpace || p[i] == asciiTab) { i += 1 }
+            guard let (value, stop) = scanDecimal(p, i, lineEnd) else {
+                throw fieldError(p, path: path, line: line, field: field, from: i, lineEnd: lineEnd)
+            }
+            var after = stop
+            while after < lineEnd && (p[after] == asciiSpace || p[after] == asciiTab) { after += 1 }
+            guard after == lineEnd || p[after] == asciiComma else {
+                throw fieldError(p, path: path, line: line, field: field, from: i, lineEnd: lineEnd)
+            }
+            if field < size {
+                guard abs(value) <= maximumInputMagnitude else {
+                    throw RuntimeError("\(path):\(line): field \(field + 1) \(quoteField(p, i, stop)) is out of range "
+                        + "(input values must lie within +-\(Int(maximumInputMagnitude)))")
+                }
+                values.append(Float(value))
+            } else {
+                guard field == size, after == lineEnd else { break }  // too many fields: reported below
+                guard value == value.rounded() else {
+                    throw RuntimeError("\(path):\(line): label \(quoteField(p, i, stop)) is not a whole number")
+                }
+                guard value >= 0, value < Double(layout.classes) else {
+                    throw RuntimeError("\(path):\(line): label \(quoteField(p, i, stop)) is outside 0..<\(layout.classes)")
+                }
+                labels.append(Int32(value))
+            }
+            field += 1
+            if after == lineEnd { break }
+            i = after + 1
+        }
+        guard field == size + 1 else {
+            values.removeSubrange(rowStart...)
+            var commas = 0
+            for j in lineStart..<lineEnd where p[j] == asciiComma { commas += 1 }
+            throw RuntimeError("\(path):\(line): \(commas) value\(commas == 1 ? "" : "s") before the label, "
+                + "but the network \(layout.network) expects \(layout.inputDescription) then the label (\(size + 1) fields)")
+        }
+    }
 }
 
 /// The error for a field (numbered from 0) that is empty or not a number.

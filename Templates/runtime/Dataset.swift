@@ -60,13 +60,12 @@ struct DataSets {
     var test: Dataset?
 }
 
-/// The network's input, described for messages: `28x28` (one channel) or `32x32x3`, and its value count.
-var networkInputDescription: String {
-    let size = NetInfo.inputH * NetInfo.inputW * NetInfo.inputC
-    let dims = NetInfo.inputC == 1 ? "\(NetInfo.inputH)x\(NetInfo.inputW)"
-        : "\(NetInfo.inputH)x\(NetInfo.inputW)x\(NetInfo.inputC)"
-    return "\(dims) (\(size) values)"
-}
+/// What the network takes: the readers check every data set against this.
+let networkLayout = SampleLayout(height: NetInfo.inputH, width: NetInfo.inputW, channels: NetInfo.inputC,
+                                 classes: NetInfo.classes, network: NetInfo.name)
+
+/// The network's input, described for messages: `28x28 (784 values)` or `32x32x3 (3072 values)`.
+var networkInputDescription: String { networkLayout.inputDescription }
 
 /// The standard file names of an MNIST-style folder.
 enum IDXNames {
@@ -89,19 +88,46 @@ func findIDXFile(_ folder: String, _ name: String) -> String? {
     return nil
 }
 
-/// Loads the training set (and, unless `trainOnly`, the test set) as the options ask.
-func loadDataSets(_ options: Options, trainOnly: Bool) throws -> DataSets {
+/// The files the data options name (for the check that no output overwrites one).
+func inputFiles(_ options: Options) -> [NamedPath] {
+    var files: [NamedPath] = []
+    for (option, path) in [("--data", options.dataPath), ("--test-data", options.testDataPath)] {
+        guard let path else { continue }
+        if isDirectory(path) {
+            for name in [IDXNames.trainImages, IDXNames.trainLabels, IDXNames.testImages, IDXNames.testLabels] {
+                if let file = findIDXFile(path, name) { files.append(NamedPath(option: option, path: file)) }
+            }
+        } else {
+            files.append(NamedPath(option: option, path: path))
+        }
+    }
+    if let load = options.loadPath { files.append(NamedPath(option: "--load", path: load)) }
+    return files
+}
+
+/// A CSV data set (at most `limit` rows), checked against the network.
+func loadCSV(_ path: String, limit: Int?, budget: Int) throws -> Dataset {
+    let (values, labels) = try readCSV(path, layout: networkLayout, limit: limit, budget: budget)
+    return Dataset(source: path, sampleSize: networkLayout.sampleSize, storage: .floats(values), labels: labels)
+}
+
+/// Loads the training set (and, unless `trainOnly`, the test set) as the options ask. The data may take
+/// `budget` bytes of memory; only as many training samples as --limit asks for are read (all of them with
+/// --test-split, which holds out the end of the file).
+func loadDataSets(_ options: Options, trainOnly: Bool, budget: Int) throws -> DataSets {
     guard let dataPath = options.dataPath else { throw RuntimeError("no training data: give --data PATH (see --help)") }
     guard FileManager.default.fileExists(atPath: dataPath) else { throw RuntimeError("\(dataPath): no such file or folder") }
 
     var train: Dataset
     var test: Dataset? = nil
     let folder = isDirectory(dataPath)
+    let readLimit = options.testSplit == nil ? options.limit : nil
     if folder {
-        train = try loadIDXFolder(dataPath, test: false)
+        train = try loadIDXFolder(dataPath, test: false, limit: readLimit, budget: budget)
     } else {
-        train = try loadCSV(dataPath)
+        train = try loadCSV(dataPath, limit: readLimit, budget: budget)
     }
+    let left = Swift.max(0, budget - saturatingProduct(train.count, train.sampleSize, folder ? 1 : 4))
 
     if let fraction = options.testSplit {
         let held = Int((Double(train.count) * fraction).rounded())
@@ -117,10 +143,11 @@ func loadDataSets(_ options: Options, trainOnly: Bool) throws -> DataSets {
                 throw RuntimeError("\(testPath): no such file or folder")
             }
             test = isDirectory(testPath)
-                ? try loadIDXFolder(testPath, test: true, fallBackToTrain: true) : try loadCSV(testPath)
+                ? try loadIDXFolder(testPath, test: true, fallBackToTrain: true, budget: left)
+                : try loadCSV(testPath, limit: nil, budget: left)
         } else if folder {
             let images = findIDXFile(dataPath, IDXNames.testImages), labels = findIDXFile(dataPath, IDXNames.testLabels)
-            if images != nil || labels != nil { test = try loadIDXFolder(dataPath, test: true) }
+            if images != nil || labels != nil { test = try loadIDXFolder(dataPath, test: true, budget: left) }
         }
     }
 
@@ -132,7 +159,8 @@ func loadDataSets(_ options: Options, trainOnly: Bool) throws -> DataSets {
 
 /// The training (`test == false`) or test pair of IDX files in `folder`. A folder given as a separate test set
 /// (`--test-data`) that holds only `train-*` files is read from those.
-func loadIDXFolder(_ folder: String, test: Bool, fallBackToTrain: Bool = false) throws -> Dataset {
+func loadIDXFolder(_ folder: String, test: Bool, fallBackToTrain: Bool = false, limit: Int? = nil,
+                   budget: Int) throws -> Dataset {
     var test = test
     if test && fallBackToTrain && findIDXFile(folder, IDXNames.testImages) == nil
         && findIDXFile(folder, IDXNames.testLabels) == nil && findIDXFile(folder, IDXNames.trainImages) != nil {
@@ -146,5 +174,7 @@ func loadIDXFolder(_ folder: String, test: Bool, fallBackToTrain: Bool = false) 
     guard let labelPath = findIDXFile(folder, labelName) else {
         throw RuntimeError("\(folder): missing \(labelName) (or \(labelName).gz)")
     }
-    return try loadIDXPair(images: imagePath, labels: labelPath)
+    let (values, labels) = try readIDXPair(images: imagePath, labels: labelPath, layout: networkLayout, limit: limit,
+                                           budget: budget)
+    return Dataset(source: imagePath, sampleSize: networkLayout.sampleSize, storage: .bytes(values), labels: labels)
 }

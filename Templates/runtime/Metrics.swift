@@ -12,12 +12,16 @@ struct EpochMetrics {
     let imagesPerSecond: Double // training throughput
 }
 
-/// The test result after training (both nil without a test set).
+/// The test result after training (both nil without a test set, or when a signal stopped training).
 struct FinalMetrics {
     let testAccuracy: Double?
     let testLoss: Double?
     /// Forward-only throughput of the final evaluation (batches of the training batch size).
     let inferenceImagesPerSecond: Double?
+    /// `SIGINT` or `SIGTERM` when a signal stopped training early (no final evaluation then).
+    var interruptedBy: String? = nil
+    /// Optimizer steps taken in all.
+    var steps: Int? = nil
 }
 
 /// Collects the metrics and writes them to `path` (when given).
@@ -48,7 +52,9 @@ struct MetricsLog {
         let epochsText = lines.isEmpty ? "[]" : "[\n" + lines.joined(separator: ",\n") + "\n  ]"
         let finalText = final.map {
             "{\"test_accuracy\": \(jsonNumber($0.testAccuracy)), \"test_loss\": \(jsonNumber($0.testLoss)), "
-                + "\"inference_images_per_second\": \(jsonNumber($0.inferenceImagesPerSecond))}"
+                + "\"inference_images_per_second\": \(jsonNumber($0.inferenceImagesPerSecond))"
+                + ($0.interruptedBy.map { ", \"interrupted\": true, \"signal\": \(jsonString($0))" } ?? "")
+                + ($0.steps.map { ", \"steps\": \($0)" } ?? "") + "}"
         }
             ?? "null"
         return "{\n  \"epochs\": \(epochsText),\n  \"final\": \(finalText)\n}\n"

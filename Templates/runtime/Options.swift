@@ -21,6 +21,8 @@ struct Options {
     var dumpGradientsPath: String? = nil
     var device: Int? = nil
     var listDevices = false
+    var followSymlinks = false
+    var saveOnNaN = false
     var help = false
 }
 
@@ -45,6 +47,7 @@ private func realNumber(_ option: String, _ text: String) throws -> Double {
 }
 
 private let maximumBatch = 1 << 20
+private let maximumThreads = 1024
 
 private let optionDefinitions: [OptionDefinition] = [
     OptionDefinition(name: "--data", value: "PATH", help: "training data: a folder of MNIST-style IDX files "
@@ -61,7 +64,7 @@ private let optionDefinitions: [OptionDefinition] = [
         $0.testSplit = f
     },
     OptionDefinition(name: "--limit", value: "N", help: "use only the first N training samples (default: all)") {
-        $0.limit = try wholeNumber("--limit", $1, atLeast: 1)
+        $0.limit = try wholeNumber("--limit", $1, atLeast: 1, atMost: 1 << 40)
     },
     OptionDefinition(name: "--epochs", value: "N",
                      help: "passes over the training data (default \(NetInfo.defaultEpochs); 0: evaluate only)") {
@@ -72,12 +75,16 @@ private let optionDefinitions: [OptionDefinition] = [
     },
     OptionDefinition(name: "--lr", value: "X", help: "learning rate (default \(NetInfo.defaultLearningRate))") {
         let x = try realNumber("--lr", $1)
-        guard x >= 0 else { throw RuntimeError("--lr \($1): must not be negative") }
-        $0.learningRate = Float(x)
+        let rate = Float(x)
+        guard x > 0, rate > 0, rate.isFinite else {
+            throw RuntimeError("--lr \($1): must be a positive number that a 32-bit float can hold")
+        }
+        $0.learningRate = rate
     },
-    OptionDefinition(name: "--momentum", value: "X", help: "SGD momentum, 0...1 (default \(NetInfo.defaultMomentum))") {
+    OptionDefinition(name: "--momentum", value: "X",
+                     help: "SGD momentum, at least 0 and below 1 (default \(NetInfo.defaultMomentum))") {
         let x = try realNumber("--momentum", $1)
-        guard x >= 0, x <= 1 else { throw RuntimeError("--momentum \($1): must be between 0 and 1") }
+        guard x >= 0, Float(x) < 1 else { throw RuntimeError("--momentum \($1): must be at least 0 and below 1") }
         $0.momentum = Float(x)
     },
     OptionDefinition(name: "--seed", value: "N",
@@ -86,7 +93,7 @@ private let optionDefinitions: [OptionDefinition] = [
         $0.seed = seed
     },
     OptionDefinition(name: "--steps", value: "N", help: "stop after N optimizer steps in total (default: no limit)") {
-        $0.steps = try wholeNumber("--steps", $1, atLeast: 0)
+        $0.steps = try wholeNumber("--steps", $1, atLeast: 1, atMost: 1 << 40)
     },
     OptionDefinition(name: "--no-shuffle", value: nil,
                      help: "train on the samples in file order (default: shuffle every epoch)") { o, _ in
@@ -94,7 +101,7 @@ private let optionDefinitions: [OptionDefinition] = [
     },
     OptionDefinition(name: "--threads", value: "N", help: "worker threads (default: the active processor count, "
                      + "here \(ProcessInfo.processInfo.activeProcessorCount))") {
-        $0.threads = try wholeNumber("--threads", $1, atLeast: 1, atMost: 4096)
+        $0.threads = try wholeNumber("--threads", $1, atLeast: 1, atMost: maximumThreads)
     },
     OptionDefinition(name: "--load", value: "FILE",
                      help: "start from saved weights (safetensors; default: initialise from the seed)") {
@@ -106,6 +113,14 @@ private let optionDefinitions: [OptionDefinition] = [
     OptionDefinition(name: "--metrics", value: "FILE",
                      help: "write per-epoch and final metrics as JSON (rewritten after every epoch)") {
         $0.metricsPath = $1
+    },
+    OptionDefinition(name: "--follow-symlinks", value: nil,
+                     help: "write an output that is a symbolic link to its target (default: refuse)") { o, _ in
+        o.followSymlinks = true
+    },
+    OptionDefinition(name: "--save-on-nan", value: nil,
+                     help: "save the weights even when the loss became nan or inf (default: save nothing)") { o, _ in
+        o.saveOnNaN = true
     },
     OptionDefinition(name: "--profile", value: nil, help: "time the network's kernels and print a report after training") {
         o, _ in o.profile = true

@@ -38,6 +38,17 @@ final class StagingBuffer {
     }
 }
 
+/// How a run ended: all epochs (or --steps) done, or stopped between two steps by a signal.
+enum TrainingOutcome: Equatable {
+    case finished
+    case interrupted(signal: Int32, epoch: Int, steps: Int)
+}
+
+/// A loss that became nan or inf: training stops, and nothing is saved unless --save-on-nan asks for it.
+struct DivergedError: Error {
+    let message: String
+}
+
 final class Trainer {
     let network: Network
     let options: Options
@@ -78,15 +89,21 @@ final class Trainer {
     }
 
     /// Trains for the requested epochs (or steps), printing and recording each epoch, then the final test result.
-    func run() throws {
+    /// A signal (see Interrupt.swift) ends training after the step in flight, recording the partial epoch.
+    func run() throws -> TrainingOutcome {
         let train = data.train
         let batch = min(options.batch, staging.capacity)
         let batches = (train.count + batch - 1) / batch
         var steps = 0
         var lastTest: Evaluation? = nil
+        var interruption: TrainingOutcome? = nil
         network.resetMomentum()  // a fresh optimizer, also after --load
 
         epochLoop: for epoch in stride(from: 1, through: options.epochs, by: 1) {
+            if let signal = Interruption.signal {
+                interruption = .interrupted(signal: signal, epoch: epoch - 1, steps: steps)
+                break
+            }
             if let limit = options.steps, steps >= limit { break }
             if options.shuffle { shuffler.shuffle(&order) }
             progress.start()
@@ -105,7 +122,7 @@ final class Trainer {
                 guard result.lossSum.isFinite else {
                     progress.clear()
                     let kind = result.lossSum.isNaN ? "nan" : "inf"
-                    throw RuntimeError("loss became \(kind) at epoch \(epoch) batch \(b + 1); try a lower --lr")
+                    throw DivergedError(message: "loss became \(kind) at epoch \(epoch) batch \(b + 1); try a lower --lr")
                 }
                 network.applyUpdate(learningRate: options.learningRate, momentum: options.momentum)
                 steps += 1
@@ -118,11 +135,26 @@ final class Trainer {
                     stopAfterEpoch = true
                     break
                 }
+                if let signal = Interruption.signal {
+                    interruption = .interrupted(signal: signal, epoch: epoch, steps: steps)
+                    break
+                }
             }
             let seconds = monotonicSeconds() - started
             progress.clear()
 
+            if interruption != nil {  // record the partial epoch, skip the evaluation: the user wants to stop
+                let record = EpochMetrics(
+                    epoch: epoch, loss: lossSum / Double(max(seen, 1)), trainAccuracy: Double(correct) / Double(max(seen, 1)),
+                    testAccuracy: nil, testLoss: nil, seconds: seconds, imagesPerSecond: seconds > 0 ? Double(seen) / seconds : 0)
+                try metrics.record(record)
+                break epochLoop
+            }
             lastTest = data.test.map { evaluate($0) }
+            if let test = lastTest, !test.loss.isFinite {
+                throw DivergedError(message: "test loss became \(test.loss.isNaN ? "nan" : "inf") after epoch \(epoch); "
+                    + "try a lower --lr")
+            }
             let record = EpochMetrics(
                 epoch: epoch, loss: lossSum / Double(max(seen, 1)), trainAccuracy: Double(correct) / Double(max(seen, 1)),
                 testAccuracy: lastTest?.accuracy, testLoss: lastTest?.loss, seconds: seconds,
@@ -132,8 +164,16 @@ final class Trainer {
             if stopAfterEpoch { break epochLoop }
         }
 
+        if case .interrupted(let signal, _, let steps)? = interruption {
+            try metrics.finish(FinalMetrics(testAccuracy: nil, testLoss: nil, inferenceImagesPerSecond: nil,
+                                            interruptedBy: Interruption.name(signal), steps: steps))
+            return interruption!
+        }
         if let test = data.test {
-            let result = lastTest ?? evaluate(test)  // the weights have not changed since the last epoch's evaluation
+            let result = lastTest ?? evaluate(test)
+            guard result.loss.isFinite else {
+                throw DivergedError(message: "test loss became \(result.loss.isNaN ? "nan" : "inf"); try a lower --lr")
+            }  // the weights have not changed since the last epoch's evaluation
             Console.out("test accuracy \(fixed(result.accuracy, 4))  test loss \(fixed(result.loss, 4))"
                         + "  (inference \(fixed(result.imagesPerSecond, 0)) img/s)\n")
             try metrics.finish(FinalMetrics(testAccuracy: result.accuracy, testLoss: result.loss,
@@ -141,6 +181,7 @@ final class Trainer {
         } else {
             try metrics.finish(FinalMetrics(testAccuracy: nil, testLoss: nil, inferenceImagesPerSecond: nil))
         }
+        return .finished
     }
 
     /// `epoch 1/3  loss 0.4012  train_acc 0.8561  test_acc 0.8702  12.3 s  4876 img/s`.

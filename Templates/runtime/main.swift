@@ -10,7 +10,7 @@ import Darwin
 /// Runs the trainer with `arguments` (without the program name); returns the exit status.
 func runTrainer(_ arguments: [String]) -> Int32 {
     do {
-        let options = try parseOptions(arguments)
+        var options = try parseOptions(arguments)
         if options.help {
             Console.out(usageText())
             return 0
@@ -21,34 +21,70 @@ func runTrainer(_ arguments: [String]) -> Int32 {
             return 0
         }
         try validateParameterTable(NetInfo.parameters, parameterCount: NetInfo.parameterCount)
-        for (option, path) in [("--save", options.savePath), ("--metrics", options.metricsPath),
-                               ("--dump-gradients", options.dumpGradientsPath)] {
-            if let path { try checkWritableOutput(path, option: option) }
+        try planFiles(&options)
+        // The checkpoint's header is checked before the data is read, its tensors after.
+        let checkpoint = try options.loadPath.map { load -> SafetensorsReader in
+            guard FileManager.default.fileExists(atPath: load) else { throw RuntimeError("--load \(load): no such file") }
+            return try SafetensorsReader(path: load)
         }
-        if let load = options.loadPath, !FileManager.default.fileExists(atPath: load) {
-            throw RuntimeError("--load \(load): no such file")
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        if options.threads > cores {
+            Console.err("warning: --threads \(options.threads) exceeds the \(cores) processor cores; "
+                + "extra threads make training slower, not faster\n")
         }
 
-        let data = try loadDataSets(options, trainOnly: options.dumpGradientsPath != nil)
+        // Memory: the network's buffers for the requested batch, before any data is read; then the data.
+        let available = availableMemoryBytes()
+        let sampleSize = networkLayout.sampleSize
+        let networkNeed = saturatingSum([Network.memoryBytes(maxBatch: options.batch, threads: options.threads),
+                                         saturatingProduct(options.batch, sampleSize + 2, 4)])  // staging buffer
+        try checkMemory(need: networkNeed, available: available,
+                        what: "the network \(NetInfo.name) with --batch \(options.batch) and --threads \(options.threads)",
+                        hint: "lower --batch" + (options.threads > 1 ? " or --threads" : ""))
+
+        let data = try loadDataSets(options, trainOnly: options.dumpGradientsPath != nil,
+                                    budget: available == Int.max ? Int.max : available - networkNeed)
         let largest = max(data.train.count, data.test?.count ?? 0)
+        if options.batch > data.train.count {
+            Console.err("warning: --batch \(options.batch) exceeds the \(data.train.count) training samples; "
+                + "each step uses all \(data.train.count)\n")
+        }
         let maxBatch = min(options.batch, largest)
         let network = try Network(maxBatch: maxBatch, threads: options.threads, device: options.device)
         network.profilingEnabled = options.profile
-        if let load = options.loadPath {
-            try loadCheckpoint(network, from: load)
+        if let checkpoint {
+            try loadCheckpoint(network, from: checkpoint)
         } else {
             initializeParameters(of: network, seed: options.seed)
         }
         let staging = StagingBuffer(capacity: maxBatch, sampleSize: data.train.sampleSize)
 
+        var outcome = TrainingOutcome.finished
         if let dump = options.dumpGradientsPath {
             try dumpGradients(network, data: data.train, batch: options.batch, staging: staging, to: dump)
         } else {
             let trainer = Trainer(network: network, options: options, data: data, staging: staging)
-            try trainer.run()
+            Interruption.install()
+            do {
+                outcome = try trainer.run()
+            } catch let error as DivergedError {
+                if options.saveOnNaN, let save = options.savePath {
+                    try saveCheckpoint(network, to: save)
+                    Console.err("saved the diverged weights to \(save) (--save-on-nan)\n")
+                }
+                throw RuntimeError(error.message)
+            }
         }
         if let save = options.savePath {
             try saveCheckpoint(network, to: save)
+        }
+        if case .interrupted(let signal, let epoch, let steps) = outcome {
+            var saved = [options.savePath.map { "weights to \($0)" }, options.metricsPath.map { "metrics to \($0)" }]
+                .compactMap { $0 }.joined(separator: " and ")
+            if saved.isEmpty { saved = "nothing (no --save or --metrics)" }
+            Console.err("interrupted by \(Interruption.name(signal)) after \(steps) steps (epoch \(max(epoch, 1))): "
+                + "saved \(saved)\n")
+            return 128 + signal
         }
         if options.profile {
             let report = network.profileReport()
@@ -62,6 +98,22 @@ func runTrainer(_ arguments: [String]) -> Int32 {
         Console.err("error: \(text)\n")
     }
     return 1
+}
+
+/// Checks the outputs against the inputs and each other before anything is read (SafeWrite.swift), and
+/// replaces each output path by the path to write (a symlink's target with --follow-symlinks).
+func planFiles(_ options: inout Options) throws {
+    let outputs = [("--save", options.savePath), ("--metrics", options.metricsPath),
+                   ("--dump-gradients", options.dumpGradientsPath)]
+        .compactMap { option, path in path.map { NamedPath(option: option, path: $0) } }
+    let planned = try planOutputs(outputs, inputs: inputFiles(options), followSymlinks: options.followSymlinks)
+    for (output, path) in zip(outputs, planned) {
+        switch output.option {
+        case "--save": options.savePath = path
+        case "--metrics": options.metricsPath = path
+        default: options.dumpGradientsPath = path
+        }
+    }
 }
 
 signal(SIGPIPE, SIG_IGN)  // a closed stdout (`| head`) must not kill training

@@ -74,6 +74,15 @@ final class Network {
         hostSide[probsIndex]!.mapped!.assumingMemoryBound(to: Float.self)
     }
 
+    /// The host bytes `init` allocates for `maxBatch` (parameters, gradients, the parameter transfer buffer) plus the
+    /// program's buffers, counted once (they are host memory on integrated GPUs and lavapipe, and staged through it
+    /// on discrete ones). The trainer checks this against the available memory before it reads any data; the
+    /// device's own heap sizes are not checked here (vkAllocateMemory reports that failure as an error).
+    static func memoryBytes(maxBatch: Int, threads: Int) -> Int {
+        let buffers = Program.storages.map { saturatingProduct(4, saturatingSum([saturatingProduct($0.perSample, maxBatch), $0.fixed])) }
+        return saturatingSum([saturatingProduct(16, NetInfo.parameterCount)] + buffers)
+    }
+
     /// `--list-devices`: every Vulkan device, numbered as --device takes them.
     static func deviceList() throws -> String {
         try VulkanContext().deviceList()

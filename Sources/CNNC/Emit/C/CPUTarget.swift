@@ -52,11 +52,15 @@ public enum CPUTarget {
             "        ParamSpec(name: \"\(p.name)\", offset: \(plan.parameterOffsets[p.name]!), layout: \(layoutSwift(p.layout)), initializer: \(initSwift(p.initializer))),"
         }.joined(separator: "\n")
         var allocations: [String] = []
+        var perSampleFloats = 0, fixedFloats = 0  // for the trainer's memory check (saturating: it only compares)
+        func add(_ total: inout Int, _ n: Int) { let (sum, over) = total.addingReportingOverflow(n); total = over ? .max : sum }
         for s in emitter.storages() where s.name != "input" {
+            add(&perSampleFloats, s.elements)
             let kind = s.integer ? "ints" : "floats"
             allocations.append("        buffers.\(s.name) = \(kind)(maxBatch * Int(NET_SIZE_\(s.name.uppercased())))  // \(s.comment)")
         }
         for t in emitter.transposedWeights() {
+            add(&fixedFloats, t.elements)
             allocations.append("        buffers.\(t.name) = floats(\(t.elements))  // \(t.comment)")
         }
         return try Template.fill("cpu/Network.swift.template", [
@@ -65,6 +69,7 @@ public enum CPUTarget {
             "epochs": "\(net.train.epochs)", "batch": "\(net.train.batch)",
             "lr": "\(Float(net.train.learningRate))", "momentum": "\(Float(net.train.momentum))", "seed": "\(net.train.seed)",
             "parameterCount": "\(plan.parameterCount)", "parameters": params, "allocations": allocations.joined(separator: "\n"),
+            "perSampleFloats": "\(perSampleFloats)", "fixedFloats": "\(fixedFloats)",
         ])
     }
 
