@@ -10,7 +10,9 @@ struct Plan: ParsableCommand {
     @Option(help: "Batch size for the memory figures (default: the network's train batch).") var batch: Int?
 
     func validate() throws {
-        if let batch, batch < 1 { throw ValidationError("--batch must be at least 1") }
+        if let batch, batch < 1 || batch > Limits.maxBatch {
+            throw ValidationError("--batch must be between 1 and \(Limits.maxBatch)")
+        }
     }
 
     func run() throws {
@@ -28,7 +30,9 @@ struct Report: ParsableCommand {
     @Option(help: "Batch size for the memory figures (default: the network's train batch).") var batch: Int?
 
     func validate() throws {
-        if let batch, batch < 1 { throw ValidationError("--batch must be at least 1") }
+        if let batch, batch < 1 || batch > Limits.maxBatch {
+            throw ValidationError("--batch must be between 1 and \(Limits.maxBatch)")
+        }
     }
 
     func run() throws {

@@ -89,6 +89,10 @@ final class Network {
     }
 
     init(maxBatch: Int, threads: Int, device: Int? = nil) throws {
+        guard maxBatch <= NetInfo.largestBatch else {
+            throw RuntimeError("--batch \(maxBatch) is too large for this network on Vulkan: its shaders index with 32-bit "
+                               + "ints, which allow at most batch \(NetInfo.largestBatch)")
+        }
         self.maxBatch = maxBatch
         context = try VulkanContext()
         try context.open(deviceIndex: device)

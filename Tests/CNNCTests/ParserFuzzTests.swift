@@ -201,6 +201,40 @@ struct FuzzRandom: RandomNumberGenerator {
         #expect(parsed > 0)
     }
 
+    /// Sizes at, around and far past the limits, through the whole front end (parse, shapes, plan): each net
+    /// compiles or fails with a diagnostic inside the source, never an overflow trap.
+    @Test func hugeSizesThroughShapeInference() {
+        let sizes = ["1", "3", "1000", "65536", "999999", "1000000", "1000001", "4294967297",
+                     "99999999999999999999"]
+        var g = FuzzRandom(seed: 99)
+        var compiled = 0
+        for _ in 0..<400 {
+            func size() -> String { sizes[g.below(sizes.count)] }
+            var text = "input \(size())x\(size())x\(size())\n"
+            for _ in 0..<1 + g.below(4) {
+                switch g.below(4) {
+                case 0: text += "conv \(size()) \(size())x\(size()) stride=\(size()) pad=\(g.below(2) == 0 ? "same" : size())\n"
+                case 1: text += "maxpool \(size())x\(size())\n"
+                case 2: text += "flatten\ndense \(size())\n"
+                default: text += "bias element\n"
+                }
+            }
+            text += "softmax\n"
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+            do {
+                let c = try Compilation(source: Array(text.utf8), file: "fuzz.cnn")
+                _ = ReportRenderer.render(c, format: .json, batch: Limits.maxBatch)
+                compiled += 1
+            } catch let d as Diagnostic {
+                #expect(d.location.line >= 1 && d.location.line <= lines.count, "\(d)")
+                #expect(d.lineText == String(lines[d.location.line - 1]), "\(d)")
+            } catch {
+                Issue.record("threw \(error) for \(text)")
+            }
+        }
+        #expect(compiled > 0)
+    }
+
     @Test func largeInputs() {
         let long = String(repeating: "9", count: 100_000)
         Self.check(Array("input 8x8\nconv \(long) 3x3\n".utf8))
@@ -208,6 +242,9 @@ struct FuzzRandom: RandomNumberGenerator {
         Self.check(Array(String(repeating: "a", count: 100_000).utf8))
         let many = "input 8x8\n" + String(repeating: "relu\n", count: 20_000) + "softmax\n"
         #expect(Self.check(Array(many.utf8)))
+        #expect(throws: Never.self) { try Compilation(source: Array(many.utf8), file: "fuzz.cnn") }
+        let tooMany = "input 8x8\n" + String(repeating: "conv 1 1x1\n", count: Limits.maxLayers + 1)
+        #expect(throws: Diagnostic.self) { try Compilation(source: Array(tooMany.utf8), file: "fuzz.cnn") }
         Self.check(Array(String(repeating: "\r", count: 50_000).utf8) + [0xFF])
         Self.check([UInt8](repeating: 0xE2, count: 10_000))
     }

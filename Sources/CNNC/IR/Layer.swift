@@ -55,12 +55,13 @@ public enum ParamLayout: Sendable, Equatable, Hashable {
     /// in C,H,W order (PyTorch's flatten).
     case flatBias(h: Int, w: Int, c: Int)
 
+    /// Elements, saturating at `Int.max` like `Shape.count` (shape inference rejects any tensor that large).
     public var count: Int {
         switch self {
-        case let .convWeight(oc, c, kh, kw): return oc * c * kh * kw
-        case let .denseWeight(out, h, w, c): return out * h * w * c
+        case let .convWeight(oc, c, kh, kw): return Checked.product(oc, c, kh, kw) ?? Int.max
+        case let .denseWeight(out, h, w, c): return Checked.product(out, h, w, c) ?? Int.max
         case let .channelBias(c): return c
-        case let .elementBias(h, w, c), let .flatBias(h, w, c): return h * w * c
+        case let .elementBias(h, w, c), let .flatBias(h, w, c): return Checked.product(h, w, c) ?? Int.max
         }
     }
 

@@ -25,8 +25,9 @@ public struct Shape: Sendable, Equatable, Hashable, CustomStringConvertible {
         return f
     }
 
-    /// Elements per sample.
-    public var count: Int { h * w * c }
+    /// Elements per sample, saturating at `Int.max` when h x w x c does not fit in 64 bits (so a shape that large
+    /// fails every limit check instead of trapping; shape inference rejects it before anything else sees it).
+    public var count: Int { Checked.product(h, w, c) ?? Int.max }
 
     public var description: String { flat ? "\(count)" : "\(h)x\(w)x\(c)" }
 }
@@ -67,7 +68,8 @@ public struct Window: Sendable, Equatable, Hashable {
     public init(kernel: Size2, stride: Size2, padding: Padding) {
         self.kernel = kernel; self.stride = stride; self.padding = padding
     }
-    /// Output rows/columns for an input of `h` x `w`.
+    /// Output rows/columns for an input of `h` x `w`. Sizes, kernel, stride and padding are each at most
+    /// `Limits.maxNumber` (10^6) times a small factor, so the sums here cannot overflow.
     public func output(h: Int, w: Int) -> (h: Int, w: Int) {
         ((h + padding.top + padding.bottom - kernel.y) / stride.y + 1,
          (w + padding.left + padding.right - kernel.x) / stride.x + 1)

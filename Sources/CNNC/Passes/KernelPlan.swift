@@ -48,41 +48,54 @@ public struct Kernel: Sendable, Equatable {
 public struct KernelPlan: Sendable, Equatable {
     public var network: Network
     public var groups: [FusedGroup]
-    public var buffers: [PlanBuffer]
+    /// Fixed at creation: the name index and the gradient slots below are computed from it once.
+    public let buffers: [PlanBuffer]
     public var kernels: [Kernel]
     /// Every parameter, in source (= checkpoint) order, with its offset in the flat parameter array.
     public var parameters: [Parameter]
     public var parameterOffsets: [String: Int]
     public var parameterCount: Int
     /// Storage slots shared by gradient buffers whose lifetimes do not overlap, with their size per sample.
-    public var gradientSlots: [(name: String, elements: Int)] {
+    public let gradientSlots: [(name: String, elements: Int)]
+    /// Where each buffer is in `buffers`, by name: lookups stay O(1) for networks of many thousand layers.
+    private let bufferIndex: [String: Int]
+    private let slotIndex: [String: Int]
+
+    public init(network: Network, groups: [FusedGroup], buffers: [PlanBuffer], kernels: [Kernel], parameters: [Parameter],
+                parameterOffsets: [String: Int], parameterCount: Int) {
+        self.network = network; self.groups = groups; self.buffers = buffers; self.kernels = kernels
+        self.parameters = parameters; self.parameterOffsets = parameterOffsets; self.parameterCount = parameterCount
+        var index: [String: Int] = [:]
+        for (i, b) in buffers.enumerated() where index[b.name] == nil { index[b.name] = i }
+        bufferIndex = index
         var slots: [(name: String, elements: Int)] = []
+        var slotIndex: [String: Int] = [:]
         for b in buffers where b.role == .gradient {
-            if let i = slots.firstIndex(where: { $0.name == b.storage }) {
+            if let i = slotIndex[b.storage] {
                 slots[i].elements = max(slots[i].elements, b.shape.count)
             } else {
+                slotIndex[b.storage] = slots.count
                 slots.append((name: b.storage, elements: b.shape.count))
             }
         }
-        return slots
+        gradientSlots = slots
+        self.slotIndex = slotIndex
     }
+
+    /// The elements per sample of gradient slot `name`, if it is one.
+    public func gradientSlot(_ name: String) -> Int? { slotIndex[name].map { gradientSlots[$0].elements } }
 
     public static func == (a: KernelPlan, b: KernelPlan) -> Bool {
         a.groups == b.groups && a.buffers == b.buffers && a.kernels == b.kernels && a.parameterOffsets == b.parameterOffsets
     }
 
-    public func buffer(_ name: String) -> PlanBuffer? { buffers.first { $0.name == name } }
+    public func buffer(_ name: String) -> PlanBuffer? { bufferIndex[name].map { buffers[$0] } }
 
-    /// Bytes of per-sample buffers for a batch, counting shared storage once.
+    /// Bytes of per-sample buffers for a batch, counting shared storage once. The limits (`Limits`) bound the
+    /// buffers' elements and the batch so that this sum fits in 64 bits.
     public func activationBytes(batch: Int) -> Int {
-        var seen = Set<String>()
-        var total = 0
-        for b in buffers where b.role != .labels {
-            if seen.insert(b.storage).inserted {
-                let elements = buffers.filter { $0.storage == b.storage }.map(\.shape.count).max() ?? 0
-                total += elements * 4 * batch
-            }
-        }
-        return total
+        var largest: [String: Int] = [:]
+        for b in buffers where b.role != .labels { largest[b.storage] = max(largest[b.storage] ?? 0, b.shape.count) }
+        return largest.values.reduce(0) { $0 + $1 * 4 * batch }
     }
 }

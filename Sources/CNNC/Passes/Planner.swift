@@ -4,7 +4,9 @@ public enum Planner {
     public static func plan(_ net: Network, groups: [FusedGroup]) -> KernelPlan {
         var buffers: [PlanBuffer] = []
         var kernels: [Kernel] = []
+        var index: [String: Int] = [:]  // buffer name -> position in `buffers`
         func add(_ name: String, _ role: BufferRole, _ shape: Shape, integer: Bool = false, storage: String? = nil) {
+            index[name] = index[name] ?? buffers.count
             buffers.append(PlanBuffer(name: name, role: role, shape: shape, isInteger: integer, storage: storage ?? name,
                                       firstUse: -1, lastUse: -1))
         }
@@ -32,7 +34,7 @@ public enum Planner {
             var writes = [out]
             switch g.op {
             case .flatten:
-                add(out, .activation, g.output, storage: buffers.first { $0.name == x }!.storage)
+                add(out, .activation, g.output, storage: buffers[index[x]!].storage)
                 groupOutput.append(out)
                 x = out
                 continue
@@ -73,7 +75,7 @@ public enum Planner {
                 if g.needsInputGradient {
                     let dx = "d_\(groupInput[gi])"
                     if g.op == .flatten {
-                        add(dx, .gradient, g.input, storage: buffers.first { $0.name == dy }!.storage)
+                        add(dx, .gradient, g.input, storage: buffers[index[dy]!].storage)
                         continue
                     }
                     add(dx, .gradient, g.input)
@@ -93,7 +95,7 @@ public enum Planner {
         // Lifetimes, then gradient slots: first fit over non-overlapping lifetimes.
         for (ki, k) in kernels.enumerated() {
             for name in k.reads + k.writes {
-                guard let bi = buffers.firstIndex(where: { $0.name == name }) else { continue }
+                guard let bi = index[name] else { continue }
                 if buffers[bi].firstUse < 0 { buffers[bi].firstUse = ki }
                 buffers[bi].lastUse = ki
             }

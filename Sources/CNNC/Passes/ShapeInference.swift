@@ -9,10 +9,17 @@ public enum ShapeInference {
         var taken: [String: SourceLocation] = [:]
         for decl in tree.layers where decl.name != nil { taken[decl.name!] = decl.location }
         var seenParameters = false
+        var totals = Totals()
+        try checkInput(tree, &totals)
 
-        for decl in tree.layers {
+        for (index, decl) in tree.layers.enumerated() {
+            if index == Limits.maxLayers {
+                throw error(decl, tree, "too many layers: at most \(Limits.maxLayers) are supported",
+                            hint: "this is layer \(index + 1)")
+            }
             let name = try layerName(decl, ordinals: &ordinals, taken: &taken, tree: tree)
             var layer = try inferLayer(decl, name: name, input: shape, tree: tree)
+            try checkLimits(layer, decl, tree, &totals)
             layer.needsBackward = seenParameters || !layer.parameters.isEmpty
             layer.needsInputGradient = seenParameters
             if !layer.needsBackward { layer.backwardMACs = 0 }
@@ -74,16 +81,17 @@ public enum ShapeInference {
             var params = [Parameter(name: "\(name).weight",
                                     layout: .convWeight(oc: filters, c: input.c, kh: kernel.y, kw: kernel.x), initializer: .zeros)]
             params += try biasParameter(decl, tree, name: name, kind: bias, shape: output)
-            let macs = oh * ow * filters * kernel.y * kernel.x * input.c
+            let macs = Checked.product(oh, ow, filters, kernel.y, kernel.x, input.c) ?? Int.max
             return layer(.conv(filters: filters, window: window, bias: bias, activation: activation), output, params,
-                         macs: macs, backward: 2 * macs)
+                         macs: macs, backward: Checked.product(2, macs) ?? Int.max)
         case let .dense(units, bias, activation):
             let output = Shape.flat(units)
             var params = [Parameter(name: "\(name).weight",
                                     layout: .denseWeight(out: units, inH: input.h, inW: input.w, inC: input.c), initializer: .zeros)]
             params += try biasParameter(decl, tree, name: name, kind: bias, shape: output)
-            let macs = input.count * units
-            return layer(.dense(units: units, bias: bias, activation: activation), output, params, macs: macs, backward: 2 * macs)
+            let macs = Checked.product(input.count, units) ?? Int.max
+            return layer(.dense(units: units, bias: bias, activation: activation), output, params, macs: macs,
+                         backward: Checked.product(2, macs) ?? Int.max)
         case let .bias(kind):
             return layer(.bias(kind), input, try biasParameter(decl, tree, name: name, kind: kind, shape: input))
         case let .activation(a):
@@ -181,7 +189,7 @@ public enum ShapeInference {
         layers[i].parameters[0].initializer = act == .relu ? .he(fanIn: fanIn) : .glorot(fanIn: fanIn, fanOut: fanOut)
     }
 
-    private static func error(_ decl: LayerDecl, _ tree: SyntaxTree, _ message: String, hint: String? = nil) -> Diagnostic {
+    static func error(_ decl: LayerDecl, _ tree: SyntaxTree, _ message: String, hint: String? = nil) -> Diagnostic {
         Diagnostic(message, at: decl.location, lineText: tree.lineText(decl.location.line), length: decl.keywordLength, hint: hint)
     }
 

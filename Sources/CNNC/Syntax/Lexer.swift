@@ -185,7 +185,7 @@ enum Lexer {
 /// Scanning of numbers and names; nothing here throws.
 enum Scan {
     /// The largest size (count, kernel, stride, shape dimension, padding, epochs) the language accepts.
-    static let maxSize = 1_000_000
+    static let maxSize = Limits.maxNumber
 
     enum Digits: Equatable { case value(UInt64), overflow, invalid }
 

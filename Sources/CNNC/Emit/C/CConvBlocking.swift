@@ -192,8 +192,11 @@ extension CKernels {
     }
 
     /// Whether the forward conv runs along rows (`rowConvForward`): stride 1 along x and whole vectors of filters.
+    /// Its printed blocks grow with the row width and the kernel width, so wide rows and wide kernels take the
+    /// tap-by-tap loops instead; many filter groups run as a loop (`maxUnrolledBlocks`).
     func rowConvForward(_ g: FusedGroup, filters oc: Int, window w: Window) -> Bool {
-        w.stride.x == 1 && oc % 16 == 0
+        w.stride.x == 1 && oc % 16 == 0 && w.kernel.x <= 16 && g.output.w <= 1024
+            && (oc <= 16 * min(2, oc / 16) * Self.maxUnrolledBlocks || oc % 32 == 0)
     }
 
     /// The row's blocks of output positions (start, count), fixed at compile time: each block's accumulators fit
@@ -227,36 +230,48 @@ extension CKernels {
             c.line("// a row at a time: blocks of \(Set(blocks.map(\.count)).sorted(by: >).map(String.init).joined(separator: ", ")) outputs x \(16 * cv) filters in registers, all taps and channels")
             c.block("SCALAR_LOOP for (int oy = 0; oy < \(o.h); oy++)") { c in
                 c.line("float* restrict orow = op + oy * \(o.w * oc);")
-                for oc0 in stride(from: 0, to: oc, by: 16 * cv) {
-                    for (ox, u) in blocks {
-                        c.block("") { c in
-                            c.line("// outputs \(ox)..<\(ox + u), filters \(oc0)..<\(oc0 + 16 * cv)")
-                            c.line("vf16 " + (0..<u).flatMap { p in (0..<cv).map { "a\(p)_\($0) = {0}" } }.joined(separator: ", ") + ";")
-                            c.block("SCALAR_LOOP for (int ky = 0; ky < \(w.kernel.y); ky++)") { c in
-                                c.line("const int iy = \(Index.tap("oy", "ky", stride: w.stride.y, pad: w.padding.top));")
-                                if w.padding.top > 0 || w.padding.bottom > 0 { c.line("if (iy < 0 || iy >= \(i.h)) continue;") }
-                                c.line("const float* restrict xr = in + \(Index.nhwc("n", "iy", "0", "0", i));")
-                                c.line("const float* restrict wk = weight + ky * \(k * i.c * oc)\(oc0 == 0 ? "" : " + \(oc0)");")
-                                c.block("SCALAR_LOOP for (int c = 0; c < \(i.c); c++)") { c in
-                                    c.line("const vf16 " + (0..<k).flatMap { kx in (0..<cv).map { "w\(kx)_\($0) = vf16_load(\(Index.plus("wk + c * \(oc)", kx * i.c * oc + 16 * $0)))" } }.joined(separator: ", ") + ";")
-                                    for j in 0..<(u + k - 1) {
-                                        let ix = ox + j - pad
-                                        guard ix >= 0 && ix < i.w else { continue }  // padding
-                                        let updates = (0..<k).filter { j - $0 >= 0 && j - $0 < u }.flatMap { kx in
-                                            (0..<cv).map { " a\(j - kx)_\($0) += g * w\(kx)_\($0);" }
+                // Filter group starts: literals when few, else the C loop variable f0 (with 0 for the offsets).
+                let looped = oc / (16 * cv) > Self.maxUnrolledBlocks
+                let groups = looped ? [0] : Array(stride(from: 0, to: oc, by: 16 * cv))
+                let f0 = looped ? "f0" : nil
+                func plus(_ e: String, _ k: Int) -> String { Index.plus(f0.map { "\(e) + \($0)" } ?? e, k) }
+                func filterGroups(_ c: inout CodeWriter) {
+                    for oc0 in groups {
+                        for (ox, u) in blocks {
+                            c.block("") { c in
+                                c.line("// outputs \(ox)..<\(ox + u), filters " + (looped ? "f0..<f0 + \(16 * cv)" : "\(oc0)..<\(oc0 + 16 * cv)"))
+                                c.line("vf16 " + (0..<u).flatMap { p in (0..<cv).map { "a\(p)_\($0) = {0}" } }.joined(separator: ", ") + ";")
+                                c.block("SCALAR_LOOP for (int ky = 0; ky < \(w.kernel.y); ky++)") { c in
+                                    c.line("const int iy = \(Index.tap("oy", "ky", stride: w.stride.y, pad: w.padding.top));")
+                                    if w.padding.top > 0 || w.padding.bottom > 0 { c.line("if (iy < 0 || iy >= \(i.h)) continue;") }
+                                    c.line("const float* restrict xr = in + \(Index.nhwc("n", "iy", "0", "0", i));")
+                                    c.line("const float* restrict wk = \(plus("weight + ky * \(k * i.c * oc)", oc0));")
+                                    c.block("SCALAR_LOOP for (int c = 0; c < \(i.c); c++)") { c in
+                                        c.line("const vf16 " + (0..<k).flatMap { kx in (0..<cv).map { "w\(kx)_\($0) = vf16_load(\(Index.plus("wk + c * \(oc)", kx * i.c * oc + 16 * $0)))" } }.joined(separator: ", ") + ";")
+                                        for j in 0..<(u + k - 1) {
+                                            let ix = ox + j - pad
+                                            guard ix >= 0 && ix < i.w else { continue }  // padding
+                                            let updates = (0..<k).filter { j - $0 >= 0 && j - $0 < u }.flatMap { kx in
+                                                (0..<cv).map { " a\(j - kx)_\($0) += g * w\(kx)_\($0);" }
+                                            }
+                                            c.line("{ const float g = xr[\(Index.plus("c", ix * i.c))];" + updates.joined() + " }")
                                         }
-                                        c.line("{ const float g = xr[\(Index.plus("c", ix * i.c))];" + updates.joined() + " }")
                                     }
                                 }
-                            }
-                            for p in 0..<u {
-                                for v in 0..<cv {
-                                    let at = (ox + p) * oc + oc0 + 16 * v
-                                    c.line("vf16_store(\(Index.plus("orow", at)), \(vectorEpilogue ? epilogue("a\(p)_\(v)", g, channel: oc0 + 16 * v, element: Index.plus("oy * \(o.w * oc)", at)) : "a\(p)_\(v)"));")
+                                for p in 0..<u {
+                                    for v in 0..<cv {
+                                        let at = (ox + p) * oc + oc0 + 16 * v
+                                        c.line("vf16_store(\(plus("orow", at)), \(vectorEpilogue ? epilogue("a\(p)_\(v)", g, channel: oc0 + 16 * v, group: f0, element: plus("oy * \(o.w * oc)", at)) : "a\(p)_\(v)"));")
+                                    }
                                 }
                             }
                         }
                     }
+                }
+                if looped {
+                    c.block("SCALAR_LOOP for (int f0 = 0; f0 < \(oc); f0 += \(16 * cv))") { c in filterGroups(&c) }
+                } else {
+                    filterGroups(&c)
                 }
             }
             if vectorEpilogue { return }
@@ -273,11 +288,12 @@ extension CKernels {
     /// The fused epilogue on a `vf16` of 16 filters at `channel` (and per-sample element offset `element`): the
     /// biases in order, then ReLU as a mask (NaN and -0 become +0, as in the scalar form). Only for no activation or
     /// ReLU; sigmoid and tanh take the scalar epilogue pass, where their loops vectorize.
-    func epilogue(_ v: String, _ g: FusedGroup, channel: Int, element: String) -> String {
+    /// `group` is the C variable of a looped filter group, added to `channel`.
+    func epilogue(_ v: String, _ g: FusedGroup, channel: Int, group: String? = nil, element: String) -> String {
         var e = v
         for b in epilogueBiases(g) {
             switch b.kind {
-            case .channel: e = "\(e) + vf16_load(\(Index.plus(b.pointer, channel)))"
+            case .channel: e = "\(e) + vf16_load(\(Index.plus(group.map { "\(b.pointer) + \($0)" } ?? b.pointer, channel)))"
             case .element: e = "\(e) + vf16_load(\(b.pointer) + \(element))"
             case .none: break
             }

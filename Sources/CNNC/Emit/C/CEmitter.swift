@@ -54,12 +54,14 @@ struct CEmitter {
     /// One entry per distinct storage, in plan order.
     func storages() -> [Storage] {
         var out: [Storage] = []
+        var at: [String: Int] = [:]  // storage name -> position in `out`
         for b in plan.buffers where b.role != .labels {
             let size = b.role == .loss ? 1 : b.shape.count
-            if let i = out.firstIndex(where: { $0.name == b.storage }) {
+            if let i = at[b.storage] {
                 out[i].elements = max(out[i].elements, size)
                 out[i].comment += ", " + b.name
             } else {
+                at[b.storage] = out.count
                 out.append(Storage(name: b.storage, elements: size, integer: b.isInteger,
                                    comment: b.role == .gradient ? "gradient slot: \(b.name)" : "\(kernels.nhwc(b.shape)): \(b.name)"))
             }

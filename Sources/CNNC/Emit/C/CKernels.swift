@@ -13,7 +13,7 @@ struct CKernels {
         func stride(_ name: String) -> Int {
             guard let b = plan.buffer(name) else { return 0 }
             guard b.role == .gradient else { return b.shape.count }
-            return plan.gradientSlots.first { $0.name == b.storage }?.elements ?? b.shape.count
+            return plan.gradientSlot(b.storage) ?? b.shape.count
         }
         if k.phase == .backward, let dy = k.reads.first { p.dyStride = stride(dy) }
         if k.phase == .backward, let dx = k.writes.first { p.dxStride = stride(dx) }

@@ -1,5 +1,9 @@
 /// Dense, stand-alone elementwise, pooling and softmax kernels of the C printer.
 extension CKernels {
+    /// Register blocks printed one after another, at most (outputs of a dense tile, filter groups of a row conv);
+    /// past that the blocks run as a C loop, so that the source grows with the depth, not with the channel counts.
+    static let maxUnrolledBlocks = 8
+
     /// The head of a loop body over blocks of `block` samples starting at `s` and ending before `end`: `count`, the
     /// samples of this block, and `lines(k, sample)` for each k with the sample's index expression. A missing
     /// sample of a partial block is sample s again: it is read but its results are not written.
@@ -26,26 +30,37 @@ extension CKernels {
                     tiles.removeLast()
                     tiles[tiles.count - 1].1 += last.1
                 }
-                for (o0, width) in tiles {
-                    c.block("") { c in
-                        c.line("float acc[\(block)][\(width)];  // outputs \(o0)..<\(o0 + width)")
-                        c.line("UNROLLED_LOOP for (int k = 0; k < \(block); k++) for (int o = 0; o < \(width); o++) acc[k][o] = 0.0f;")
-                        c.block("SCALAR_LOOP for (int i = 0; i < \(n); i++)") { c in
-                            c.line("const float* restrict wp = weight + (size_t)i * \(units)\(o0 == 0 ? "" : " + \(o0)");")
-                            c.line("const float " + (0..<block).map { "v\($0) = x\($0)[i]" }.joined(separator: ", ") + ";")
-                            c.line("for (int o = 0; o < \(width); o++) {")
-                            c.line("    const float w = wp[o];")
-                            c.line("   " + (0..<block).map { " acc[\($0)][o] += v\($0) * w;" }.joined())
-                            c.line("}")
-                        }
-                        c.block("for (int k = 0; k < count; k++) for (int o = 0; o < \(width); o++)") { c in
-                            c.line("float v = acc[k][o];")
-                            let o = o0 == 0 ? "o" : "\(o0) + o"
-                            lang.epilogue("v", biases: epilogueBiases(g), activation: g.activation, channel: o, element: o)
-                                .forEach { c.line($0) }
-                            c.line("out[(size_t)(s + k) * \(units) + \(o)] = v;")
-                        }
+                // Many tiles run as a loop over o0 (the source stays proportional to the depth, not the units);
+                // the last tile, which may be wider, stays on its own.
+                let looped = tiles.count > Self.maxUnrolledBlocks ? tiles.count - 1 : 0
+                if looped > 0 {
+                    c.line("// outputs 0..<\(looped * tile), \(tile) at a time")
+                    c.block("SCALAR_LOOP for (int t0 = 0; t0 < \(looped * tile); t0 += \(tile))") { c in
+                        tileBody(&c, "t0", tile, comment: "outputs t0..<t0 + \(tile)")
                     }
+                }
+                for (o0, width) in tiles.dropFirst(looped) {
+                    c.block("") { c in tileBody(&c, o0 == 0 ? "" : "\(o0)", width, comment: "outputs \(o0)..<\(o0 + width)") }
+                }
+                /// One tile of `width` outputs from `o0` (a C expression; "" for 0).
+                func tileBody(_ c: inout CodeWriter, _ o0: String, _ width: Int, comment: String) {
+                    c.line("float acc[\(block)][\(width)];  // \(comment)")
+                    c.line("UNROLLED_LOOP for (int k = 0; k < \(block); k++) for (int o = 0; o < \(width); o++) acc[k][o] = 0.0f;")
+                    c.block("SCALAR_LOOP for (int i = 0; i < \(n); i++)") { c in
+                        c.line("const float* restrict wp = weight + (size_t)i * \(units)\(o0.isEmpty ? "" : " + \(o0)");")
+                        c.line("const float " + (0..<block).map { "v\($0) = x\($0)[i]" }.joined(separator: ", ") + ";")
+                        c.line("for (int o = 0; o < \(width); o++) {")
+                        c.line("    const float w = wp[o];")
+                        c.line("   " + (0..<block).map { " acc[\($0)][o] += v\($0) * w;" }.joined())
+                        c.line("}")
+                    }
+                    c.block("for (int k = 0; k < count; k++) for (int o = 0; o < \(width); o++)") { c in
+                        c.line("float v = acc[k][o];")
+                        let o = o0.isEmpty ? "o" : "\(o0) + o"
+                        lang.epilogue("v", biases: epilogueBiases(g), activation: g.activation, channel: o, element: o)
+                            .forEach { c.line($0) }
+                        c.line("out[(size_t)(s + k) * \(units) + \(o)] = v;")
+                        }
                 }
             }
         }
@@ -185,20 +200,30 @@ extension CKernels {
                 let ks = 0..<r
                 c.block(r > 1 ? "for (; i + \(r) <= r1; i += \(r))" : "for (; i < r1; i++)") { c in
                     c.line(r > 1 ? "// blocks of \(r) rows" : "// rows left over")
-                    for chunk in chunks {
-                        let o0 = chunk.lowerBound, width = chunk.count
-                        let at = o0 == 0 ? "o" : "\(o0) + o"
-                        c.block("") { c in
-                            c.line("float acc[\(r)][\(width)];  // outputs \(o0)..<\(chunk.upperBound)")
-                            c.line("UNROLLED_LOOP for (int k = 0; k < \(r); k++) for (int o = 0; o < \(width); o++) acc[k][o] = 0.0f;")
-                            c.block("SCALAR_LOOP for (int n = 0; n < batch; n++)") { c in
-                                c.line("const float* restrict dz = dout + \(Index.sample("n", stride: dyStride, o0 == 0 ? "0" : "\(o0)"));")
-                                c.line("const float* restrict x = in + (size_t)n * \(n) + i;")
-                                c.line("const float " + ks.map { "a\($0) = x[\($0)]" }.joined(separator: ", ") + ";")
-                                c.line("for (int o = 0; o < \(width); o++) {" + ks.map { " acc[\($0)][o] += a\($0) * dz[o];" }.joined() + " }")
-                            }
-                            c.line("UNROLLED_LOOP for (int k = 0; k < \(r); k++) for (int o = 0; o < \(width); o++) dweight[(size_t)(i + k) * \(units) + \(at)] = acc[k][o];")
+                    // Many chunks run as a loop over o0; the last (maybe narrower) one stays on its own.
+                    let looped = chunks.count > Self.maxUnrolledBlocks ? chunks.count - 1 : 0
+                    if looped > 0 {
+                        let width = chunks[0].count
+                        c.block("SCALAR_LOOP for (int c0 = 0; c0 < \(looped * width); c0 += \(width))") { c in
+                            chunkBody(&c, "c0", width, comment: "outputs c0..<c0 + \(width)")
                         }
+                    }
+                    for chunk in chunks.dropFirst(looped) {
+                        let o0 = chunk.lowerBound
+                        c.block("") { c in chunkBody(&c, o0 == 0 ? "" : "\(o0)", chunk.count, comment: "outputs \(o0)..<\(chunk.upperBound)") }
+                    }
+                    /// One chunk of `width` outputs from `o0` (a C expression; "" for 0).
+                    func chunkBody(_ c: inout CodeWriter, _ o0: String, _ width: Int, comment: String) {
+                        let at = o0.isEmpty ? "o" : "\(o0) + o"
+                        c.line("float acc[\(r)][\(width)];  // \(comment)")
+                        c.line("UNROLLED_LOOP for (int k = 0; k < \(r); k++) for (int o = 0; o < \(width); o++) acc[k][o] = 0.0f;")
+                        c.block("SCALAR_LOOP for (int n = 0; n < batch; n++)") { c in
+                            c.line("const float* restrict dz = dout + \(Index.sample("n", stride: dyStride, o0.isEmpty ? "0" : o0));")
+                            c.line("const float* restrict x = in + (size_t)n * \(n) + i;")
+                            c.line("const float " + ks.map { "a\($0) = x[\($0)]" }.joined(separator: ", ") + ";")
+                            c.line("for (int o = 0; o < \(width); o++) {" + ks.map { " acc[\($0)][o] += a\($0) * dz[o];" }.joined() + " }")
+                        }
+                        c.line("UNROLLED_LOOP for (int k = 0; k < \(r); k++) for (int o = 0; o < \(width); o++) dweight[(size_t)(i + k) * \(units) + \(at)] = acc[k][o];")
                     }
                 }
             }

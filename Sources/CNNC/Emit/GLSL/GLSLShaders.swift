@@ -74,9 +74,10 @@ struct GLSLProgram {
 
     /// The plan's storages (aliases and gradient slots once), then the parameter arrays and the hit flags.
     private mutating func addStorages() {
+        var at: [String: Int] = [:]  // storage name -> position in `storages`
         for b in plan.buffers {
             let size = b.role == .loss || b.role == .labels ? 1 : b.shape.count
-            if let i = storages.firstIndex(where: { $0.name == b.storage }) {
+            if let i = at[b.storage] {
                 storages[i].perSample = max(storages[i].perSample, size)
                 storages[i].comment += ", " + b.name
                 continue
@@ -88,6 +89,7 @@ struct GLSLProgram {
             default: host = b.name == "probs" ? .download : .device
             }
             let comment = b.role == .gradient ? "gradient slot: \(b.name)" : "\(GLSLText.nhwc(b.shape)): \(b.name)"
+            at[b.storage] = storages.count
             storages.append(GLSLStorage(name: b.storage, perSample: size, fixed: 0, integer: b.isInteger, host: host, comment: comment))
         }
         storages.append(GLSLStorage(name: "hits", perSample: 1, fixed: 0, integer: true, host: .download,

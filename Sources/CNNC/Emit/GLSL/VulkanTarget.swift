@@ -32,6 +32,7 @@ public enum VulkanTarget {
     /// The lowered program and each shader's SPIR-V, in execution order.
     static func compile(_ c: Compilation) throws -> (program: GLSLProgram, spirv: [[UInt32]]) {
         let program = try GLSLProgram(plan: c.plan)
+        _ = try VulkanLimits.check(program, plan: c.plan)
         let compiler = try ShaderCompiler()
         var spirv: [[UInt32]] = []
         for shader in program.shaders {
@@ -133,6 +134,7 @@ public enum VulkanTarget {
             "epochs": "\(net.train.epochs)", "batch": "\(net.train.batch)",
             "lr": "\(Float(net.train.learningRate))", "momentum": "\(Float(net.train.momentum))", "seed": "\(net.train.seed)",
             "parameterCount": "\(plan.parameterCount)", "parameters": params,
+            "largestBatch": "\(VulkanLimits.largestBatch(program).batch)",
             "storages": storages, "shaders": shaders, "kernels": kernels,
         ])
     }
