@@ -21,8 +21,9 @@ public enum Planner {
         var bufferOf = [Network.inputTensor: "input"]
         if net.scale != 1 {
             add("x", .activation, net.input)
-            kernels.append(Kernel(name: "input_scale", phase: .forward, group: nil, reads: ["input"], writes: ["x"],
-                                  parameters: [], parameterGradients: [], macs: 0, location: nil))
+            kernels.append(Kernel(name: "input_scale", phase: .forward, group: nil,
+                                  operands: Operands(input: "input", output: "x"), parameters: [],
+                                  parameterGradients: [], macs: 0, location: nil))
             bufferOf[Network.inputTensor] = "x"
         }
         func inputBuffer(_ g: FusedGroup) -> String { bufferOf[g.inputs[0]]! }
@@ -30,18 +31,18 @@ public enum Planner {
             let x = inputBuffer(g)
             let out = g.op == .softmax ? "probs" : "\(g.name)_out"
             bufferOf[g.outputTensor] = out
-            var writes = [out]
+            var operands = Operands(input: x, output: out)
             switch g.op {
             case .flatten:
                 add(out, .activation, g.output, storage: buffers.first { $0.name == x }!.storage)
                 continue
             case .pool(.max, _) where g.needsBackward:
                 add("\(g.name)_argmax", .index, g.output, integer: true)
-                writes.append("\(g.name)_argmax")
+                operands.argmax = "\(g.name)_argmax"
             default: break
             }
             add(out, .activation, g.output)
-            kernels.append(Kernel(name: "\(g.name)_forward", phase: .forward, group: gi, reads: [x], writes: writes,
+            kernels.append(Kernel(name: "\(g.name)_forward", phase: .forward, group: gi, operands: operands,
                                   parameters: g.parameters.map(\.name), parameterGradients: [], macs: g.forwardMACs,
                                   location: g.location))
         }
@@ -60,13 +61,13 @@ public enum Planner {
             gradientOf[tensor] = name
             return name
         }
-        var seed: [String] = []
-        if backwardFrom >= 0 { seed = [gradient(of: groups[backwardFrom].outputTensor, groups[backwardFrom].output)] }
+        let seed = backwardFrom >= 0 ? gradient(of: groups[backwardFrom].outputTensor, groups[backwardFrom].output) : nil
         let logits = last >= 0 ? inputBuffer(groups[last]) : bufferOf[Network.inputTensor]!
         kernels.append(Kernel(name: hasSoftmax ? "\(groups[last].name)_xent" : "xent", phase: .loss,
                               group: hasSoftmax ? last : nil,
-                              reads: hasSoftmax ? ["probs", logits, "labels"] : [logits, "labels"],
-                              writes: ["loss"] + seed, parameters: [], parameterGradients: [], macs: 0,
+                              operands: Operands(input: logits, inputGradient: seed, probabilities: hasSoftmax ? "probs" : nil,
+                                                 labels: "labels", loss: "loss"),
+                              parameters: [], parameterGradients: [], macs: 0,
                               location: hasSoftmax ? groups[last].location : nil))
 
         // Backward: groups in reverse source order (a reverse topological order of the graph); a group's input
@@ -75,25 +76,24 @@ public enum Planner {
             for gi in stride(from: backwardFrom, through: 0, by: -1) where groups[gi].needsBackward {
                 let g = groups[gi]
                 let dy = gradientOf[g.outputTensor]!
-                var reads = [dy, inputBuffer(g), bufferOf[g.outputTensor]!]
-                if case .pool(.max, _) = g.op { reads = [dy, "\(g.name)_argmax"] }
-                var writes: [String] = []
+                var operands = Operands(input: inputBuffer(g), savedOutput: bufferOf[g.outputTensor]!, outputGradient: dy)
+                if case .pool(.max, _) = g.op { operands = Operands(argmax: "\(g.name)_argmax", outputGradient: dy) }
                 if g.needsInputGradient {
                     if g.op == .flatten {
                         _ = gradient(of: g.inputs[0], g.input, aliasing: dy)
                         continue
                     }
-                    writes.append(gradient(of: g.inputs[0], g.input))
+                    operands.inputGradient = gradient(of: g.inputs[0], g.input)
                 } else if g.op == .flatten {
                     continue
                 }
-                kernels.append(Kernel(name: "\(g.name)_backward", phase: .backward, group: gi, reads: reads,
-                                      writes: writes, parameters: g.weight.map { [$0.name] } ?? [],
+                kernels.append(Kernel(name: "\(g.name)_backward", phase: .backward, group: gi, operands: operands,
+                                      parameters: g.weight.map { [$0.name] } ?? [],
                                       parameterGradients: g.parameters.map(\.name), macs: g.backwardMACs,
                                       location: g.location))
             }
         }
-        kernels.append(Kernel(name: "sgd_update", phase: .update, group: nil, reads: [], writes: [],
+        kernels.append(Kernel(name: "sgd_update", phase: .update, group: nil, operands: Operands(),
                               parameters: net.parameters.map(\.name), parameterGradients: net.parameters.map(\.name),
                               macs: 0, location: nil))
 

@@ -133,8 +133,9 @@ struct CEmitter {
         c.line()
         c.block("void net_loss(const net_buffers* b, int batch, int with_gradient, int n0, int n1, double* loss_sum, int* correct, double* times)") { c in
             if let (ki, k) = plan.kernels.enumerated().first(where: { $0.element.phase == .loss }) {
-                let dx = k.writes.count > 1 ? "with_gradient ? \(storage(k.writes[1])) : 0" : "0"
-                c.line("TIMED(\(ki), \(k.name)(\(storage(k.reads[0])), \(storage(k.reads[1])), b->labels, b->loss, \(dx), batch, n0, n1, loss_sum, correct));")
+                let o = k.operands
+                let dx = o.inputGradient.map { "with_gradient ? \(storage($0)) : 0" } ?? "0"
+                c.line("TIMED(\(ki), \(k.name)(\(storage(o.probabilities!)), \(storage(o.input!)), b->labels, b->loss, \(dx), batch, n0, n1, loss_sum, correct));")
             }
         }
         c.line()
@@ -156,9 +157,9 @@ struct CEmitter {
                         c.line("case \(si): {  // on weight rows of every sample: thread t's share of \((rows + block - 1) / block) blocks of \(block)")
                         c.line("    const int blocks = \((rows + block - 1) / block);")
                         c.line("    const int r0 = blocks * t / threads * \(block), r1_ = blocks * (t + 1) / threads * \(block), r1 = r1_ < \(rows) ? r1_ : \(rows);")
-                        c.line("    TIMED(\(ki), \(g.name)_wgrad(\(storage(k.reads[0])), \(storage(k.reads[1]))\(transpose), \(param(w.name, "shared")), r0, r1, batch));")
-                        if g.needsInputGradient, let dx = k.writes.first {
-                            c.line("    TIMED(\(ki), \(g.name)_din(\(storage(k.reads[0])), b->\(g.name)_wt, \(storage(dx)), r0, r1, batch));")
+                        c.line("    TIMED(\(ki), \(g.name)_wgrad(\(storage(k.operands.outputGradient!)), \(storage(k.operands.input!))\(transpose), \(param(w.name, "shared")), r0, r1, batch));")
+                        if g.needsInputGradient, let dx = k.operands.inputGradient {
+                            c.line("    TIMED(\(ki), \(g.name)_din(\(storage(k.operands.outputGradient!)), b->\(g.name)_wt, \(storage(dx)), r0, r1, batch));")
                         }
                         c.line("    break;")
                         c.line("}")
@@ -263,30 +264,30 @@ struct CEmitter {
     private func forwardCall(_ k: Kernel) -> String {
         guard let gi = k.group else { return "input_scale(b->input, b->x, n0, n1)" }
         let g = plan.groups[gi]
-        var args = [storage(k.reads[0])]
+        var args = [storage(k.operands.input!)]
         args += g.parameters.map { param($0.name) }
-        args += k.writes.map(storage)
+        args += [k.operands.output, k.operands.argmax].compactMap { $0 }.map(storage)
         return "\(k.name)(\((args + ["n0", "n1"]).joined(separator: ", ")))"
     }
 
     private func backwardCall(_ k: Kernel) -> String {
-        let g = plan.groups[k.group!]
+        let g = plan.groups[k.group!], o = k.operands
         var args: [String]
         switch g.op {
         case .dense where kernels.batchWideWeightGradient(g):
             // dz and the bias gradients only: NAME_wgrad and NAME_din follow together in the next stage.
             let biases = g.parameters.filter { $0.name != g.weight!.name }.map { param($0.name, "grads") }
-            return "\(k.name)(\(([storage(k.reads[0]), storage(k.reads[2])] + biases + ["n0", "n1"]).joined(separator: ", ")))"
+            return "\(k.name)(\(([storage(o.outputGradient!), storage(o.savedOutput!)] + biases + ["n0", "n1"]).joined(separator: ", ")))"
         case .conv, .dense:
-            args = k.reads.map(storage) + [param(g.weight!.name)] + g.parameters.map { param($0.name, "grads") }
+            args = [o.outputGradient!, o.input!, o.savedOutput!].map(storage) + [param(g.weight!.name)] + g.parameters.map { param($0.name, "grads") }
         case .elementwise:
-            args = [storage(k.reads[0]), storage(k.reads[2])] + g.parameters.map { param($0.name, "grads") }
+            args = [storage(o.outputGradient!), storage(o.savedOutput!)] + g.parameters.map { param($0.name, "grads") }
         case .pool(.max, _):
-            args = k.reads.map(storage)
+            args = [storage(o.outputGradient!), storage(o.argmax!)]
         default:
-            args = [storage(k.reads[0])]
+            args = [storage(o.outputGradient!)]
         }
-        args += k.writes.map(storage)
+        args += [o.inputGradient].compactMap { $0 }.map(storage)
         return "\(k.name)(\((args + ["n0", "n1"]).joined(separator: ", ")))"
     }
 }

@@ -34,7 +34,8 @@ extension GLSLProgram {
         return shader(k.name, kernel: ki, group: g, what: [
             "in and out are \(GLSLText.nhwc(s)); \(g.biases.map { "\($0.parameter.name) at params[\(offset($0.parameter))]" }.joined(separator: ", "))",
             "One invocation per element.",
-        ], bindings: [bind(k.reads[0], as: "x", .read)] + (g.biases.isEmpty ? [] : [params(g)]) + [bind(k.writes[0], as: "y", .write)],
+        ], bindings: [bind(k.operands.input!, as: "x", .read)] + (g.biases.isEmpty ? [] : [params(g)])
+            + [bind(k.operands.output!, as: "y", .write)],
         threads: .perSample(s.count)) { c in
             c.line("int p = t % \(s.count);  // the element within its sample")
             c.line("int ch = p % \(s.c);")
@@ -46,18 +47,18 @@ extension GLSLProgram {
 
     mutating func elementwiseBackward(_ k: Kernel, _ ki: Int, _ g: FusedGroup) {
         if g.activation != nil || g.needsInputGradient {
-            shaders.append(activationGradient(k, ki, g, count: g.output.count, alsoInto: k.writes.first))
+            shaders.append(activationGradient(k, ki, g, count: g.output.count, alsoInto: k.operands.inputGradient))
         }
-        biasGradients(k, ki, g, dz: k.reads[0], output: g.output)
+        biasGradients(k, ki, g, dz: k.operands.outputGradient!, output: g.output)
     }
 
     // MARK: pooling
 
     func poolForward(_ k: Kernel, _ ki: Int, _ g: FusedGroup, _ kind: PoolKind, _ w: Window) -> GLSLShader {
         let i = g.input, o = g.output
-        let argmax = k.writes.count > 1
-        var binds = [bind(k.reads[0], as: "x", .read), bind(k.writes[0], as: "y", .write)]
-        if argmax { binds.append(bind(k.writes[1], as: "arg", .write)) }
+        let argmax = k.operands.argmax != nil
+        var binds = [bind(k.operands.input!, as: "x", .read), bind(k.operands.output!, as: "y", .write)]
+        if let arg = k.operands.argmax { binds.append(bind(arg, as: "arg", .write)) }
         return shader(k.name, kernel: ki, group: g, what: [
             "in is \(GLSLText.nhwc(i)), out is \(GLSLText.nhwc(o))"
                 + (argmax ? "; argmax \(GLSLText.nhwc(o)) is the winning input offset within its sample" : ""),
@@ -92,9 +93,9 @@ extension GLSLProgram {
 
     func poolBackward(_ k: Kernel, _ ki: Int, _ g: FusedGroup, _ kind: PoolKind, _ w: Window) -> GLSLShader {
         let i = g.input, o = g.output
-        var binds = [bind(k.reads[0], as: "dy", .read)]
-        if kind == .max { binds.append(bind(k.reads[1], as: "arg", .read)) }
-        binds.append(bind(k.writes[0], as: "dx", .write))
+        var binds = [bind(k.operands.outputGradient!, as: "dy", .read)]
+        if kind == .max { binds.append(bind(k.operands.argmax!, as: "arg", .read)) }
+        binds.append(bind(k.operands.inputGradient!, as: "dx", .write))
         return shader(k.name, kernel: ki, group: g, what: [
             "dout is \(GLSLText.nhwc(o)), din \(GLSLText.nhwc(i))",
             kind == .max ? "din[n,iy,ix,c] = sum of dout over the windows whose argmax is this input element"
@@ -125,7 +126,7 @@ extension GLSLProgram {
         let n = g.output.count
         return shader(k.name, kernel: ki, group: g, what: [
             "in and out are (N,\(n)): out = exp(in - max) / sum(exp(in - max))", "One invocation per sample.",
-        ], bindings: [bind(k.reads[0], as: "x", .read), bind(k.writes[0], as: "p", .write)], threads: .perSample(1)) { c in
+        ], bindings: [bind(k.operands.input!, as: "x", .read), bind(k.operands.output!, as: "p", .write)], threads: .perSample(1)) { c in
             c.line("int b = t * \(n);")
             c.line("float m = x[b];")
             c.line("for (int j = 1; j < \(n); j++) m = max(m, x[b + j]);")
@@ -140,10 +141,11 @@ extension GLSLProgram {
     /// training (pc.train), dx = (probs - onehot) / batch.
     func crossEntropy(_ k: Kernel, _ ki: Int, _ g: FusedGroup) -> GLSLShader {
         let n = g.output.count
-        var binds = [bind(k.reads[0], as: "p", .read), bind(k.reads[1], as: "x", .read), bind(k.reads[2], as: "labels", .read),
-                     bind(k.writes[0], as: "loss", .write),
+        let o = k.operands
+        var binds = [bind(o.probabilities!, as: "p", .read), bind(o.input!, as: "x", .read), bind(o.labels!, as: "labels", .read),
+                     bind(o.loss!, as: "loss", .write),
                      GLSLBinding(storage: "hits", array: "hits", access: .write, integer: true, comment: "hits: (N)")]
-        if k.writes.count > 1 { binds.append(bind(k.writes[1], as: "dx", .write)) }
+        if let dx = o.inputGradient { binds.append(bind(dx, as: "dx", .write)) }
         return shader(k.name, kernel: ki, group: g, what: [
             "cross-entropy of the softmax: loss = log(sum(exp(x - m))) + m - x[label]",
             "probs and x (the logits) are (N,\(n)), labels, loss and hits (N); dx is (N,\(n)): (probs - onehot) / batch",
@@ -158,7 +160,7 @@ extension GLSLProgram {
             c.line("for (int j = 0; j < \(n); j++) s += exp(x[b + j] - m);")
             c.line("loss[t] = log(s) + m - x[b + label];")
             c.line("hits[t] = best == label ? 1 : 0;")
-            if k.writes.count > 1 {
+            if o.inputGradient != nil {
                 c.block("if (pc.train != 0)") { c in
                     c.line("float inv = 1.0 / float(pc.n);")
                     c.line("for (int j = 0; j < \(n); j++) dx[b + j] = (p[b + j] - (j == label ? 1.0 : 0.0)) * inv;")
