@@ -82,7 +82,8 @@ struct CEmitter {
         "\(base) + \(plan.parameterOffsets[name]!) /* \(name) */"
     }
 
-    /// The kernels, in plan order.
+    /// The kernels, each group's forward function right above its backward (and the loss after the softmax), in
+    /// source order, so that a layer's two halves read together.
     func kernelFunctions() -> String {
         var parts: [String] = []
         if plan.network.scale != 1 {
@@ -95,7 +96,9 @@ struct CEmitter {
             }
             parts.append(c.text)
         }
-        for k in plan.kernels {
+        let byGroup = plan.kernels.filter { $0.group != nil }.enumerated()
+            .sorted { ($0.element.group!, $0.offset) < ($1.element.group!, $1.offset) }.map(\.element)
+        for k in byGroup {
             guard let gi = k.group else { continue }
             let g = plan.groups[gi]
             let kernels = self.kernels.forKernel(k)

@@ -177,7 +177,8 @@ struct GLSLProgram {
             }
             body(&c)
         }
-        return GLSLShader(name: name, kernel: ki, phase: k.phase, bindings: bindings, threads: threads, source: c.text,
+        return GLSLShader(name: name, kernel: ki, phase: k.phase, bindings: bindings, threads: threads,
+                          source: LineWrap.wrap(c.text),
                           location: group?.location ?? k.location)
     }
 
