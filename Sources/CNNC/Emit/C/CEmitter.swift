@@ -86,19 +86,17 @@ struct CEmitter {
     /// source order, so that a layer's two halves read together.
     func kernelFunctions() -> String {
         var parts: [String] = []
-        if plan.network.scale != 1 {
-            let n = plan.network.input.count
-            var c = CodeWriter()
-            c.line("// input_scale: x = input * \(plan.network.scaleText ?? "\(plan.network.scale)")  [scale]")
-            c.line("// input and x are \(kernels.nhwc(plan.network.input))")
-            c.block("static void input_scale(const float* restrict in, float* restrict out, int n0, int n1)") { c in
-                c.line("for (size_t j = (size_t)n0 * \(n); j < (size_t)n1 * \(n); j++) out[j] = in[j] * \(KernelLanguage.c.lit(plan.network.scale));")
-            }
-            parts.append(c.text)
+        if let scale = plan.kernels.indices.first(where: { plan.kernels[$0].group == nil && plan.kernels[$0].phase == .forward }),
+           let lowered = Lowering.lower(plan, kernel: scale) {
+            parts.append(CFrame(plan: plan).function(lowered))
         }
-        let byGroup = plan.kernels.filter { $0.group != nil }.enumerated()
-            .sorted { ($0.element.group!, $0.offset) < ($1.element.group!, $1.offset) }.map(\.element)
-        for k in byGroup {
+        let byGroup = plan.kernels.enumerated().filter { $0.element.group != nil }
+            .sorted { ($0.element.group!, $0.offset) < ($1.element.group!, $1.offset) }
+        for (ki, k) in byGroup {
+            if let lowered = Lowering.lower(plan, kernel: ki) {
+                parts.append(CFrame(plan: plan).function(lowered))
+                continue
+            }
             guard let gi = k.group else { continue }
             let g = plan.groups[gi]
             let kernels = self.kernels.forKernel(k)
@@ -130,7 +128,7 @@ struct CEmitter {
         c.block("void net_forward(const net_buffers* b, const float* params, int n0, int n1, double* times)") { c in
             c.line("(void)params;")
             for (ki, k) in plan.kernels.enumerated() where k.phase == .forward {
-                c.line("TIMED(\(ki), \(forwardCall(k)));")
+                c.line("TIMED(\(ki), \(forwardCall(ki, k)));")
             }
         }
         c.line()
@@ -264,7 +262,8 @@ struct CEmitter {
         return out
     }
 
-    private func forwardCall(_ k: Kernel) -> String {
+    private func forwardCall(_ ki: Int, _ k: Kernel) -> String {
+        if let lowered = Lowering.lower(plan, kernel: ki) { return CFrame(plan: plan).call(lowered) }
         guard let gi = k.group else { return "input_scale(b->input, b->x, n0, n1)" }
         let g = plan.groups[gi]
         var args = [storage(k.operands.input!)]

@@ -115,6 +115,10 @@ struct GLSLProgram {
     }
 
     private mutating func lower(_ k: Kernel, index ki: Int) {
+        if let lowered = Lowering.lower(plan, kernel: ki) {
+            shaders.append(shader(lowered))
+            return
+        }
         guard let gi = k.group else {
             switch k.phase {
             case .forward: shaders.append(inputScale(ki))
