@@ -29,6 +29,11 @@ struct KernelLanguage: Sendable {
                                   min: "fminf", toFloat: { "(float)\($0)" }, castBindsTightly: true,
                                   negativeInfinity: "-INFINITY",
                                   wide: { "(size_t)\($0)" }, index: "size_t")
+    /// The lowered form as `cnnc plan --lowered` shows it: C's syntax without any target's types or library names.
+    static let neutral = KernelLanguage(float: "float", int: "int", literalSuffix: "", exp: "exp", log: "log",
+                                        tanh: "tanh", max: "max", letInt: "let int", letFloat: "let float", min: "min",
+                                        toFloat: { "float(\($0))" }, castBindsTightly: false,
+                                        negativeInfinity: "-inf", wide: { "wide(\($0))" }, index: "index")
     static let glsl = KernelLanguage(float: "float", int: "int", literalSuffix: "", exp: "exp", log: "log", tanh: "tanh",
                                      max: "max", letInt: "int", letFloat: "float", min: "min",
                                      toFloat: { "float(\($0))" }, castBindsTightly: false,
@@ -49,7 +54,7 @@ struct KernelLanguage: Sendable {
         switch t {
         case .int: return letInt
         case .float: return letFloat
-        case .index: return letInt == int ? index : "const " + index
+        case .index: return letInt == int ? index : letInt.replacingOccurrences(of: int, with: index)
         }
     }
 

@@ -99,3 +99,15 @@ import Testing
         #expect(Lowering.lower(plan, kernel: conv) == nil)
     }
 }
+
+extension LoweringTests {
+    @Test func planShowsTheLoweredFormInANeutralSpelling() throws {
+        let plan = try Self.plan("input 4x4x1\nscale 1/255\nflatten\ndense 10\nsoftmax\n")
+        let text = PlanPrinter.renderLowered(plan)
+        #expect(text.contains("kernel 0 input_scale: y = x * 1/255  [scale]"))
+        #expect(text.contains("    y[wide(n) * 16 + i] = x[wide(n) * 16 + i] * 0.00392156862745098;"))
+        #expect(text.contains("    let index b = wide(n) * 10;"))
+        #expect(text.contains("kernel 1 dense1_forward: per-target form"))
+        #expect(!text.contains("1.0f") && !text.contains("size_t") && !text.contains("net_expf"))
+    }
+}
