@@ -151,6 +151,33 @@ public struct Grid: Sendable, Equatable {
     }
 }
 
+/// What a target asks of the lowering: the two ways cnnc's targets run a step.
+public struct LoweringTarget: Sendable, Equatable {
+    /// How a parameter gradient, a sum over the batch, is formed: each thread adds its samples' terms into a
+    /// gradient array of its own (summed in thread order afterwards), or separate reduction kernels add every
+    /// sample's terms in a fixed order (no atomics), after the terms are stored.
+    public enum GradientSums: Sendable, Equatable { case perThread, reductionKernels }
+    /// How far apart samples of a gradient buffer are: its shared slot's size (threads that own different samples
+    /// never overlap), or its own size.
+    public enum GradientStride: Sendable, Equatable { case slot, compact }
+    public var gradientSums: GradientSums
+    public var gradientStride: GradientStride
+
+    /// Threads over ranges of samples (the C printer).
+    public static let sampleRanges = LoweringTarget(gradientSums: .perThread, gradientStride: .slot)
+    /// An invocation per item (the GLSL printer).
+    public static let invocationGrid = LoweringTarget(gradientSums: .reductionKernels, gradientStride: .compact)
+}
+
+/// A parameter gradient as a sum over the batch, for targets with reduction kernels: `elements` sums, each over
+/// `rowsPerSample` rows of every sample. The body adds row `row` of sample `n` to the local `acc` of element `b`.
+public struct Reduction: Sendable {
+    public var parameter: String
+    public var elements: Int
+    public var rowsPerSample: Int
+    public var what: String
+}
+
 public struct LoweredKernel: Sendable {
     public var name: String
     /// The plan kernel it implements (index into `KernelPlan.kernels`).
@@ -161,6 +188,8 @@ public struct LoweredKernel: Sendable {
     public var summary: [String]
     public var arrays: [LoweredArray]
     public var grid: Grid
+    /// Set for a reduction kernel (its grid is then empty): the body adds one row to `acc`.
+    public var reduction: Reduction? = nil
     public var body: [Stmt]
 }
 

@@ -111,3 +111,24 @@ extension LoweringTests {
         #expect(!text.contains("1.0f") && !text.contains("size_t") && !text.contains("net_expf"))
     }
 }
+
+extension LoweringTests {
+    /// A stand-alone bias and activation's backward: one rule, two shapes of work. Threads over sample ranges add
+    /// the bias gradient as they go; an invocation grid stores dz and sums the bias in a reduction kernel.
+    @Test func theBackwardPrologueFollowsTheTargetsWayOfSumming() throws {
+        let plan = try Self.plan("input 3x3x4\nconv 4 1x1 bias=none\nbias channel\ntanh\nflatten\ndense 10\nsoftmax\n")
+        let ki = try #require(plan.kernels.firstIndex { $0.name == "conv1_backward" })
+        let g = plan.groups[plan.kernels[ki].group!]
+        let threads = Lowering.backwardPrologue(plan, ki, g, .sampleRanges, inputGradient: false)
+        #expect(threads.map(\.name) == ["conv1_backward"])
+        #expect(threads[0].arrays.map(\.name) == ["dy", "y", "dbias0"])
+        let grid = Lowering.backwardPrologue(plan, ki, g, .invocationGrid, inputGradient: false)
+        #expect(grid.map(\.name) == ["conv1_backward_dz", "conv1_backward_db"])
+        #expect(grid[0].arrays.map(\.access) == [.readWrite, .read])  // dz stored in place for the reduction
+        let reduction = try #require(grid[1].reduction)
+        #expect(reduction.parameter == "bias1.bias" && reduction.elements == 4 && reduction.rowsPerSample == 3)
+        var text = CodeWriter()
+        KernelPrinter(lang: .glsl) { "\($0)[\($1)]" }.print(grid[1].body, into: &text)
+        #expect(text.text == "for (int x = 0; x < 3; x++) acc += dz[n * 36 + (row * 3 + x) * 4 + b];\n")
+    }
+}

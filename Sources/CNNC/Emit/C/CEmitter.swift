@@ -105,11 +105,8 @@ struct CEmitter {
             case let (.backward, .conv(f, w)): parts.append(kernels.convBackward(g, filters: f, window: w))
             case let (.forward, .dense(u)): parts.append(kernels.denseForward(g, units: u))
             case let (.backward, .dense(u)): parts.append(kernels.denseBackward(g, units: u))
-            case (.forward, .elementwise): parts.append(kernels.elementwiseForward(g))
-            case (.backward, .elementwise): parts.append(kernels.elementwiseBackward(g))
             case let (.forward, .pool(kind, w)): parts.append(kernels.poolForward(g, kind, w))
             case let (.backward, .pool(kind, w)): parts.append(kernels.poolBackward(g, kind, w))
-            case (.forward, .softmax): parts.append(kernels.softmaxForward(g))
             case (.loss, .softmax): parts.append(kernels.crossEntropy(g, name: k.name))
             default: break
             }
@@ -233,7 +230,7 @@ struct CEmitter {
         var stages: [Stage] = []
         var current: [(Int, String)] = []
         for (ki, k) in plan.kernels.enumerated() where k.phase == .backward {
-            current.append((ki, backwardCall(k)))
+            current.append((ki, backwardCall(ki, k)))
             guard let gi = k.group, kernels.batchWideWeightGradient(plan.groups[gi]) else { continue }
             stages.append(.samples(current))
             stages.append(.batchWide(ki))
@@ -272,7 +269,8 @@ struct CEmitter {
         return "\(k.name)(\((args + ["n0", "n1"]).joined(separator: ", ")))"
     }
 
-    private func backwardCall(_ k: Kernel) -> String {
+    private func backwardCall(_ ki: Int, _ k: Kernel) -> String {
+        if let lowered = Lowering.lower(plan, kernel: ki) { return CFrame(plan: plan).call(lowered) }
         let g = plan.groups[k.group!], o = k.operands
         var args: [String]
         switch g.op {
@@ -282,8 +280,6 @@ struct CEmitter {
             return "\(k.name)(\(([storage(o.outputGradient!), storage(o.savedOutput!)] + biases + ["n0", "n1"]).joined(separator: ", ")))"
         case .conv, .dense:
             args = [o.outputGradient!, o.input!, o.savedOutput!].map(storage) + [param(g.weight!.name)] + g.parameters.map { param($0.name, "grads") }
-        case .elementwise:
-            args = [storage(o.outputGradient!), storage(o.savedOutput!)] + g.parameters.map { param($0.name, "grads") }
         case .pool(.max, _):
             args = [storage(o.outputGradient!), storage(o.argmax!)]
         default:

@@ -53,29 +53,12 @@ extension GLSLProgram {
         }
     }
 
-    /// dz = dout * activation'(out), in place: the backward prologue, when the group has an activation; with
-    /// `alsoInto`, din = dz as well (a stand-alone activation).
-    func activationGradient(_ k: Kernel, _ ki: Int, _ g: FusedGroup, count: Int, alsoInto dx: String? = nil) -> GLSLShader {
-        var binds = [bind(k.operands.outputGradient!, as: "dy", g.activation == nil ? .read : .readWrite)]
-        if g.activation != nil { binds.append(bind(k.operands.savedOutput!, as: "y", .read)) }
-        if let dx { binds.append(bind(dx, as: "dx", .write)) }
-        let what = g.activation.map { "dout becomes dz = dout * \($0.rawValue)'(out) in place" } ?? "dz = dout"
-        return shader(k.name + (dx == nil ? "_dz" : "_dx"), kernel: ki, group: g, what: [
-            "\(what)\(dx == nil ? "" : ", and din = dz"); dout and out are \(GLSLText.nhwc(g.output)).",
-            "One invocation per element.",
-        ], bindings: binds, threads: .perSample(count)) { c in
-            c.line("float dz = \(lang.activationGradient("dy[t]", output: "y[t]", g.activation));")
-            if g.activation != nil { c.line("dy[t] = dz;") }
-            if dx != nil { c.line("dx[t] = dz;") }
-        }
-    }
-
     mutating func convBackward(_ k: Kernel, _ ki: Int, _ g: FusedGroup, filters oc: Int, window w: Window) {
-        let o = g.output
-        if g.activation != nil { shaders.append(activationGradient(k, ki, g, count: o.count)) }
+        let prologue = Lowering.backwardPrologue(plan, ki, g, .invocationGrid, inputGradient: false)
+        append(prologue.filter { $0.reduction == nil })
         if g.needsInputGradient { shaders.append(convInputGradient(k, ki, g, filters: oc, window: w)) }
         convWeightGradient(k, ki, g, filters: oc, window: w)
-        biasGradients(k, ki, g, dz: k.operands.outputGradient!, output: o)
+        append(prologue.filter { $0.reduction != nil })
     }
 
     /// din[n,iy,ix,c] = sum over the taps whose output (oy, ox) reads (iy, ix) and over oc of weight[ky,kx,c,oc] * dz.

@@ -32,10 +32,11 @@ extension GLSLProgram {
     }
 
     mutating func denseBackward(_ k: Kernel, _ ki: Int, _ g: FusedGroup, units: Int) {
-        if g.activation != nil { shaders.append(activationGradient(k, ki, g, count: units)) }
+        let prologue = Lowering.backwardPrologue(plan, ki, g, .invocationGrid, inputGradient: false)
+        append(prologue.filter { $0.reduction == nil })
         if g.needsInputGradient { shaders.append(denseInputGradient(k, ki, g, units: units)) }
         denseWeightGradient(k, ki, g, units: units)
-        biasGradients(k, ki, g, dz: k.operands.outputGradient!, output: g.output)
+        append(prologue.filter { $0.reduction != nil })
     }
 
     /// din[n,i] = sum over o of weight[i,o] * dz[n,o].

@@ -43,4 +43,28 @@ extension GLSLProgram {
             }.print(k.body, into: &c)
         }
     }
+
+    /// A reduction kernel: the deterministic chunked sum of `GLSLProgram.reduction`, with the lowered body adding
+    /// one row to `acc`.
+    mutating func reductionShaders(_ k: LoweredKernel) {
+        let r = k.reduction!
+        let group = plan.groups[k.group!]
+        let parameter = plan.parameters.first { $0.name == r.parameter }!
+        let bindings = k.arrays.map { a -> GLSLBinding in
+            guard case .buffer(let name) = a.source else { preconditionFailure("a reduction reads plan buffers") }
+            return bind(name, as: a.name, .read)
+        }
+        reduction(k.name, kernel: k.kernel, group: group, parameter: parameter, what: r.what, bindings: bindings,
+                  rowsPerSample: r.rowsPerSample, element: ["float acc = 0.0;"]) { [lang] c in
+            if r.rowsPerSample > 1 { c.line("int row = r % \(r.rowsPerSample);") }
+            KernelPrinter(lang: lang) { "\($0)[\($1)]" }.print(k.body, into: &c)
+        }
+    }
+
+    /// Every kernel a lowering produced, in order.
+    mutating func append(_ kernels: [LoweredKernel]) {
+        for k in kernels {
+            if k.reduction != nil { reductionShaders(k) } else { shaders.append(shader(k)) }
+        }
+    }
 }

@@ -45,13 +45,6 @@ extension GLSLProgram {
         }
     }
 
-    mutating func elementwiseBackward(_ k: Kernel, _ ki: Int, _ g: FusedGroup) {
-        if g.activation != nil || g.needsInputGradient {
-            shaders.append(activationGradient(k, ki, g, count: g.output.count, alsoInto: k.operands.inputGradient))
-        }
-        biasGradients(k, ki, g, dz: k.operands.outputGradient!, output: g.output)
-    }
-
     // MARK: pooling
 
     func poolForward(_ k: Kernel, _ ki: Int, _ g: FusedGroup, _ kind: PoolKind, _ w: Window) -> GLSLShader {

@@ -115,8 +115,8 @@ struct GLSLProgram {
     }
 
     private mutating func lower(_ k: Kernel, index ki: Int) {
-        if let lowered = Lowering.lower(plan, kernel: ki) {
-            shaders.append(shader(lowered))
+        if let lowered = Lowering.lower(plan, kernel: ki, for: .invocationGrid) {
+            append(lowered)
             return
         }
         guard let gi = k.group else {
@@ -134,7 +134,6 @@ struct GLSLProgram {
         case let (.forward, .dense(u)): shaders.append(denseForward(k, ki, g, units: u))
         case let (.backward, .dense(u)): denseBackward(k, ki, g, units: u)
         case (.forward, .elementwise): shaders.append(elementwiseForward(k, ki, g))
-        case (.backward, .elementwise): elementwiseBackward(k, ki, g)
         case let (.forward, .pool(kind, w)): shaders.append(poolForward(k, ki, g, kind, w))
         case let (.backward, .pool(kind, w)): shaders.append(poolBackward(k, ki, g, kind, w))
         case (.forward, .softmax): shaders.append(softmaxForward(k, ki, g))
