@@ -29,6 +29,6 @@ let package = Package(
             name: "cnnc",
             dependencies: ["CNNC", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "CNNCTests", dependencies: ["CNNC"], exclude: ["Golden"]),
+        .testTarget(name: "CNNCTests", dependencies: ["CNNC"], exclude: ["Emit/Golden"]),
     ]
 )
