@@ -261,8 +261,7 @@ struct CEmitter {
 
     private func forwardCall(_ ki: Int, _ k: Kernel) -> String {
         if let lowered = Lowering.lower(plan, kernel: ki) { return CFrame(plan: plan).call(lowered) }
-        guard let gi = k.group else { return "input_scale(b->input, b->x, n0, n1)" }
-        let g = plan.groups[gi]
+        let g = plan.groups[k.group!]
         var args = [storage(k.operands.input!)]
         args += g.parameters.map { param($0.name) }
         args += [k.operands.output, k.operands.argmax].compactMap { $0 }.map(storage)

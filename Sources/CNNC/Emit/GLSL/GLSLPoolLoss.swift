@@ -1,15 +1,6 @@
-/// Input scaling, stand-alone elementwise, pooling, softmax, cross-entropy and SGD shaders of the GLSL printer.
+/// The GLSL forms of the kernels the lowering has no rule for yet besides convs and dense layers: pooling (a gather
+/// per input element backward, no atomics), the cross-entropy loss (with the hit flags) and the SGD update.
 extension GLSLProgram {
-    func inputScale(_ ki: Int) -> GLSLShader {
-        let s = plan.network.input
-        let scale = plan.network.scaleText ?? "\(plan.network.scale)"
-        return shader("input_scale", kernel: ki, group: nil, what: [
-            "x = input * \(scale)  [scale]; input and x are \(GLSLText.nhwc(s))", "One invocation per element.",
-        ], bindings: [bind("input", as: "raw", .read), bind("x", as: "x", .write)], threads: .perSample(s.count)) { c in
-            c.line("x[t] = raw[t] * \(lang.lit(plan.network.scale));")
-        }
-    }
-
     func sgdUpdate(_ ki: Int) -> GLSLShader {
         let n = plan.parameterCount
         return shader("sgd_update", kernel: ki, group: nil, what: [
@@ -23,25 +14,6 @@ extension GLSLProgram {
             c.line("float v = pc.mu * momentum[t] + grads[t];")
             c.line("momentum[t] = v;")
             c.line("params[t] -= pc.lr * v;")
-        }
-    }
-
-    // MARK: elementwise
-
-    /// Stand-alone biases and/or an activation: out = act(in + biases).
-    func elementwiseForward(_ k: Kernel, _ ki: Int, _ g: FusedGroup) -> GLSLShader {
-        let s = g.output
-        return shader(k.name, kernel: ki, group: g, what: [
-            "in and out are \(GLSLText.nhwc(s)); \(g.biases.map { "\($0.parameter.name) at params[\(offset($0.parameter))]" }.joined(separator: ", "))",
-            "One invocation per element.",
-        ], bindings: [bind(k.operands.input!, as: "x", .read)] + (g.biases.isEmpty ? [] : [params(g)])
-            + [bind(k.operands.output!, as: "y", .write)],
-        threads: .perSample(s.count)) { c in
-            c.line("int p = t % \(s.count);  // the element within its sample")
-            c.line("int ch = p % \(s.c);")
-            c.line("float v = x[t];")
-            epilogue(g, channel: "ch", element: "p").forEach { c.line($0) }
-            c.line("y[t] = v;")
         }
     }
 
@@ -114,21 +86,6 @@ extension GLSLProgram {
     }
 
     // MARK: softmax and the loss
-
-    func softmaxForward(_ k: Kernel, _ ki: Int, _ g: FusedGroup) -> GLSLShader {
-        let n = g.output.count
-        return shader(k.name, kernel: ki, group: g, what: [
-            "in and out are (N,\(n)): out = exp(in - max) / sum(exp(in - max))", "One invocation per sample.",
-        ], bindings: [bind(k.operands.input!, as: "x", .read), bind(k.operands.output!, as: "p", .write)], threads: .perSample(1)) { c in
-            c.line("int b = t * \(n);")
-            c.line("float m = x[b];")
-            c.line("for (int j = 1; j < \(n); j++) m = max(m, x[b + j]);")
-            c.line("float s = 0.0;")
-            c.line("for (int j = 0; j < \(n); j++) s += exp(x[b + j] - m);")
-            c.line("float inv = 1.0 / s;")
-            c.line("for (int j = 0; j < \(n); j++) p[b + j] = exp(x[b + j] - m) * inv;")
-        }
-    }
 
     /// Cross-entropy on the softmax: loss = logsumexp(x) - x[label] (stable), hit = argmax(x) == label and, when
     /// training (pc.train), dx = (probs - onehot) / batch.
