@@ -43,6 +43,6 @@ let package = Package(
         ),
         // The system zlib for TrainerRuntime; the same module map is copied into generated packages.
         .systemLibrary(name: "CZlib", path: "Templates/czlib"),
-        .testTarget(name: "CNNCTests", dependencies: ["CNNC", "TrainerRuntime", "CZlib"], exclude: ["Golden"]),
+        .testTarget(name: "CNNCTests", dependencies: ["CNNC", "TrainerRuntime", "CZlib"], exclude: ["Emit/Golden"]),
     ]
 )

@@ -8,6 +8,8 @@ struct Plan: ParsableCommand {
 
     @Argument(help: "The network, a .cnn file.") var file: String
     @Option(help: "Batch size for the memory figures (default: the network's train batch).") var batch: Int?
+    @Flag(help: "Also print the target-neutral lowered form of each kernel that both printers spell.")
+    var lowered = false
 
     func validate() throws {
         if let batch, batch < 1 || batch > Limits.maxBatch {
@@ -18,6 +20,7 @@ struct Plan: ParsableCommand {
     func run() throws {
         let c = try reporting { try Compilation(path: file) }
         print(PlanPrinter.render(c.plan, batch: batch ?? c.network.train.batch), terminator: "")
+        if lowered { print("\n" + PlanPrinter.renderLowered(c.plan), terminator: "") }
     }
 }
 

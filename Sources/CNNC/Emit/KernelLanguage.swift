@@ -10,12 +10,53 @@ struct KernelLanguage: Sendable {
     var max: String
     /// A local integer that is set once (`const int` in C; GLSL's `const` wants a constant initializer).
     var letInt: String
+    /// A local float that is set once.
+    var letFloat: String
+    var min: String
+    /// `float(x)` of an integer; `castBindsTightly` when it is C's prefix cast, whose operand needs parentheses
+    /// unless it is a name or a call.
+    var toFloat: @Sendable (String) -> String
+    var castBindsTightly: Bool
+    var negativeInfinity: String
+    /// An index widened to the type of batch-sized offsets.
+    var wide: @Sendable (String) -> String
+    /// The type of batch-sized offsets.
+    var index: String
 
     /// C's exp and tanh are the vectorizable ones of the kernel file's prelude (Templates/cpu/kernels.c.template).
-    static let c = KernelLanguage(float: "float", int: "int", literalSuffix: "f", exp: "net_expf", log: "logf", tanh: "net_tanhf",
-                                  max: "fmaxf", letInt: "const int")
+    static let c = KernelLanguage(float: "float", int: "int", literalSuffix: "f", exp: "net_expf", log: "logf",
+                                  tanh: "net_tanhf", max: "fmaxf", letInt: "const int", letFloat: "const float",
+                                  min: "fminf", toFloat: { "(float)\($0)" }, castBindsTightly: true,
+                                  negativeInfinity: "-INFINITY",
+                                  wide: { "(size_t)\($0)" }, index: "size_t")
+    /// The lowered form as `cnnc plan --lowered` shows it: C's syntax without any target's types or library names.
+    static let neutral = KernelLanguage(float: "float", int: "int", literalSuffix: "", exp: "exp", log: "log",
+                                        tanh: "tanh", max: "max", letInt: "let int", letFloat: "let float", min: "min",
+                                        toFloat: { "float(\($0))" }, castBindsTightly: false,
+                                        negativeInfinity: "-inf", wide: { "wide(\($0))" }, index: "index")
     static let glsl = KernelLanguage(float: "float", int: "int", literalSuffix: "", exp: "exp", log: "log", tanh: "tanh",
-                                     max: "max", letInt: "int")
+                                     max: "max", letInt: "int", letFloat: "float", min: "min",
+                                     toFloat: { "float(\($0))" }, castBindsTightly: false,
+                                     negativeInfinity: "uintBitsToFloat(0xff800000u)",
+                                     wide: { $0 }, index: "int")
+
+    /// The type of a local.
+    func type(_ t: ScalarType) -> String {
+        switch t {
+        case .int: return int
+        case .float: return float
+        case .index: return index
+        }
+    }
+
+    /// The declaration of a local set once: `const size_t` in C; GLSL's `const` wants a constant initializer.
+    func constant(_ t: ScalarType) -> String {
+        switch t {
+        case .int: return letInt
+        case .float: return letFloat
+        case .index: return letInt == int ? index : letInt.replacingOccurrences(of: int, with: index)
+        }
+    }
 
     /// A float literal: `lit(1)` is `1.0f` in C and `1.0` in GLSL.
     func lit(_ x: Double) -> String {
@@ -40,24 +81,19 @@ struct KernelLanguage: Sendable {
         return lines
     }
 
-    /// The activation of `x`.
+    /// The activation of `x` (an expression in this language), as the lowering defines it.
     func activate(_ x: String, _ a: Activation) -> String {
-        switch a {
-        case .relu: return "\(x) > \(lit(0)) ? \(x) : \(lit(0))"
-        case .sigmoid: return "\(lit(1)) / (\(lit(1)) + \(exp)(-\(x)))"
-        case .tanh: return "\(tanh)(\(x))"
-        }
+        printer.expr(Lowering.activate(.name(x), a))
     }
 
-    /// The gradient through an activation, from the gradient `dy` and the activation's output `y`.
+    /// The gradient through an activation, from the gradient `dy` and the activation's output `y`, as the lowering
+    /// defines it; a select is parenthesized so that it can stand inside a larger expression.
     func activationGradient(_ dy: String, output y: String, _ a: Activation?) -> String {
-        switch a {
-        case nil: return dy
-        case .relu: return "(\(y) > \(lit(0)) ? \(dy) : \(lit(0)))"
-        case .sigmoid: return "\(dy) * \(y) * (\(lit(1)) - \(y))"
-        case .tanh: return "\(dy) * (\(lit(1)) - \(y) * \(y))"
-        }
+        printer.expr(Lowering.activationGradient(.name(dy), output: .name(y), a), context: 1)
     }
+
+    /// The shared walk, for expressions that name no kernel array.
+    private var printer: KernelPrinter { KernelPrinter(lang: self) { array, index in "\(array)[\(index)]" } }
 }
 
 extension KernelLanguage {

@@ -102,11 +102,18 @@ public struct Parameter: Sendable, Equatable, Hashable {
     public var count: Int { layout.count }
 }
 
-/// A layer of the typed graph: source statement, resolved operation, shapes, parameters and costs.
+/// A layer of the typed graph: source statement, resolved operation, shapes, parameters and costs. Its output is
+/// the tensor named by the layer's name; it reads the tensors named in `inputs`.
 public struct Layer: Sendable, Equatable {
     public var name: String
     public var op: LayerOp
-    public var input: Shape
+    /// The tensors the layer reads, by name: `Network.inputTensor` or an earlier layer's name. Every layer kind
+    /// of the language reads one tensor today; the graph allows several (add, concat).
+    public var inputs: [String]
+    /// The shape of each of `inputs`, in order.
+    public var inputShapes: [Shape]
+    /// The shape of the first input: the one input of every single-input layer.
+    public var input: Shape { inputShapes[0] }
     public var output: Shape
     public var parameters: [Parameter]
     /// Where the statement starts in the source.
@@ -116,7 +123,8 @@ public struct Layer: Sendable, Equatable {
     /// Multiply-accumulates of the backward pass, per sample: weight gradient plus, where the layer needs it,
     /// input gradient.
     public var backwardMACs: Int
-    /// Whether the backward pass computes this layer's input gradient (false before the first learnable layer).
+    /// Whether the backward pass computes this layer's input gradient: whether a learnable parameter lies upstream
+    /// of its input (false before the first learnable layer).
     public var needsInputGradient: Bool
     /// Whether the backward pass visits this layer at all.
     public var needsBackward: Bool
@@ -134,8 +142,12 @@ public struct TrainConfig: Sendable, Equatable, Hashable {
     public init() {}
 }
 
-/// The typed graph: every shape known, every layer named, in source order.
+/// The typed graph: a DAG of named tensors, every shape known, every layer named, in source order (a topological
+/// order: a layer reads only the network input and tensors of layers before it).
 public struct Network: Sendable, Equatable {
+    /// The name of the network's input tensor (after `scale`): what the first layer reads.
+    public static let inputTensor = "input"
+
     public var name: String
     public var sourceFile: String
     public var input: Shape
@@ -146,6 +158,14 @@ public struct Network: Sendable, Equatable {
     public var train: TrainConfig
 
     public var parameters: [Parameter] { layers.flatMap(\.parameters) }
+    /// The index of the layer that produces `tensor`, nil for the network input.
+    public func producer(of tensor: String) -> Int? { layers.firstIndex { $0.name == tensor } }
+    /// For every tensor, the indices of the layers that read it, in source order.
+    public var consumers: [String: [Int]] {
+        var out: [String: [Int]] = [:]
+        for (i, l) in layers.enumerated() { for t in Set(l.inputs) { out[t, default: []].append(i) } }
+        return out
+    }
     public var parameterCount: Int { layers.reduce(0) { $0 + $1.parameterCount } }
     public var output: Shape { layers.last?.output ?? input }
     public var forwardMACs: Int { layers.reduce(0) { $0 + $1.forwardMACs } }

@@ -31,6 +31,9 @@ public struct FusedGroup: Sendable, Equatable {
     public var op: GroupOp
     /// Indices into `Network.layers`, in source order.
     public var layers: [Int]
+    /// The tensors the group reads (its first layer's inputs) and the tensor it produces (its last layer's output).
+    public var inputs: [String]
+    public var outputTensor: String
     public var input: Shape
     public var output: Shape
     public var weight: Parameter?
@@ -48,14 +51,17 @@ public struct FusedGroup: Sendable, Equatable {
 
 /// The fusion pass: `conv`/`dense` (or a stand-alone bias) followed by stand-alone `bias` layers and then an
 /// activation become one group. A layer with an inline activation (`conv ... relu`) ends its group: a bias after
-/// an activation is not a linear epilogue.
+/// an activation is not a linear epilogue. A layer joins the group before it only when it reads that group's
+/// output and nothing else does: a tensor another layer also reads must stay in memory.
 public enum Fusion {
     public static func fuse(_ net: Network) -> [FusedGroup] {
         var groups: [FusedGroup] = []
+        let consumers = net.consumers
         var i = 0
         while i < net.layers.count {
             let first = net.layers[i]
-            var group = FusedGroup(name: first.name, op: .elementwise, layers: [i], input: first.input, output: first.output,
+            var group = FusedGroup(name: first.name, op: .elementwise, layers: [i], inputs: first.inputs,
+                                   outputTensor: first.name, input: first.input, output: first.output,
                                    weight: nil, biases: [], activation: nil, location: first.location,
                                    needsBackward: first.needsBackward, needsInputGradient: first.needsInputGradient,
                                    forwardMACs: first.forwardMACs, backwardMACs: first.backwardMACs)
@@ -88,6 +94,7 @@ public enum Fusion {
             i += 1
             while absorbs, i < net.layers.count {
                 let next = net.layers[i]
+                guard next.inputs == [group.outputTensor], consumers[group.outputTensor] == [i] else { break }
                 if case let .bias(kind) = next.op {
                     group.biases.append(EpilogueBias(kind: kind, parameter: next.parameters[0]))
                 } else if case let .activation(a) = next.op {
@@ -97,6 +104,7 @@ public enum Fusion {
                     break
                 }
                 group.layers.append(i)
+                group.outputTensor = next.name
                 group.output = next.output
                 group.needsBackward = group.needsBackward || next.needsBackward
                 group.backwardMACs += next.backwardMACs

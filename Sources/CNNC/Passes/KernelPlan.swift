@@ -26,20 +26,60 @@ public enum Phase: String, Sendable, Equatable {
     case forward, loss, backward, update
 }
 
+/// The buffers a kernel touches, by the role each plays in it. A kernel sets only the roles it has.
+public struct Operands: Sendable, Equatable {
+    /// The activation the group reads: forward, and backward for its weight gradient; the logits of the loss.
+    public var input: String?
+    /// Forward: the activation the kernel writes.
+    public var output: String?
+    /// Backward: the forward output, read for the activation's gradient.
+    public var savedOutput: String?
+    /// Max pool: the arg max positions, written forward and read backward.
+    public var argmax: String?
+    /// Backward: d loss / d output, turned into the gradient before the epilogue in place.
+    public var outputGradient: String?
+    /// Backward: d loss / d input; the loss: d loss / d logits, the seed of the backward pass.
+    public var inputGradient: String?
+    /// The loss: the softmax probabilities, the class labels, and the per-sample loss it writes.
+    public var probabilities: String?
+    public var labels: String?
+    public var loss: String?
+
+    public init(input: String? = nil, output: String? = nil, savedOutput: String? = nil, argmax: String? = nil,
+                outputGradient: String? = nil, inputGradient: String? = nil, probabilities: String? = nil,
+                labels: String? = nil, loss: String? = nil) {
+        self.input = input; self.output = output; self.savedOutput = savedOutput; self.argmax = argmax
+        self.outputGradient = outputGradient; self.inputGradient = inputGradient
+        self.probabilities = probabilities; self.labels = labels; self.loss = loss
+    }
+}
+
 /// One kernel of the step: a fused group's forward or backward, the loss, or the update.
 public struct Kernel: Sendable, Equatable {
     public var name: String
     public var phase: Phase
     /// Index into `KernelPlan.groups`, nil for the input scaling and the update.
     public var group: Int?
-    public var reads: [String]
-    public var writes: [String]
+    public var operands: Operands
     /// Parameters read, and parameters whose gradient the kernel accumulates.
     public var parameters: [String]
     public var parameterGradients: [String]
     /// Multiply-accumulates per sample (conv/dense), for profiles and GFLOP/s.
     public var macs: Int
     public var location: SourceLocation?
+
+    /// The buffers the kernel reads, for lifetimes and the plan listing.
+    public var reads: [String] {
+        let o = operands
+        return [o.outputGradient, o.probabilities, o.input, o.savedOutput, phase == .forward ? nil : o.argmax, o.labels]
+            .compactMap { $0 }
+    }
+
+    /// The buffers the kernel writes.
+    public var writes: [String] {
+        let o = operands
+        return [o.output, phase == .forward ? o.argmax : nil, o.loss, o.inputGradient].compactMap { $0 }
+    }
 }
 
 /// The one kernel plan both targets lower: the ordered kernels of a training step (forward, loss, backward,

@@ -16,39 +16,37 @@ public enum Planner {
         var count = 0
         for p in net.parameters { offsets[p.name] = count; count += p.count }
 
-        // Forward: the scaled input, then one output buffer per group (flatten aliases its input).
+        // Forward: the scaled input, then one output buffer per group (flatten aliases its input). Every tensor of
+        // the graph that survives fusion lives in one buffer, found by its name.
         add("input", .input, net.input)
         add("labels", .labels, .flat(1), integer: true)
-        var x = "input"
+        var bufferOf = [Network.inputTensor: "input"]
         if net.scale != 1 {
             add("x", .activation, net.input)
-            kernels.append(Kernel(name: "input_scale", phase: .forward, group: nil, reads: ["input"], writes: ["x"],
-                                  parameters: [], parameterGradients: [], macs: 0, location: nil))
-            x = "x"
+            kernels.append(Kernel(name: "input_scale", phase: .forward, group: nil,
+                                  operands: Operands(input: "input", output: "x"), parameters: [],
+                                  parameterGradients: [], macs: 0, location: nil))
+            bufferOf[Network.inputTensor] = "x"
         }
-        var groupInput: [String] = []
-        var groupOutput: [String] = []
+        func inputBuffer(_ g: FusedGroup) -> String { bufferOf[g.inputs[0]]! }
         for (gi, g) in groups.enumerated() {
-            groupInput.append(x)
+            let x = inputBuffer(g)
             let out = g.op == .softmax ? "probs" : "\(g.name)_out"
-            var writes = [out]
+            bufferOf[g.outputTensor] = out
+            var operands = Operands(input: x, output: out)
             switch g.op {
             case .flatten:
                 add(out, .activation, g.output, storage: buffers[index[x]!].storage)
-                groupOutput.append(out)
-                x = out
                 continue
             case .pool(.max, _) where g.needsBackward:
                 add("\(g.name)_argmax", .index, g.output, integer: true)
-                writes.append("\(g.name)_argmax")
+                operands.argmax = "\(g.name)_argmax"
             default: break
             }
             add(out, .activation, g.output)
-            kernels.append(Kernel(name: "\(g.name)_forward", phase: .forward, group: gi, reads: [x], writes: writes,
+            kernels.append(Kernel(name: "\(g.name)_forward", phase: .forward, group: gi, operands: operands,
                                   parameters: g.parameters.map(\.name), parameterGradients: [], macs: g.forwardMACs,
                                   location: g.location))
-            groupOutput.append(out)
-            x = out
         }
 
         // Loss: softmax cross-entropy. Its gradient with respect to the softmax input seeds the backward pass.
@@ -56,39 +54,48 @@ public enum Planner {
         let last = groups.count - 1
         let hasSoftmax = last >= 0 && groups[last].op == .softmax
         let backwardFrom = hasSoftmax ? last - 1 : last
-        if backwardFrom >= 0 {
-            add("d_\(groupOutput[backwardFrom])", .gradient, groups[backwardFrom].output)
+        // The gradient buffer of each tensor whose gradient the backward pass computes, by tensor name.
+        var gradientOf: [String: String] = [:]
+        func gradient(of tensor: String, _ shape: Shape, aliasing: String? = nil) -> String {
+            let name = "d_\(bufferOf[tensor]!)"
+            let storage = aliasing.map { buffers[index[$0]!].storage }
+            add(name, .gradient, shape, storage: storage)
+            gradientOf[tensor] = name
+            return name
         }
-        kernels.append(Kernel(name: hasSoftmax ? "\(groups[last].name)_xent" : "xent", phase: .loss, group: hasSoftmax ? last : nil,
-                              reads: hasSoftmax ? ["probs", groupInput[last], "labels"] : [x, "labels"],
-                              writes: ["loss"] + (backwardFrom >= 0 ? ["d_\(groupOutput[backwardFrom])"] : []),
-                              parameters: [], parameterGradients: [], macs: 0, location: hasSoftmax ? groups[last].location : nil))
+        let seed = backwardFrom >= 0 ? gradient(of: groups[backwardFrom].outputTensor, groups[backwardFrom].output) : nil
+        let logits = last >= 0 ? inputBuffer(groups[last]) : bufferOf[Network.inputTensor]!
+        kernels.append(Kernel(name: hasSoftmax ? "\(groups[last].name)_xent" : "xent", phase: .loss,
+                              group: hasSoftmax ? last : nil,
+                              operands: Operands(input: logits, inputGradient: seed, probabilities: hasSoftmax ? "probs" : nil,
+                                                 labels: "labels", loss: "loss"),
+                              parameters: [], parameterGradients: [], macs: 0,
+                              location: hasSoftmax ? groups[last].location : nil))
 
-        // Backward: groups in reverse; a group's input gradient is the previous group's output gradient.
+        // Backward: groups in reverse source order (a reverse topological order of the graph); a group's input
+        // gradient is the gradient of the tensor it reads.
         if backwardFrom >= 0 {
             for gi in stride(from: backwardFrom, through: 0, by: -1) where groups[gi].needsBackward {
                 let g = groups[gi]
-                let dy = "d_\(groupOutput[gi])"
-                var reads = [dy, groupInput[gi], groupOutput[gi]]
-                if case .pool(.max, _) = g.op { reads = [dy, "\(g.name)_argmax"] }
-                var writes: [String] = []
+                let dy = gradientOf[g.outputTensor]!
+                var operands = Operands(input: inputBuffer(g), savedOutput: bufferOf[g.outputTensor]!, outputGradient: dy)
+                if case .pool(.max, _) = g.op { operands = Operands(argmax: "\(g.name)_argmax", outputGradient: dy) }
                 if g.needsInputGradient {
-                    let dx = "d_\(groupInput[gi])"
                     if g.op == .flatten {
-                        add(dx, .gradient, g.input, storage: buffers[index[dy]!].storage)
+                        _ = gradient(of: g.inputs[0], g.input, aliasing: dy)
                         continue
                     }
-                    add(dx, .gradient, g.input)
-                    writes.append(dx)
+                    operands.inputGradient = gradient(of: g.inputs[0], g.input)
                 } else if g.op == .flatten {
                     continue
                 }
-                kernels.append(Kernel(name: "\(g.name)_backward", phase: .backward, group: gi, reads: reads, writes: writes,
+                kernels.append(Kernel(name: "\(g.name)_backward", phase: .backward, group: gi, operands: operands,
                                       parameters: g.weight.map { [$0.name] } ?? [],
-                                      parameterGradients: g.parameters.map(\.name), macs: g.backwardMACs, location: g.location))
+                                      parameterGradients: g.parameters.map(\.name), macs: g.backwardMACs,
+                                      location: g.location))
             }
         }
-        kernels.append(Kernel(name: "sgd_update", phase: .update, group: nil, reads: [], writes: [],
+        kernels.append(Kernel(name: "sgd_update", phase: .update, group: nil, operands: Operands(),
                               parameters: net.parameters.map(\.name), parameterGradients: net.parameters.map(\.name),
                               macs: 0, location: nil))
 

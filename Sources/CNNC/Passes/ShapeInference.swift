@@ -4,13 +4,16 @@
 public enum ShapeInference {
     public static func infer(_ tree: SyntaxTree) throws -> Network {
         var layers: [Layer] = []
-        var shape = tree.input
         var ordinals: [String: Int] = [:]
         var taken: [String: SourceLocation] = [:]
         for decl in tree.layers where decl.name != nil { taken[decl.name!] = decl.location }
-        var seenParameters = false
         var totals = Totals()
         try checkInput(tree, &totals)
+        // Every tensor's shape, and whether a learnable parameter lies upstream of it (so that its gradient is
+        // needed), by tensor name.
+        var shapes = [Network.inputTensor: tree.input]
+        var learnableUpstream = [Network.inputTensor: false]
+        var previous = Network.inputTensor
 
         for (index, decl) in tree.layers.enumerated() {
             if index == Limits.maxLayers {
@@ -18,14 +21,17 @@ public enum ShapeInference {
                             hint: "this is layer \(index + 1)")
             }
             let name = try layerName(decl, ordinals: &ordinals, taken: &taken, tree: tree)
-            var layer = try inferLayer(decl, name: name, input: shape, tree: tree)
+            let inputs = [previous]  // the previous statement's output: the language names no other tensor yet
+            var layer = try inferLayer(decl, name: name, inputs: inputs, shapes: inputs.map { shapes[$0]! }, tree: tree)
             try checkLimits(layer, decl, tree, &totals)
-            layer.needsBackward = seenParameters || !layer.parameters.isEmpty
-            layer.needsInputGradient = seenParameters
+            let upstream = inputs.contains { learnableUpstream[$0]! }
+            layer.needsInputGradient = upstream
+            layer.needsBackward = upstream || !layer.parameters.isEmpty
             if !layer.needsBackward { layer.backwardMACs = 0 }
             if !layer.needsInputGradient { layer.backwardMACs -= inputGradientMACs(layer) }
-            seenParameters = seenParameters || !layer.parameters.isEmpty
-            shape = layer.output
+            shapes[name] = layer.output
+            learnableUpstream[name] = layer.needsBackward
+            previous = name
             layers.append(layer)
         }
         assignInitializers(&layers)
@@ -41,7 +47,13 @@ public enum ShapeInference {
                                   tree: SyntaxTree) throws -> String {
         let kind = kindName(decl.syntax)
         ordinals[kind, default: 0] += 1
-        if let explicit = decl.name { return explicit }
+        if let explicit = decl.name {
+            if explicit == Network.inputTensor {
+                throw error(decl, tree, "'\(explicit)' names the network input and cannot name a layer",
+                            hint: "choose another name=")
+            }
+            return explicit
+        }
         var candidate = "\(kind)\(ordinals[kind]!)"
         var extra = 0
         while let clash = taken[candidate], clash != decl.location {
@@ -64,10 +76,13 @@ public enum ShapeInference {
         }
     }
 
-    private static func inferLayer(_ decl: LayerDecl, name: String, input: Shape, tree: SyntaxTree) throws -> Layer {
+    private static func inferLayer(_ decl: LayerDecl, name: String, inputs: [String], shapes: [Shape],
+                                   tree: SyntaxTree) throws -> Layer {
+        let input = shapes[0]
         func layer(_ op: LayerOp, _ output: Shape, _ params: [Parameter] = [], macs: Int = 0, backward: Int = 0) -> Layer {
-            Layer(name: name, op: op, input: input, output: output, parameters: params, location: decl.location,
-                  forwardMACs: macs, backwardMACs: backward, needsInputGradient: true, needsBackward: true)
+            Layer(name: name, op: op, inputs: inputs, inputShapes: shapes, output: output, parameters: params,
+                  location: decl.location, forwardMACs: macs, backwardMACs: backward, needsInputGradient: true,
+                  needsBackward: true)
         }
         switch decl.syntax {
         case let .conv(filters, kernel, stride, padding, bias, activation):

@@ -68,3 +68,27 @@ public enum PlanPrinter {
         s.count >= n ? s : s + String(repeating: " ", count: n - s.count)
     }
 }
+
+extension PlanPrinter {
+    /// The lowered form of every kernel that has a lowering rule, in plan order, in a neutral spelling (what both
+    /// printers spell as C and as GLSL); the others are named with the form their printers choose.
+    public static func renderLowered(_ plan: KernelPlan) -> String {
+        var out = "lowered kernels of \(plan.network.name) (target-neutral; `wide` marks batch-sized offsets)\n"
+        for ki in plan.kernels.indices {
+            let k = plan.kernels[ki]
+            guard let lowered = Lowering.lower(plan, kernel: ki) else {
+                out += "\nkernel \(ki) \(k.name): \(k.phase == .update ? "the optimizer step" : "per-target form")\n"
+                continue
+            }
+            var c = CodeWriter()
+            c.line("")
+            c.line("kernel \(ki) \(lowered.name): " + (lowered.summary.first.map { String($0.drop { $0 != ":" }.dropFirst(2)) } ?? ""))
+            for a in lowered.arrays { c.line("  \(a.access == .read ? "reads" : a.access == .write ? "writes" : "updates") \(a.name): \(a.comment)") }
+            let items = lowered.grid.items.map { "\($0.name) < \($0.count)" }
+            c.line("  for each sample n" + (items.isEmpty ? "" : ", " + items.joined(separator: ", ")) + ":")
+            c.indent { c in KernelPrinter(lang: .neutral) { "\($0)[\($1)]" }.print(lowered.body, into: &c) }
+            out += c.text
+        }
+        return out
+    }
+}

@@ -151,16 +151,16 @@ struct ONNXModelTests {
         let m = try export(try ExportFixture.compile("""
             net clash
             input 4x4
-            conv 2 3x3 relu name=input
+            conv 2 3x3 relu name=input_conv
             relu name=input_relu
             dense 3 name=probabilities
             softmax name=input_scaled
             """))
         expectWellFormed(m)
         #expect(m.inputs.map(\.name) == ["input"] && m.outputs.map(\.name) == ["probabilities"])
-        #expect(m.nodes.map(\.outputs[0]) == ["input_2", "input_relu_2", "input_relu", "probabilities_flatten",
+        #expect(m.nodes.map(\.outputs[0]) == ["input_conv", "input_conv_relu", "input_relu", "probabilities_flatten",
                                               "probabilities_2", "probabilities"])
-        #expect(m.initializers["input.weight"]?.dims == [2, 1, 3, 3])
+        #expect(m.initializers["input_conv.weight"]?.dims == [2, 1, 3, 3])
     }
 
     @Test("a network without a final softmax is an error, not a guess")

@@ -84,20 +84,21 @@ struct CEmitter {
         "\(base) + \(plan.parameterOffsets[name]!) /* \(name) */"
     }
 
-    /// The kernels, in plan order.
+    /// The kernels, each group's forward function right above its backward (and the loss after the softmax), in
+    /// source order, so that a layer's two halves read together.
     func kernelFunctions() -> String {
         var parts: [String] = []
-        if plan.network.scale != 1 {
-            let n = plan.network.input.count
-            var c = CodeWriter()
-            c.line("// input_scale: x = input * \(plan.network.scaleText ?? "\(plan.network.scale)")  [scale]")
-            c.line("// input and x are \(kernels.nhwc(plan.network.input))")
-            c.block("static void input_scale(const float* restrict in, float* restrict out, int n0, int n1)") { c in
-                c.line("for (size_t j = (size_t)n0 * \(n); j < (size_t)n1 * \(n); j++) out[j] = in[j] * \(KernelLanguage.c.lit(plan.network.scale));")
-            }
-            parts.append(c.text)
+        if let scale = plan.kernels.indices.first(where: { plan.kernels[$0].group == nil && plan.kernels[$0].phase == .forward }),
+           let lowered = Lowering.lower(plan, kernel: scale) {
+            parts.append(CFrame(plan: plan).function(lowered))
         }
-        for k in plan.kernels {
+        let byGroup = plan.kernels.enumerated().filter { $0.element.group != nil }
+            .sorted { ($0.element.group!, $0.offset) < ($1.element.group!, $1.offset) }
+        for (ki, k) in byGroup {
+            if let lowered = Lowering.lower(plan, kernel: ki) {
+                parts.append(CFrame(plan: plan).function(lowered))
+                continue
+            }
             guard let gi = k.group else { continue }
             let g = plan.groups[gi]
             let kernels = self.kernels.forKernel(k)
@@ -106,11 +107,8 @@ struct CEmitter {
             case let (.backward, .conv(f, w)): parts.append(kernels.convBackward(g, filters: f, window: w))
             case let (.forward, .dense(u)): parts.append(kernels.denseForward(g, units: u))
             case let (.backward, .dense(u)): parts.append(kernels.denseBackward(g, units: u))
-            case (.forward, .elementwise): parts.append(kernels.elementwiseForward(g))
-            case (.backward, .elementwise): parts.append(kernels.elementwiseBackward(g))
             case let (.forward, .pool(kind, w)): parts.append(kernels.poolForward(g, kind, w))
             case let (.backward, .pool(kind, w)): parts.append(kernels.poolBackward(g, kind, w))
-            case (.forward, .softmax): parts.append(kernels.softmaxForward(g))
             case (.loss, .softmax): parts.append(kernels.crossEntropy(g, name: k.name))
             default: break
             }
@@ -129,14 +127,15 @@ struct CEmitter {
         c.block("void net_forward(const net_buffers* b, const float* params, int n0, int n1, double* times)") { c in
             c.line("(void)params;")
             for (ki, k) in plan.kernels.enumerated() where k.phase == .forward {
-                c.line("TIMED(\(ki), \(forwardCall(k)));")
+                c.line("TIMED(\(ki), \(forwardCall(ki, k)));")
             }
         }
         c.line()
         c.block("void net_loss(const net_buffers* b, int batch, int with_gradient, int n0, int n1, double* loss_sum, int* correct, double* times)") { c in
             if let (ki, k) = plan.kernels.enumerated().first(where: { $0.element.phase == .loss }) {
-                let dx = k.writes.count > 1 ? "with_gradient ? \(storage(k.writes[1])) : 0" : "0"
-                c.line("TIMED(\(ki), \(k.name)(\(storage(k.reads[0])), \(storage(k.reads[1])), b->labels, b->loss, \(dx), batch, n0, n1, loss_sum, correct));")
+                let o = k.operands
+                let dx = o.inputGradient.map { "with_gradient ? \(storage($0)) : 0" } ?? "0"
+                c.line("TIMED(\(ki), \(k.name)(\(storage(o.probabilities!)), \(storage(o.input!)), b->labels, b->loss, \(dx), batch, n0, n1, loss_sum, correct));")
             }
         }
         c.line()
@@ -158,9 +157,9 @@ struct CEmitter {
                         c.line("case \(si): {  // on weight rows of every sample: thread t's share of \((rows + block - 1) / block) blocks of \(block)")
                         c.line("    const int blocks = \((rows + block - 1) / block);")
                         c.line("    const int r0 = blocks * t / threads * \(block), r1_ = blocks * (t + 1) / threads * \(block), r1 = r1_ < \(rows) ? r1_ : \(rows);")
-                        c.line("    TIMED(\(ki), \(g.name)_wgrad(\(storage(k.reads[0])), \(storage(k.reads[1]))\(transpose), \(param(w.name, "shared")), r0, r1, batch));")
-                        if g.needsInputGradient, let dx = k.writes.first {
-                            c.line("    TIMED(\(ki), \(g.name)_din(\(storage(k.reads[0])), b->\(g.name)_wt, \(storage(dx)), r0, r1, batch));")
+                        c.line("    TIMED(\(ki), \(g.name)_wgrad(\(storage(k.operands.outputGradient!)), \(storage(k.operands.input!))\(transpose), \(param(w.name, "shared")), r0, r1, batch));")
+                        if g.needsInputGradient, let dx = k.operands.inputGradient {
+                            c.line("    TIMED(\(ki), \(g.name)_din(\(storage(k.operands.outputGradient!)), b->\(g.name)_wt, \(storage(dx)), r0, r1, batch));")
                         }
                         c.line("    break;")
                         c.line("}")
@@ -233,7 +232,7 @@ struct CEmitter {
         var stages: [Stage] = []
         var current: [(Int, String)] = []
         for (ki, k) in plan.kernels.enumerated() where k.phase == .backward {
-            current.append((ki, backwardCall(k)))
+            current.append((ki, backwardCall(ki, k)))
             guard let gi = k.group, kernels.batchWideWeightGradient(plan.groups[gi]) else { continue }
             stages.append(.samples(current))
             stages.append(.batchWide(ki))
@@ -262,33 +261,32 @@ struct CEmitter {
         return out
     }
 
-    private func forwardCall(_ k: Kernel) -> String {
-        guard let gi = k.group else { return "input_scale(b->input, b->x, n0, n1)" }
-        let g = plan.groups[gi]
-        var args = [storage(k.reads[0])]
+    private func forwardCall(_ ki: Int, _ k: Kernel) -> String {
+        if let lowered = Lowering.lower(plan, kernel: ki) { return CFrame(plan: plan).call(lowered) }
+        let g = plan.groups[k.group!]
+        var args = [storage(k.operands.input!)]
         args += g.parameters.map { param($0.name) }
-        args += k.writes.map(storage)
+        args += [k.operands.output, k.operands.argmax].compactMap { $0 }.map(storage)
         return "\(k.name)(\((args + ["n0", "n1"]).joined(separator: ", ")))"
     }
 
-    private func backwardCall(_ k: Kernel) -> String {
-        let g = plan.groups[k.group!]
+    private func backwardCall(_ ki: Int, _ k: Kernel) -> String {
+        if let lowered = Lowering.lower(plan, kernel: ki) { return CFrame(plan: plan).call(lowered) }
+        let g = plan.groups[k.group!], o = k.operands
         var args: [String]
         switch g.op {
         case .dense where kernels.batchWideWeightGradient(g):
             // dz and the bias gradients only: NAME_wgrad and NAME_din follow together in the next stage.
             let biases = g.parameters.filter { $0.name != g.weight!.name }.map { param($0.name, "grads") }
-            return "\(k.name)(\(([storage(k.reads[0]), storage(k.reads[2])] + biases + ["n0", "n1"]).joined(separator: ", ")))"
+            return "\(k.name)(\(([storage(o.outputGradient!), storage(o.savedOutput!)] + biases + ["n0", "n1"]).joined(separator: ", ")))"
         case .conv, .dense:
-            args = k.reads.map(storage) + [param(g.weight!.name)] + g.parameters.map { param($0.name, "grads") }
-        case .elementwise:
-            args = [storage(k.reads[0]), storage(k.reads[2])] + g.parameters.map { param($0.name, "grads") }
+            args = [o.outputGradient!, o.input!, o.savedOutput!].map(storage) + [param(g.weight!.name)] + g.parameters.map { param($0.name, "grads") }
         case .pool(.max, _):
-            args = k.reads.map(storage)
+            args = [storage(o.outputGradient!), storage(o.argmax!)]
         default:
-            args = [storage(k.reads[0])]
+            args = [storage(o.outputGradient!)]
         }
-        args += k.writes.map(storage)
+        args += [o.inputGradient].compactMap { $0 }.map(storage)
         return "\(k.name)(\((args + ["n0", "n1"]).joined(separator: ", ")))"
     }
 }

@@ -15,9 +15,8 @@ struct CKernels {
             guard b.role == .gradient else { return b.shape.count }
             return plan.gradientSlot(b.storage) ?? b.shape.count
         }
-        if k.phase == .backward, let dy = k.reads.first { p.dyStride = stride(dy) }
-        if k.phase == .backward, let dx = k.writes.first { p.dxStride = stride(dx) }
-        if k.phase == .loss, k.writes.count > 1 { p.dxStride = stride(k.writes[1]) }
+        if let dy = k.operands.outputGradient { p.dyStride = stride(dy) }
+        if let dx = k.operands.inputGradient { p.dxStride = stride(dx) }
         return p
     }
 

@@ -231,44 +231,6 @@ extension CKernels {
         return c.text
     }
 
-    /// Stand-alone biases and/or an activation: out = act(in + biases).
-    func elementwiseForward(_ g: FusedGroup) -> String {
-        let s = g.output
-        var c = CodeWriter()
-        header(g, "forward").forEach { c.line($0) }
-        c.block("static void \(g.name)_forward(const float* restrict in\(biasParams(g, grad: false)), float* restrict out, int n0, int n1)") { c in
-            c.block("for (int n = n0; n < n1; n++) for (int p = 0; p < \(s.h * s.w); p++) for (int ch = 0; ch < \(s.c); ch++)") { c in
-                c.line("const size_t j = ((size_t)n * \(s.h * s.w) + p) * \(s.c) + ch;")
-                c.line("float v = in[j];")
-                lang.epilogue("v", biases: epilogueBiases(g), activation: g.activation, channel: "ch", element: "p * \(s.c) + ch")
-                    .forEach { c.line($0) }
-                c.line("out[j] = v;")
-            }
-        }
-        return c.text
-    }
-
-    func elementwiseBackward(_ g: FusedGroup) -> String {
-        let s = g.output
-        var c = CodeWriter()
-        header(g, "backward").forEach { c.line($0) }
-        let din = g.needsInputGradient ? ", float* restrict din" : ""
-        c.block("static void \(g.name)_backward(float* restrict dout, const float* restrict out\(biasParams(g, grad: true))\(din), int n0, int n1)") { c in
-            c.block("for (int n = n0; n < n1; n++) for (int p = 0; p < \(s.h * s.w); p++) for (int ch = 0; ch < \(s.c); ch++)") { c in
-                c.line("const size_t j = ((size_t)n * \(s.h * s.w) + p) * \(s.c) + ch;")
-                c.line("const size_t jy = \(Index.sample("n", stride: dyStride, "p * \(s.c) + ch"));")
-                if g.activation == nil { c.line("(void)out; (void)j;") }
-                c.line("const float dv = dout[jy];  // loaded unconditionally: the ReLU mask is a select, not a branch")
-                c.line("const float dz = \(lang.activationGradient("dv", output: "out[j]", g.activation));")
-                for (k, b) in g.biases.enumerated() {
-                    c.line("dbias\(k)[\(b.kind == .channel ? "ch" : "p * \(s.c) + ch")] += dz;  // \(b.parameter.name)")
-                }
-                if g.needsInputGradient { c.line("din[\(Index.sample("n", stride: dxStride, "p * \(s.c) + ch"))] = dz;") }
-            }
-        }
-        return c.text
-    }
-
     func poolForward(_ g: FusedGroup, _ kind: PoolKind, _ w: Window) -> String {
         let i = g.input, o = g.output
         let argmax = kind == .max && g.needsBackward
@@ -358,25 +320,6 @@ extension CKernels {
                         c.line("for (int ch = 0; ch < \(i.c); ch++) dxp[ch] += dy[ch] * inv;")
                     }
                 }
-            }
-        }
-        return c.text
-    }
-
-    func softmaxForward(_ g: FusedGroup) -> String {
-        let k = g.output.count
-        var c = CodeWriter()
-        header(g, "forward").forEach { c.line($0) }
-        c.block("static void \(g.name)_forward(const float* restrict in, float* restrict out, int n0, int n1)") { c in
-            c.block("for (int n = n0; n < n1; n++)") { c in
-                c.line("const float* restrict x = in + (size_t)n * \(k);")
-                c.line("float* restrict p = out + (size_t)n * \(k);")
-                c.line("float m = x[0];")
-                c.line("for (int j = 1; j < \(k); j++) m = x[j] > m ? x[j] : m;")
-                c.line("float s = 0.0f;")
-                c.line("for (int j = 0; j < \(k); j++) { p[j] = expf(x[j] - m); s += p[j]; }")
-                c.line("const float inv = 1.0f / s;")
-                c.line("for (int j = 0; j < \(k); j++) p[j] *= inv;")
             }
         }
         return c.text

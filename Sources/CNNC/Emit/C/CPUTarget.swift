@@ -36,6 +36,9 @@ public enum CPUTarget {
         ])
         files["Sources/Kernels/include/kernels.h"] = emitter.header()
         files["Sources/train/Network.swift"] = try networkSwift(c, emitter: emitter, source: source, classes: last.output.count)
+        for path in ["Sources/Kernels/kernels.c", "Sources/Kernels/include/kernels.h", "Sources/train/Network.swift"] {
+            files[path] = LineWrap.wrap(files[path]!)
+        }
         try addRuntime(to: &files)
         return GeneratedPackage(name: net.name, files: files)
     }

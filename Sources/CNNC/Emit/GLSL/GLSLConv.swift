@@ -14,7 +14,7 @@ extension GLSLProgram {
         return shader(k.name, kernel: ki, group: g, what: [
             "in is \(GLSLText.nhwc(i)), weight is (\(w.kernel.y),\(w.kernel.x),\(i.c),\(oc)) at params[\(W)], out is \(GLSLText.nhwc(o))",
             "One invocation per sample n, output row oy, \(xb) output columns from ox0 and \(cb) output channels from oc (channels fastest).",
-        ], bindings: [bind(k.reads[0], as: "x", .read), params(g), bind(k.writes[0], as: "y", .write)],
+        ], bindings: [bind(k.operands.input!, as: "x", .read), params(g), bind(k.operands.output!, as: "y", .write)],
         threads: .perSample(o.h * columns * groups)) { c in
             c.line("int oc = (t % \(groups)) * \(cb);")
             c.line("int ox0 = ((t / \(groups)) % \(columns)) * \(xb);")
@@ -53,29 +53,12 @@ extension GLSLProgram {
         }
     }
 
-    /// dz = dout * activation'(out), in place: the backward prologue, when the group has an activation; with
-    /// `alsoInto`, din = dz as well (a stand-alone activation).
-    func activationGradient(_ k: Kernel, _ ki: Int, _ g: FusedGroup, count: Int, alsoInto dx: String? = nil) -> GLSLShader {
-        var binds = [bind(k.reads[0], as: "dy", g.activation == nil ? .read : .readWrite)]
-        if g.activation != nil { binds.append(bind(k.reads[2], as: "y", .read)) }
-        if let dx { binds.append(bind(dx, as: "dx", .write)) }
-        let what = g.activation.map { "dout becomes dz = dout * \($0.rawValue)'(out) in place" } ?? "dz = dout"
-        return shader(k.name + (dx == nil ? "_dz" : "_dx"), kernel: ki, group: g, what: [
-            "\(what)\(dx == nil ? "" : ", and din = dz"); dout and out are \(GLSLText.nhwc(g.output)).",
-            "One invocation per element.",
-        ], bindings: binds, threads: .perSample(count)) { c in
-            c.line("float dz = \(lang.activationGradient("dy[t]", output: "y[t]", g.activation));")
-            if g.activation != nil { c.line("dy[t] = dz;") }
-            if dx != nil { c.line("dx[t] = dz;") }
-        }
-    }
-
     mutating func convBackward(_ k: Kernel, _ ki: Int, _ g: FusedGroup, filters oc: Int, window w: Window) {
-        let o = g.output
-        if g.activation != nil { shaders.append(activationGradient(k, ki, g, count: o.count)) }
+        let prologue = Lowering.backwardPrologue(plan, ki, g, .invocationGrid, inputGradient: false)
+        append(prologue.filter { $0.reduction == nil })
         if g.needsInputGradient { shaders.append(convInputGradient(k, ki, g, filters: oc, window: w)) }
         convWeightGradient(k, ki, g, filters: oc, window: w)
-        biasGradients(k, ki, g, dz: k.reads[0], output: o)
+        append(prologue.filter { $0.reduction != nil })
     }
 
     /// din[n,iy,ix,c] = sum over the taps whose output (oy, ox) reads (iy, ix) and over oc of weight[ky,kx,c,oc] * dz.
@@ -90,7 +73,8 @@ extension GLSLProgram {
             "input gradient: din[n,iy,ix,c] = sum over taps and oc of weight[ky,kx,c,oc] * dz[n,oy,ox,oc]",
             "dz is \(GLSLText.nhwc(o)), weight (\(w.kernel.y),\(w.kernel.x),\(i.c),\(oc)) at params[\(W)], din \(GLSLText.nhwc(i))",
             "One invocation per sample n, input row iy, \(xb) input columns from ix0 and \(cb) channels from c; it gathers its terms (no atomics).",
-        ], bindings: [bind(k.reads[0], as: "dz", .read), params(g), bind(k.writes[0], as: "dx", .write)],
+        ], bindings: [bind(k.operands.outputGradient!, as: "dz", .read), params(g),
+                    bind(k.operands.inputGradient!, as: "dx", .write)],
         threads: .perSample(i.h * columns * groups)) { c in
             c.line("int c = (t % \(groups)) * \(cb);")
             c.line("int ix0 = ((t / \(groups)) % \(columns)) * \(xb);")
@@ -137,7 +121,8 @@ extension GLSLProgram {
         let (X, D) = (GLSLText.vec(cb), GLSLText.vec(ob))
         reduction(k.name + "_dw", kernel: ki, group: g, parameter: p,
                   what: "\(p.name) gradient: dweight[ky,kx,c,oc] = sum over n, oy, ox of in[n,iy,ix,c] * dz[n,oy,ox,oc]; in is \(GLSLText.nhwc(i)), dz \(GLSLText.nhwc(o))",
-                  bindings: [bind(k.reads[1], as: "x", .read), bind(k.reads[0], as: "dz", .read)], rowsPerSample: o.h,
+                  bindings: [bind(k.operands.input!, as: "x", .read), bind(k.operands.outputGradient!, as: "dz", .read)],
+                  rowsPerSample: o.h,
                   blocks: w.kernel.y * w.kernel.x * cg * og, element: [
                       "int oc = (b % \(og)) * \(ob);  // the block: \(cb) input channels from c x \(ob) output channels from oc",
                       "int c = ((b / \(og)) % \(cg)) * \(cb);",

@@ -10,7 +10,7 @@ extension GLSLProgram {
         return shader(k.name, kernel: ki, group: g, what: [
             "in is (N,\(n)), weight is (\(n),\(units)) at params[\(W)], out is (N,\(units))",
             "One invocation per \(nb) samples from n0 and \(ob) outputs from o (outputs fastest).",
-        ], bindings: [bind(k.reads[0], as: "x", .read), params(g), bind(k.writes[0], as: "y", .write)],
+        ], bindings: [bind(k.operands.input!, as: "x", .read), params(g), bind(k.operands.output!, as: "y", .write)],
         threads: .sampleBlocks(block: nb, groups)) { c in
             c.line("int o = (t % \(groups)) * \(ob);")
             c.line("int n0 = (t / \(groups)) * \(nb);")
@@ -32,10 +32,11 @@ extension GLSLProgram {
     }
 
     mutating func denseBackward(_ k: Kernel, _ ki: Int, _ g: FusedGroup, units: Int) {
-        if g.activation != nil { shaders.append(activationGradient(k, ki, g, count: units)) }
+        let prologue = Lowering.backwardPrologue(plan, ki, g, .invocationGrid, inputGradient: false)
+        append(prologue.filter { $0.reduction == nil })
         if g.needsInputGradient { shaders.append(denseInputGradient(k, ki, g, units: units)) }
         denseWeightGradient(k, ki, g, units: units)
-        biasGradients(k, ki, g, dz: k.reads[0], output: g.output)
+        append(prologue.filter { $0.reduction != nil })
     }
 
     /// din[n,i] = sum over o of weight[i,o] * dz[n,o].
@@ -46,7 +47,8 @@ extension GLSLProgram {
         return shader(k.name + "_dx", kernel: ki, group: g, what: [
             "input gradient: din[n,i] = sum over o of weight[i,o] * dz[n,o]; dz is (N,\(units)), din (N,\(n))",
             "One invocation per \(nb) samples from n0 and \(ib) inputs from i (inputs fastest).",
-        ], bindings: [bind(k.reads[0], as: "dz", .read), params(g), bind(k.writes[0], as: "dx", .write)],
+        ], bindings: [bind(k.operands.outputGradient!, as: "dz", .read), params(g),
+                    bind(k.operands.inputGradient!, as: "dx", .write)],
         threads: .sampleBlocks(block: nb, groups)) { c in
             c.line("int i = (t % \(groups)) * \(ib);")
             c.line("int n0 = (t / \(groups)) * \(nb);")
@@ -71,7 +73,8 @@ extension GLSLProgram {
         let (X, D) = (GLSLText.vec(ib), GLSLText.vec(ob))
         reduction(k.name + "_dw", kernel: ki, group: g, parameter: p,
                   what: "\(p.name) gradient: dweight[i,o] = sum over n of in[n,i] * dz[n,o]; in is (N,\(n)), dz (N,\(units))",
-                  bindings: [bind(k.reads[1], as: "x", .read), bind(k.reads[0], as: "dz", .read)], rowsPerSample: 1,
+                  bindings: [bind(k.operands.input!, as: "x", .read), bind(k.operands.outputGradient!, as: "dz", .read)],
+                  rowsPerSample: 1,
                   blocks: ig * og, element: [
                       "int o = (b % \(og)) * \(ob);  // the block: \(ib) inputs from i x \(ob) outputs from o",
                       "int i = (b / \(og)) * \(ib);",

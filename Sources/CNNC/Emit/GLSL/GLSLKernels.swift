@@ -46,25 +46,4 @@ extension GLSLProgram {
             axis(&c, "ox", "ix", "kx", stride: w.stride.x, pad: w.padding.left, size: o.w, body)
         }
     }
-
-    /// The gradient of each bias of the group: a sum of dz over the batch (and the positions, for a channel bias).
-    mutating func biasGradients(_ k: Kernel, _ ki: Int, _ g: FusedGroup, dz: String, output o: Shape) {
-        for (bi, b) in g.biases.enumerated() {
-            let name = k.name + "_db\(g.biases.count == 1 ? "" : String(bi))"
-            if b.kind == .channel && !o.flat {
-                reduction(name, kernel: ki, group: g, parameter: b.parameter,
-                          what: "\(b.parameter.name) gradient (channel): sum over n, y, x of dz[n,y,x,c]; dz is \(GLSLText.nhwc(o))",
-                          bindings: [bind(dz, as: "dz", .read)], rowsPerSample: o.h, element: ["float acc = 0.0;"]) { c in
-                    c.line("int y = r % \(o.h);")
-                    c.line("for (int x = 0; x < \(o.w); x++) acc += dz[\(GLSLText.nhwc("n", "y", "x", "b", o))];")
-                }
-            } else {
-                reduction(name, kernel: ki, group: g, parameter: b.parameter,
-                          what: "\(b.parameter.name) gradient (per element): sum over n of dz[n,e]; dz is \(GLSLText.nhwc(o))",
-                          bindings: [bind(dz, as: "dz", .read)], rowsPerSample: 1, element: ["float acc = 0.0;"]) { c in
-                    c.line("acc += dz[n * \(o.count) + b];")
-                }
-            }
-        }
-    }
 }

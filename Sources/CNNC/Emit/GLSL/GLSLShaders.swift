@@ -117,9 +117,12 @@ struct GLSLProgram {
     }
 
     private mutating func lower(_ k: Kernel, index ki: Int) {
+        if let lowered = Lowering.lower(plan, kernel: ki, for: .invocationGrid) {
+            append(lowered)
+            return
+        }
         guard let gi = k.group else {
             switch k.phase {
-            case .forward: shaders.append(inputScale(ki))
             case .update: shaders.append(sgdUpdate(ki))
             default: break
             }
@@ -131,11 +134,8 @@ struct GLSLProgram {
         case let (.backward, .conv(f, w)): convBackward(k, ki, g, filters: f, window: w)
         case let (.forward, .dense(u)): shaders.append(denseForward(k, ki, g, units: u))
         case let (.backward, .dense(u)): denseBackward(k, ki, g, units: u)
-        case (.forward, .elementwise): shaders.append(elementwiseForward(k, ki, g))
-        case (.backward, .elementwise): elementwiseBackward(k, ki, g)
         case let (.forward, .pool(kind, w)): shaders.append(poolForward(k, ki, g, kind, w))
         case let (.backward, .pool(kind, w)): shaders.append(poolBackward(k, ki, g, kind, w))
-        case (.forward, .softmax): shaders.append(softmaxForward(k, ki, g))
         case (.loss, .softmax): shaders.append(crossEntropy(k, ki, g))
         default: break
         }
@@ -179,7 +179,8 @@ struct GLSLProgram {
             }
             body(&c)
         }
-        return GLSLShader(name: name, kernel: ki, phase: k.phase, bindings: bindings, threads: threads, source: c.text,
+        return GLSLShader(name: name, kernel: ki, phase: k.phase, bindings: bindings, threads: threads,
+                          source: LineWrap.wrap(c.text),
                           location: group?.location ?? k.location)
     }
 

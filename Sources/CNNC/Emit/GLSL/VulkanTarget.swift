@@ -77,7 +77,7 @@ public enum VulkanTarget {
             binaries["Shaders/\(shader.name).spv"] = words
         }
         files["Sources/train/Shaders.swift"] = shadersSwift(program, spirv, source: source)
-        files["Sources/train/Network.swift"] = try networkSwift(c, program, source: source)
+        files["Sources/train/Network.swift"] = LineWrap.wrap(try networkSwift(c, program, source: source))
         for name in ["VulkanLoader.swift", "VulkanContext.swift", "VulkanNetwork.swift", "VulkanSteps.swift"] {
             files["Sources/train/" + name] = try Templates.text("vulkan/" + name)
         }

@@ -100,3 +100,37 @@ struct GeneratedCodeTests {
         #expect(c.contains("// in is (N,28,28,1), weight is (3,3,1,16), bias0 is (28,28,16), out is (N,28,28,16)"))
     }
 }
+
+/// The line wrapper every printer's output goes through.
+@Suite struct LineWrapTests {
+    @Test func longCodeBreaksAfterACommaOutsideStrings() {
+        let call = "    f(\"a, b, c\", " + (1...40).map { "arg\($0)" }.joined(separator: ", ") + ");"
+        let lines = LineWrap.wrap(call).split(separator: "\n")
+        #expect(lines.count > 1 && lines.allSatisfy { $0.count <= 120 })
+        #expect(lines[0].hasPrefix("    f(\"a, b, c\", arg1,"))
+        #expect(lines[1].hasPrefix("            arg"))
+        #expect(lines.joined(separator: " ").replacingOccurrences(of: "  +", with: " ", options: .regularExpression)
+                == call.replacingOccurrences(of: "  +", with: " ", options: .regularExpression))
+    }
+
+    @Test func aTrailingCommentMovesAboveItsCode() {
+        let line = "    x = y;  // " + String(repeating: "word ", count: 30)
+        let lines = LineWrap.wrap(line).split(separator: "\n").map(String.init)
+        #expect(lines.last == "    x = y;")
+        #expect(lines.dropLast().allSatisfy { $0.hasPrefix("    //") && $0.count <= 120 })
+    }
+
+    @Test func preprocessorLinesMacrosAndUnbreakableStringsStay() {
+        let define = "#define X " + String(repeating: "a + ", count: 40) + "b"
+        let macro = "#define Y(a) \\\n    " + String(repeating: "a + ", count: 40) + "a"
+        let string = "let s = \"" + String(repeating: "x", count: 200) + "\""
+        for text in [define, macro, string] { #expect(LineWrap.wrap(text) == text) }
+    }
+
+    @Test func aBlockCommentInCodeIsNotATrailingComment() {
+        let line = "    g(params + 0 /* conv1.weight */, " + (1...30).map { "b\($0)" }.joined(separator: ", ") + ");  // note"
+        let lines = LineWrap.wrap(line).split(separator: "\n").map(String.init)
+        #expect(lines.first == "    // note")
+        #expect(lines[1].hasPrefix("    g(params + 0 /* conv1.weight */, b1,"))
+    }
+}

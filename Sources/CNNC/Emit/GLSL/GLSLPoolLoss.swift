@@ -1,15 +1,6 @@
-/// Input scaling, stand-alone elementwise, pooling, softmax, cross-entropy and SGD shaders of the GLSL printer.
+/// The GLSL forms of the kernels the lowering has no rule for yet besides convs and dense layers: pooling (a gather
+/// per input element backward, no atomics), the cross-entropy loss (with the hit flags) and the SGD update.
 extension GLSLProgram {
-    func inputScale(_ ki: Int) -> GLSLShader {
-        let s = plan.network.input
-        let scale = plan.network.scaleText ?? "\(plan.network.scale)"
-        return shader("input_scale", kernel: ki, group: nil, what: [
-            "x = input * \(scale)  [scale]; input and x are \(GLSLText.nhwc(s))", "One invocation per element.",
-        ], bindings: [bind("input", as: "raw", .read), bind("x", as: "x", .write)], threads: .perSample(s.count)) { c in
-            c.line("x[t] = raw[t] * \(lang.lit(plan.network.scale));")
-        }
-    }
-
     func sgdUpdate(_ ki: Int) -> GLSLShader {
         let n = plan.parameterCount
         return shader("sgd_update", kernel: ki, group: nil, what: [
@@ -26,38 +17,13 @@ extension GLSLProgram {
         }
     }
 
-    // MARK: elementwise
-
-    /// Stand-alone biases and/or an activation: out = act(in + biases).
-    func elementwiseForward(_ k: Kernel, _ ki: Int, _ g: FusedGroup) -> GLSLShader {
-        let s = g.output
-        return shader(k.name, kernel: ki, group: g, what: [
-            "in and out are \(GLSLText.nhwc(s)); \(g.biases.map { "\($0.parameter.name) at params[\(offset($0.parameter))]" }.joined(separator: ", "))",
-            "One invocation per element.",
-        ], bindings: [bind(k.reads[0], as: "x", .read)] + (g.biases.isEmpty ? [] : [params(g)]) + [bind(k.writes[0], as: "y", .write)],
-        threads: .perSample(s.count)) { c in
-            c.line("int p = t % \(s.count);  // the element within its sample")
-            c.line("int ch = p % \(s.c);")
-            c.line("float v = x[t];")
-            epilogue(g, channel: "ch", element: "p").forEach { c.line($0) }
-            c.line("y[t] = v;")
-        }
-    }
-
-    mutating func elementwiseBackward(_ k: Kernel, _ ki: Int, _ g: FusedGroup) {
-        if g.activation != nil || g.needsInputGradient {
-            shaders.append(activationGradient(k, ki, g, count: g.output.count, alsoInto: k.writes.first))
-        }
-        biasGradients(k, ki, g, dz: k.reads[0], output: g.output)
-    }
-
     // MARK: pooling
 
     func poolForward(_ k: Kernel, _ ki: Int, _ g: FusedGroup, _ kind: PoolKind, _ w: Window) -> GLSLShader {
         let i = g.input, o = g.output
-        let argmax = k.writes.count > 1
-        var binds = [bind(k.reads[0], as: "x", .read), bind(k.writes[0], as: "y", .write)]
-        if argmax { binds.append(bind(k.writes[1], as: "arg", .write)) }
+        let argmax = k.operands.argmax != nil
+        var binds = [bind(k.operands.input!, as: "x", .read), bind(k.operands.output!, as: "y", .write)]
+        if let arg = k.operands.argmax { binds.append(bind(arg, as: "arg", .write)) }
         return shader(k.name, kernel: ki, group: g, what: [
             "in is \(GLSLText.nhwc(i)), out is \(GLSLText.nhwc(o))"
                 + (argmax ? "; argmax \(GLSLText.nhwc(o)) is the winning input offset within its sample" : ""),
@@ -92,9 +58,9 @@ extension GLSLProgram {
 
     func poolBackward(_ k: Kernel, _ ki: Int, _ g: FusedGroup, _ kind: PoolKind, _ w: Window) -> GLSLShader {
         let i = g.input, o = g.output
-        var binds = [bind(k.reads[0], as: "dy", .read)]
-        if kind == .max { binds.append(bind(k.reads[1], as: "arg", .read)) }
-        binds.append(bind(k.writes[0], as: "dx", .write))
+        var binds = [bind(k.operands.outputGradient!, as: "dy", .read)]
+        if kind == .max { binds.append(bind(k.operands.argmax!, as: "arg", .read)) }
+        binds.append(bind(k.operands.inputGradient!, as: "dx", .write))
         return shader(k.name, kernel: ki, group: g, what: [
             "dout is \(GLSLText.nhwc(o)), din \(GLSLText.nhwc(i))",
             kind == .max ? "din[n,iy,ix,c] = sum of dout over the windows whose argmax is this input element"
@@ -121,29 +87,15 @@ extension GLSLProgram {
 
     // MARK: softmax and the loss
 
-    func softmaxForward(_ k: Kernel, _ ki: Int, _ g: FusedGroup) -> GLSLShader {
-        let n = g.output.count
-        return shader(k.name, kernel: ki, group: g, what: [
-            "in and out are (N,\(n)): out = exp(in - max) / sum(exp(in - max))", "One invocation per sample.",
-        ], bindings: [bind(k.reads[0], as: "x", .read), bind(k.writes[0], as: "p", .write)], threads: .perSample(1)) { c in
-            c.line("int b = t * \(n);")
-            c.line("float m = x[b];")
-            c.line("for (int j = 1; j < \(n); j++) m = max(m, x[b + j]);")
-            c.line("float s = 0.0;")
-            c.line("for (int j = 0; j < \(n); j++) s += exp(x[b + j] - m);")
-            c.line("float inv = 1.0 / s;")
-            c.line("for (int j = 0; j < \(n); j++) p[b + j] = exp(x[b + j] - m) * inv;")
-        }
-    }
-
     /// Cross-entropy on the softmax: loss = logsumexp(x) - x[label] (stable), hit = argmax(x) == label and, when
     /// training (pc.train), dx = (probs - onehot) / batch.
     func crossEntropy(_ k: Kernel, _ ki: Int, _ g: FusedGroup) -> GLSLShader {
         let n = g.output.count
-        var binds = [bind(k.reads[0], as: "p", .read), bind(k.reads[1], as: "x", .read), bind(k.reads[2], as: "labels", .read),
-                     bind(k.writes[0], as: "loss", .write),
+        let o = k.operands
+        var binds = [bind(o.probabilities!, as: "p", .read), bind(o.input!, as: "x", .read), bind(o.labels!, as: "labels", .read),
+                     bind(o.loss!, as: "loss", .write),
                      GLSLBinding(storage: "hits", array: "hits", access: .write, integer: true, comment: "hits: (N)")]
-        if k.writes.count > 1 { binds.append(bind(k.writes[1], as: "dx", .write)) }
+        if let dx = o.inputGradient { binds.append(bind(dx, as: "dx", .write)) }
         return shader(k.name, kernel: ki, group: g, what: [
             "cross-entropy of the softmax: loss = log(sum(exp(x - m))) + m - x[label]",
             "probs and x (the logits) are (N,\(n)), labels, loss and hits (N); dx is (N,\(n)): (probs - onehot) / batch",
@@ -158,7 +110,7 @@ extension GLSLProgram {
             c.line("for (int j = 0; j < \(n); j++) s += exp(x[b + j] - m);")
             c.line("loss[t] = log(s) + m - x[b + label];")
             c.line("hits[t] = best == label ? 1 : 0;")
-            if k.writes.count > 1 {
+            if o.inputGradient != nil {
                 c.block("if (pc.train != 0)") { c in
                     c.line("float inv = 1.0 / float(pc.n);")
                     c.line("for (int j = 0; j < \(n); j++) dx[b + j] = (p[b + j] - (j == label ? 1.0 : 0.0)) * inv;")

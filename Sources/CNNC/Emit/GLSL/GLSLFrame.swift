@@ -1,0 +1,70 @@
+/// The GLSL spelling of a lowered kernel: one compute shader whose invocation `t` is one item of one sample (the
+/// grid's coordinates split from `t`, the sample outermost); buffers bound by storage, parameters read from the
+/// flat `params` binding at their offsets.
+extension GLSLProgram {
+    func shader(_ k: LoweredKernel) -> GLSLShader {
+        var bindings: [GLSLBinding] = []
+        var offsets: [String: Int] = [:]  // array name -> offset into params or grads
+        for a in k.arrays {
+            switch a.source {
+            case .buffer(let name):
+                let access: GLSLBinding.Access = a.access == .read ? .read : a.access == .write ? .write : .readWrite
+                bindings.append(bind(name, as: a.name, access))
+            case .parameter(let name):
+                offsets[a.name] = plan.parameterOffsets[name]!
+                if !bindings.contains(where: { $0.storage == "params" }) {
+                    bindings.append(GLSLBinding(storage: "params", array: "params", access: .read, comment: "parameters"))
+                }
+                let i = bindings.firstIndex { $0.storage == "params" }!
+                bindings[i].comment += ", \(name) at \(offsets[a.name]!)"
+            case .parameterGradient(let name):
+                offsets[a.name] = plan.parameterOffsets[name]!
+                bindings.append(GLSLBinding(storage: "grads", array: "grads", access: .readWrite,
+                                            comment: "\(name) gradient at \(offsets[a.name]!)", region: name))
+            }
+        }
+        let group = k.group.map { plan.groups[$0] }
+        let what = k.summary.dropFirst() + [k.arrays.map { "\($0.name) is \($0.comment)" }.joined(separator: ", "),
+                                            "One invocation per " + (k.grid.items.isEmpty ? "sample." : "item (n, "
+                                                + k.grid.items.map(\.name).joined(separator: ", ") + ").")]
+        return shader(k.name, kernel: k.kernel, group: group, what: Array(what), bindings: bindings,
+                      threads: .perSample(k.grid.count)) { c in
+            var inner = 1
+            for item in k.grid.items.reversed() {
+                c.line("int \(item.name) = \(inner == 1 ? "t" : "t / \(inner)") % \(item.count);")
+                inner *= item.count
+            }
+            c.line("int n = \(inner == 1 ? "t" : "t / \(inner)");")
+            KernelPrinter(lang: lang) { array, index in
+                guard let at = offsets[array] else { return "\(array)[\(index)]" }
+                let storage = k.arrays.first { $0.name == array }!.source
+                if case .parameterGradient = storage { return "grads[\(at) + \(index)]" }
+                return "params[\(at) + \(index)]"
+            }.print(k.body, into: &c)
+        }
+    }
+
+    /// A reduction kernel: the deterministic chunked sum of `GLSLProgram.reduction`, with the lowered body adding
+    /// one row to `acc`.
+    mutating func reductionShaders(_ k: LoweredKernel) {
+        let r = k.reduction!
+        let group = plan.groups[k.group!]
+        let parameter = plan.parameters.first { $0.name == r.parameter }!
+        let bindings = k.arrays.map { a -> GLSLBinding in
+            guard case .buffer(let name) = a.source else { preconditionFailure("a reduction reads plan buffers") }
+            return bind(name, as: a.name, .read)
+        }
+        reduction(k.name, kernel: k.kernel, group: group, parameter: parameter, what: r.what, bindings: bindings,
+                  rowsPerSample: r.rowsPerSample, element: ["float acc = 0.0;"]) { [lang] c in
+            if r.rowsPerSample > 1 { c.line("int row = r % \(r.rowsPerSample);") }
+            KernelPrinter(lang: lang) { "\($0)[\($1)]" }.print(k.body, into: &c)
+        }
+    }
+
+    /// Every kernel a lowering produced, in order.
+    mutating func append(_ kernels: [LoweredKernel]) {
+        for k in kernels {
+            if k.reduction != nil { reductionShaders(k) } else { shaders.append(shader(k)) }
+        }
+    }
+}

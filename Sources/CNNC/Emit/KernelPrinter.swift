@@ -1,0 +1,87 @@
+/// The one walk over a lowered kernel's statements that both printers share: C and GLSL write statements,
+/// loops and expressions alike, so they differ only in `KernelLanguage`'s words and in how an array element is
+/// reached (`element`: a C pointer indexed directly, a GLSL binding with the parameter's offset added).
+struct KernelPrinter {
+    let lang: KernelLanguage
+    /// Spells element `index` (already printed) of the kernel array named `array`.
+    let element: (_ array: String, _ index: String) -> String
+
+    func print(_ body: [Stmt], into c: inout CodeWriter) {
+        for s in body { statement(s, &c) }
+    }
+
+    private func statement(_ s: Stmt, _ c: inout CodeWriter) {
+        switch s {
+        case let .constant(name, type, e):
+            c.line("\(lang.constant(type)) \(name) = \(expr(e));")
+        case let .variable(name, type, e):
+            c.line("\(lang.type(type)) \(name) = \(expr(e));")
+        case let .assign(name, e):
+            c.line("\(name) = \(expr(e));")
+        case let .addAssign(name, e):
+            c.line("\(name) += \(expr(e));")
+        case let .store(array, index, e):
+            c.line("\(element(array, expr(index))) = \(expr(e));")
+        case let .accumulate(array, index, e):
+            c.line("\(element(array, expr(index))) += \(expr(e));")
+        case let .loop(v, from, to, body):
+            let head = "for (int \(v) = \(expr(from)); \(v) < \(expr(to)); \(v)++)"
+            var inner = CodeWriter()
+            print(body, into: &inner)
+            let lines = inner.text.split(separator: "\n")
+            if lines.count == 1, case .loop = body[0] {} else if lines.count == 1 {
+                c.line(head + " " + lines[0])  // one statement: on the loop's line, as a person writes it
+                return
+            }
+            c.block(head) { c in print(body, into: &c) }
+        case let .when(condition, body):
+            if body.count == 1, case .next = body[0] {
+                c.line("if (\(expr(condition))) continue;")
+            } else {
+                c.block("if (\(expr(condition)))") { c in print(body, into: &c) }
+            }
+        case .next:
+            c.line("continue;")
+        case let .comment(text):
+            c.line("// " + text)
+        }
+    }
+
+    /// An expression, parenthesized only where C's precedence needs it; `context` is the precedence of the
+    /// operator it is an operand of (0: a whole statement's expression).
+    func expr(_ e: Expr, context: Int = 0) -> String {
+        switch e {
+        case let .int(v): return String(v)
+        case let .float(v): return lang.lit(v)
+        case let .name(n): return n
+        case let .load(array, index): return element(array, expr(index))
+        case let .binary(op, a, b):
+            // Left-associative: the right operand of an operator of equal precedence needs parentheses.
+            let text = "\(expr(a, context: op.precedence)) \(op.rawValue) \(expr(b, context: op.precedence + 1))"
+            return op.precedence < context ? "(\(text))" : text
+        case let .call(f, args):
+            return "\(name(f))(\(args.map { expr($0) }.joined(separator: ", ")))"
+        case let .select(condition, a, b):
+            let text = "\(expr(condition, context: 1)) ? \(expr(a, context: 1)) : \(expr(b, context: 1))"
+            return context > 0 ? "(\(text))" : text
+        case let .negate(x):
+            return "-" + expr(x, context: 6)
+        case let .toFloat(x):
+            return lang.toFloat(expr(x, context: lang.castBindsTightly ? 6 : 0))
+        case let .wide(x):
+            return lang.wide(expr(x, context: lang.castBindsTightly ? 6 : 0))
+        case .negativeInfinity:
+            return lang.negativeInfinity
+        }
+    }
+
+    func name(_ f: Builtin) -> String {
+        switch f {
+        case .exp: return lang.exp
+        case .log: return lang.log
+        case .tanh: return lang.tanh
+        case .max: return lang.max
+        case .min: return lang.min
+        }
+    }
+}
