@@ -15,18 +15,11 @@ public enum VulkanTarget {
     public static func generate(_ c: Compilation) throws -> GeneratedPackage { try build(c).package }
 
     /// Generates the package and writes it to `directory`, SPIR-V files included.
-    public static func write(_ c: Compilation, to directory: String) throws {
+    /// `force` as in `PackageWriter.write`.
+    public static func write(_ c: Compilation, to directory: String, force: Bool = false) throws {
         let built = try build(c)
-        try PackageWriter.write(built.package, to: directory)
-        let root = URL(fileURLWithPath: directory)
-        for (path, words) in built.binaries.sorted(by: { $0.key < $1.key }) {
-            let bytes = words.withUnsafeBytes { Data($0) }
-            do {
-                try bytes.write(to: root.appendingPathComponent(path))
-            } catch {
-                throw CompileError("\(directory): error: cannot write \(path): \(error.localizedDescription)")
-            }
-        }
+        let binaries = built.binaries.mapValues { words in words.withUnsafeBytes { [UInt8]($0) } }
+        try PackageWriter.write(built.package, binaries: binaries, to: directory, force: force)
     }
 
     /// The lowered program and each shader's SPIR-V, in execution order.
