@@ -48,7 +48,9 @@ struct SymbolTable {
     /// A base for user name `name`: its identifier spelling, or that with `_2`, `_3`, ... until neither it nor
     /// any name derived from it is reserved or already handed out. Claims all of them.
     mutating func claim(_ name: String, biases: Int) -> String {
-        let base = Spelling.identifier(name)
+        var base = Spelling.identifier(name)
+        // A numbered suffix cannot free a base with a reserved prefix (NET_SIZE_2 still starts with net_).
+        if Reserved.prefixes.contains(where: { base.lowercased().hasPrefix($0) }) { base = "layer_" + base }
         var candidate = base
         var n = 2
         while !isFree(candidate, biases: biases) {
