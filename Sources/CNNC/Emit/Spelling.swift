@@ -48,7 +48,8 @@ public enum Spelling {
     /// only. A newline would end a line comment, a backslash at its end (or the trigraph `??/`) would continue it
     /// into the next line, `*/` would end a block comment and `/*` would open a nested one in Swift; so every
     /// scalar outside printable ASCII, and the backslash, is written `<U+XXXX>`, and the pairs `*/`, `/*` and `??`
-    /// get a space between their characters. Readable text passes unchanged.
+    /// get a space between their characters. Readable text passes unchanged. (The text is safe between any
+    /// characters but `*`, `/` and `?`, which no template or printer puts next to it.)
     public static func comment(_ s: String) -> String {
         var out = ""
         for u in s.unicodeScalars {

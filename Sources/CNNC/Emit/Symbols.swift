@@ -49,8 +49,9 @@ struct SymbolTable {
     /// any name derived from it is reserved or already handed out. Claims all of them.
     mutating func claim(_ name: String, biases: Int) -> String {
         var base = Spelling.identifier(name)
-        // A numbered suffix cannot free a base with a reserved prefix (NET_SIZE_2 still starts with net_).
-        if Reserved.prefixes.contains(where: { base.lowercased().hasPrefix($0) }) { base = "layer_" + base }
+        // A numbered suffix cannot free a base with a reserved prefix (NET_SIZE_2 and net_2 start with net_; every
+        // reserved prefix ends in `_`). Without one, `base_N` is free for some N: the reserved words are finite.
+        if Reserved.prefixes.contains(where: { (base + "_").lowercased().hasPrefix($0) }) { base = "layer_" + base }
         var candidate = base
         var n = 2
         while !isFree(candidate, biases: biases) {

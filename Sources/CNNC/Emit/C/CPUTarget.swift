@@ -26,7 +26,10 @@ public enum CPUTarget {
         files["Package.swift"] = try Template.fill("cpu/Package.swift.template", provenance(net, packageHoles).merging([
             "cflags": "[" + cFlags.map(Spelling.swiftString).joined(separator: ", ") + "]",
         ]) { $1 })
-        let planText = PlanPrinter.render(plan, batch: net.train.batch).split(separator: "\n", omittingEmptySubsequences: false)
+        // The plan as `cnnc plan` prints it, naming the source file but not the user's path to it.
+        var shown = plan
+        shown.network.sourceFile = (net.sourceFile as NSString).lastPathComponent
+        let planText = PlanPrinter.render(shown, batch: net.train.batch).split(separator: "\n", omittingEmptySubsequences: false)
             .map { $0.isEmpty ? "//" : "// " + Spelling.comment(String($0)) }.joined(separator: "\n")
         files["Sources/Kernels/kernels.c"] = try Template.fill("cpu/kernels.c.template", provenance(net, ["nameComment", "sourceComment"]).merging([
             "plan": planText, "kernels": emitter.kernelFunctions(), "steps": emitter.stepFunctions(),
