@@ -11,7 +11,8 @@ public struct Compilation: Sendable {
     public init(source bytes: [UInt8], file: String) throws {
         syntax = try Parser.parse(bytes: bytes, file: file)        // text -> syntax tree (syntax errors)
         network = try ShapeInference.infer(syntax)                 // syntax tree -> typed graph (shape errors)
-        let groups = Fusion.fuse(network)                          // layers -> fused groups (bias, activation epilogues)
+        let fused = Fusion.fuse(network)                           // layers -> fused groups (bias, activation epilogues)
+        let groups = try Symbols.assign(fused, network: network)   // group names -> identifiers of generated code
         plan = Planner.plan(network, groups: groups)               // groups -> ordered kernels, buffers, lifetimes
     }
 

@@ -56,6 +56,8 @@ struct Compile: ParsableCommand {
     @Argument(help: "The network, a .cnn file.") var file: String
     @Option(help: "The target: cpu (C kernels) or vulkan (GLSL compute shaders).") var target: Target = .cpu
     @Option(name: .shortAndLong, help: "Output folder (default: NAME-TARGET).") var output: String?
+    @Flag(help: "Replace generated files even where they were changed since cnnc wrote them, or were not written by cnnc.")
+    var force = false
 
     func run() throws {
         let c = try reporting { try Compilation(path: file) }
@@ -63,9 +65,9 @@ struct Compile: ParsableCommand {
         try reporting {
             switch target {
             case .cpu:
-                try PackageWriter.write(try CPUTarget.generate(c), to: dir)
+                try PackageWriter.write(try CPUTarget.generate(c), to: dir, force: force)
             case .vulkan:
-                try VulkanTarget.write(c, to: dir)
+                try VulkanTarget.write(c, to: dir, force: force)
             }
         }
         print("wrote \(dir) (\(target.rawValue) trainer of \(c.network.name)); build it with: swift build -c release --package-path \(dir)")

@@ -137,6 +137,44 @@ extension LineContext {
         return w.text
     }
 
+    /// The trainer computes in 32-bit floats, so a learning rate must be one: positive, finite and normal
+    /// (1.2e-38 ... 3.4e38). Anything else would become infinity or (silently) zero in the generated code.
+    func learningRate(_ v: Word) throws -> Double {
+        let lr = try number(v, expected: "a learning rate like 0.01")
+        guard lr > 0, lr.isFinite else {
+            throw error("lr must be positive and finite, got \(v.quoted)", at: v, hint: "a learning rate like 0.01")
+        }
+        let f = Float(lr)
+        guard f.isFinite else {
+            throw error("lr \(v.quoted) does not fit in a 32-bit float", at: v,
+                        hint: "the trainer computes in Float: lr is at most \(Float.greatestFiniteMagnitude)")
+        }
+        guard f.isNormal else {
+            throw error("lr \(v.quoted) is too small for a 32-bit float (it would become \(f == 0 ? "0" : "denormal"))", at: v,
+                        hint: "the trainer computes in Float: lr is at least \(Float.leastNormalMagnitude)")
+        }
+        return lr
+    }
+
+    /// A momentum in [0, 1) that stays in [0, 1) as a 32-bit float: 0, or a normal Float below 1
+    /// (at most 0.99999994; 0.99999999 would round to 1 and never forget a gradient).
+    func momentum(_ v: Word) throws -> Double {
+        let m = try number(v, expected: "a momentum like 0.9")
+        guard m >= 0, m < 1 else {
+            throw error("momentum must be in [0, 1), got \(v.quoted)", at: v, hint: "a momentum like 0.9, or 0 for plain SGD")
+        }
+        let f = Float(m)
+        guard f < 1 else {
+            throw error("momentum \(v.quoted) rounds to 1 as a 32-bit float", at: v,
+                        hint: "the largest momentum below 1 in Float is \(Float(1).nextDown)")
+        }
+        guard m == 0 || f.isNormal else {
+            throw error("momentum \(v.quoted) is too small for a 32-bit float (it would become \(f == 0 ? "0" : "denormal"))", at: v,
+                        hint: "write momentum=0, or at least \(Float.leastNormalMagnitude)")
+        }
+        return m
+    }
+
     /// A decimal, or `a/b` where `allowFraction`; `noun` names the value in a division-by-zero error.
     func number(_ w: Word, expected: String, allowFraction: Bool = false, noun: String = "value") throws -> Double {
         if allowFraction, w.text.contains("/") {
@@ -258,13 +296,9 @@ struct StatementReader {
         case "batch":
             r.train.batch = try ctx.size(v, "batch size")
         case "lr":
-            let lr = try ctx.number(v, expected: "a learning rate like 0.01")
-            guard lr > 0, lr.isFinite else { throw ctx.error("lr must be positive and finite, got \(v.quoted)", at: v) }
-            r.train.learningRate = lr
+            r.train.learningRate = try ctx.learningRate(v)
         case "momentum":
-            let m = try ctx.number(v, expected: "a momentum like 0.9")
-            guard m >= 0, m < 1 else { throw ctx.error("momentum must be in [0, 1), got \(v.quoted)", at: v) }
-            r.train.momentum = m
+            r.train.momentum = try ctx.momentum(v)
         case "seed":
             switch Scan.digits(v.text) {
             case .value(let seed): r.train.seed = seed

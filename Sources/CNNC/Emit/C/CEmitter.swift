@@ -119,7 +119,7 @@ struct CEmitter {
     /// The step functions: each calls its phase's kernels in plan order.
     func stepFunctions() -> String {
         var c = CodeWriter()
-        c.line("static const char* const kernel_names[NET_KERNELS] = {\(plan.kernels.map { "\"\($0.name)\"" }.joined(separator: ", "))};")
+        c.line("static const char* const kernel_names[NET_KERNELS] = {\(plan.kernels.map { Spelling.cString($0.name) }.joined(separator: ", "))};")
         c.line("static const long long kernel_macs[NET_KERNELS] = {\(plan.kernels.map { String($0.macs) }.joined(separator: ", "))};")
         c.line("const char* net_kernel_name(int k) { return kernel_names[k]; }")
         c.line("long long net_kernel_macs(int k) { return kernel_macs[k]; }")

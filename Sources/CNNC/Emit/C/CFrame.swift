@@ -11,7 +11,7 @@ struct CFrame {
         if let gi = k.group {
             let g = plan.groups[gi]
             let layers = g.layers.map { plan.network.layers[$0].name }.joined(separator: " + ")
-            title += "  [\(layers); \(PathText.basename(g.location.file)):\(g.location.line)]"
+            title += "  [\(layers); \(Spelling.fileName(g.location.file)):\(g.location.line)]"
         }
         c.line(title)
         k.summary.dropFirst().forEach { c.line("// " + $0) }
@@ -40,10 +40,4 @@ struct CFrame {
         }
         return "\(k.name)(\((arguments + ["n0", "n1"]).joined(separator: ", ")))"
     }
-}
-
-/// Small spellings every printer shares.
-enum PathText {
-    /// The last component of a path: generated files name their source without the user's folders.
-    static func basename(_ path: String) -> String { path.split(separator: "/").last.map(String.init) ?? path }
 }

@@ -36,7 +36,8 @@ struct CKernels {
         return "// " + parts.joined(separator: ", ")
     }
 
-    func basename(_ path: String) -> String { path.split(separator: "/").last.map(String.init) ?? path }
+    /// A path's last component as comment text (`Spelling.comment`): the generated code names no user path.
+    func basename(_ path: String) -> String { Spelling.fileName(path) }
 
     func nhwc(_ s: Shape) -> String { s.flat ? "(N,\(s.count))" : "(N,\(s.h),\(s.w),\(s.c))" }
 

@@ -22,25 +22,45 @@ public enum CPUTarget {
             throw CompileError("\(net.sourceFile): error: training needs 'softmax' as the last layer (cross-entropy is computed on it)")
         }
         let emitter = CEmitter(plan: plan)
-        let source = (net.sourceFile as NSString).lastPathComponent
         var files: [String: String] = [:]
-        files["Package.swift"] = try Template.fill("cpu/Package.swift.template", [
-            "name": net.name, "source": source,
-            "cflags": "[" + cFlags.map { "\"\($0)\"" }.joined(separator: ", ") + "]",
-        ])
-        let planText = PlanPrinter.render(plan, batch: net.train.batch).split(separator: "\n", omittingEmptySubsequences: false)
-            .map { $0.isEmpty ? "//" : "// " + $0 }.joined(separator: "\n")
-        files["Sources/Kernels/kernels.c"] = try Template.fill("cpu/kernels.c.template", [
-            "name": net.name, "source": source, "plan": planText,
-            "kernels": emitter.kernelFunctions(), "steps": emitter.stepFunctions(),
-        ])
+        files["Package.swift"] = try Template.fill("cpu/Package.swift.template", provenance(net, packageHoles).merging([
+            "cflags": "[" + cFlags.map(Spelling.swiftString).joined(separator: ", ") + "]",
+        ]) { $1 })
+        // The plan as `cnnc plan` prints it, naming the source file but not the user's path to it.
+        var shown = plan
+        shown.network.sourceFile = (net.sourceFile as NSString).lastPathComponent
+        let planText = PlanPrinter.render(shown, batch: net.train.batch).split(separator: "\n", omittingEmptySubsequences: false)
+            .map { $0.isEmpty ? "//" : "// " + Spelling.comment(String($0)) }.joined(separator: "\n")
+        files["Sources/Kernels/kernels.c"] = try Template.fill("cpu/kernels.c.template", provenance(net, ["nameComment", "sourceComment"]).merging([
+            "plan": planText, "kernels": emitter.kernelFunctions(), "steps": emitter.stepFunctions(),
+        ]) { $1 })
         files["Sources/Kernels/include/kernels.h"] = emitter.header()
-        files["Sources/train/Network.swift"] = try networkSwift(c, emitter: emitter, source: source, classes: last.output.count)
+        files["Sources/train/Network.swift"] = try networkSwift(c, emitter: emitter, classes: last.output.count)
         for path in ["Sources/Kernels/kernels.c", "Sources/Kernels/include/kernels.h", "Sources/train/Network.swift"] {
             files[path] = LineWrap.wrap(files[path]!)
         }
         try addRuntime(to: &files)
         return GeneratedPackage(name: net.name, files: files)
+    }
+
+    /// The template holes that name the network and its source file: the name and the file's last path
+    /// component as Swift string literals and as comment text (never the user's path, never unescaped).
+    /// `holes` picks the ones a template has.
+    static func provenance(_ net: Network, _ holes: Set<String> = ["nameLiteral", "nameComment", "sourceLiteral", "sourceComment"])
+        -> [String: String] {
+        let source = (net.sourceFile as NSString).lastPathComponent
+        return ["nameLiteral": Spelling.swiftString(net.name), "nameComment": Spelling.comment(net.name),
+                "sourceLiteral": Spelling.swiftString(source), "sourceComment": Spelling.comment(source)]
+            .filter { holes.contains($0.key) }
+    }
+
+    /// The provenance holes of both targets' Package.swift.
+    static let packageHoles: Set<String> = ["nameLiteral", "nameComment", "sourceComment"]
+
+    /// A parameter's entry in NetInfo.parameters; its name is the checkpoint's tensor name, the user's spelling.
+    static func paramSpec(_ p: Parameter, plan: KernelPlan) -> String {
+        "        ParamSpec(name: \(Spelling.swiftString(p.name)), offset: \(plan.parameterOffsets[p.name]!), "
+            + "layout: \(layoutSwift(p.layout)), initializer: \(initSwift(p.initializer))),"
     }
 
     /// The shared runtime and the zlib module, copied verbatim.
@@ -49,11 +69,9 @@ public enum CPUTarget {
         for path in try Templates.files(in: "czlib") { files["Sources/CZlib/" + (path as NSString).lastPathComponent] = try Templates.text(path) }
     }
 
-    static func networkSwift(_ c: Compilation, emitter: CEmitter, source: String, classes: Int) throws -> String {
+    static func networkSwift(_ c: Compilation, emitter: CEmitter, classes: Int) throws -> String {
         let net = c.network, plan = c.plan
-        let params = plan.parameters.map { p in
-            "        ParamSpec(name: \"\(p.name)\", offset: \(plan.parameterOffsets[p.name]!), layout: \(layoutSwift(p.layout)), initializer: \(initSwift(p.initializer))),"
-        }.joined(separator: "\n")
+        let params = plan.parameters.map { paramSpec($0, plan: plan) }.joined(separator: "\n")
         var allocations: [String] = []
         var perSampleFloats = 0, fixedFloats = 0  // for the trainer's memory check (saturating: it only compares)
         func add(_ total: inout Int, _ n: Int) { let (sum, over) = total.addingReportingOverflow(n); total = over ? .max : sum }
@@ -66,14 +84,13 @@ public enum CPUTarget {
             add(&fixedFloats, t.elements)
             allocations.append("        buffers.\(t.name) = floats(\(t.elements))  // \(t.comment)")
         }
-        return try Template.fill("cpu/Network.swift.template", [
-            "name": net.name, "source": source,
+        return try Template.fill("cpu/Network.swift.template", provenance(net).merging([
             "inputH": "\(net.input.h)", "inputW": "\(net.input.w)", "inputC": "\(net.input.c)", "classes": "\(classes)",
             "epochs": "\(net.train.epochs)", "batch": "\(net.train.batch)",
             "lr": "\(Float(net.train.learningRate))", "momentum": "\(Float(net.train.momentum))", "seed": "\(net.train.seed)",
             "parameterCount": "\(plan.parameterCount)", "parameters": params, "allocations": allocations.joined(separator: "\n"),
             "perSampleFloats": "\(perSampleFloats)", "fixedFloats": "\(fixedFloats)",
-        ])
+        ]) { $1 })
     }
 
     static func layoutSwift(_ l: ParamLayout) -> String {

@@ -252,7 +252,8 @@ struct GLSLProgram {
 
 /// Small text helpers of the GLSL printer.
 enum GLSLText {
-    static func basename(_ path: String) -> String { path.split(separator: "/").last.map(String.init) ?? path }
+    /// A path's last component as comment text (`Spelling.comment`): the generated code names no user path.
+    static func basename(_ path: String) -> String { Spelling.fileName(path) }
     static func nhwc(_ s: Shape) -> String { s.flat ? "(N,\(s.count))" : "(N,\(s.h),\(s.w),\(s.c))" }
     /// Columns per invocation in the conv shaders: 8 down to 4, a divisor of the width if one is (no idle tail).
     static func columns(_ width: Int) -> Int { (4...8).reversed().first { width % $0 == 0 } ?? min(4, width) }
