@@ -123,7 +123,7 @@ struct NamesTests {
         relu name=for
         conv 2 3x3 pad=1 name=float
         maxpool 1 name=main
-        sigmoid name=input
+        sigmoid name=labels
         bias element name=gl_x
         conv 2 1 name=a__b
         conv 2 1 name=a-b
