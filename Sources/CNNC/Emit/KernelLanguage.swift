@@ -77,7 +77,7 @@ struct KernelLanguage: Sendable {
             case .none: break
             }
         }
-        if let a = activation { lines.append("\(v) = \(activate(v, a));  // \(a.rawValue)") }
+        if let a = activation { lines.append("\(v) = \(activate(v, a));  // \(a.description)") }
         return lines
     }
 

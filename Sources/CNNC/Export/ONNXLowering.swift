@@ -81,7 +81,7 @@ private struct GraphBuilder {
                 .ints("dilations", [1, 1]), .int("group", 1),
             ], form: .spatial(c: layer.output.c, h: layer.output.h, w: layer.output.w))
             if let bias, case .elementBias = bias.layout { try addBias(bias, of: layer, node: fresh(layer.name + "_bias")) }
-            if let activation { activate(activation, fresh(layer.name + "_" + activation.rawValue)) }
+            if let activation { activate(activation, fresh(layer.name + "_" + activation.keyword)) }
 
         case let .dense(units, _, activation):
             flatten(fresh(layer.name + "_flatten"))
@@ -92,7 +92,7 @@ private struct GraphBuilder {
             emit("Gemm", node, inputs: inputs, attributes: [
                 .float("alpha", 1), .float("beta", 1), .int("transA", 0), .int("transB", 1),
             ], form: .flat(units))
-            if let activation { activate(activation, fresh(layer.name + "_" + activation.rawValue)) }
+            if let activation { activate(activation, fresh(layer.name + "_" + activation.keyword)) }
 
         case .bias:
             if let p = layer.parameters.first { try addBias(p, of: layer, node: node) }
@@ -149,12 +149,16 @@ private struct GraphBuilder {
 
     private mutating func activate(_ a: Activation, _ name: String) {
         let op: String
+        var attributes: [ONNXAttribute] = []
         switch a {
         case .relu: op = "Relu"
         case .sigmoid: op = "Sigmoid"
         case .tanh: op = "Tanh"
+        case let .leakyrelu(slope):
+            op = "LeakyRelu"
+            attributes = [ONNXAttribute("alpha", .float(Float(slope)))]
         }
-        emit(op, name, inputs: [current], form: form)
+        emit(op, name, inputs: [current], attributes: attributes, form: form)
     }
 
     /// Flattens a spatial tensor to `[N, C*H*W]` in C,H,W order; a flat one is left as it is.

@@ -3,8 +3,42 @@ public enum BiasKind: String, Sendable, Equatable, Hashable, CaseIterable {
     case channel, element, none
 }
 
-public enum Activation: String, Sendable, Equatable, Hashable, CaseIterable {
+/// An elementwise nonlinearity, fused into the kernel before it where it can be.
+public enum Activation: Sendable, Equatable, Hashable {
     case relu, sigmoid, tanh
+    /// x for x > 0, slope * x otherwise (PyTorch's LeakyReLU, negative_slope = slope >= 0).
+    case leakyrelu(slope: Double)
+
+    /// PyTorch's default slope.
+    public static let defaultSlope = 0.01
+    /// The statement keywords, as the language spells them.
+    public static let keywords = ["relu", "sigmoid", "tanh", "leakyrelu"]
+
+    /// The activation a keyword names, with its default parameters.
+    public init?(keyword: String) {
+        switch keyword {
+        case "relu": self = .relu
+        case "sigmoid": self = .sigmoid
+        case "tanh": self = .tanh
+        case "leakyrelu": self = .leakyrelu(slope: Activation.defaultSlope)
+        default: return nil
+        }
+    }
+
+    public var keyword: String {
+        switch self {
+        case .relu: return "relu"
+        case .sigmoid: return "sigmoid"
+        case .tanh: return "tanh"
+        case .leakyrelu: return "leakyrelu"
+        }
+    }
+
+    /// The keyword with its parameters where they are not the defaults: `leakyrelu(0.2)`.
+    public var description: String {
+        if case let .leakyrelu(slope) = self, slope != Activation.defaultSlope { return "leakyrelu(\(slope))" }
+        return keyword
+    }
 }
 
 public enum PoolKind: String, Sendable, Equatable, Hashable {
@@ -32,7 +66,7 @@ public enum LayerOp: Sendable, Equatable, Hashable {
         case .conv: return "conv"
         case .dense: return "dense"
         case .bias: return "bias"
-        case .activation(let a): return a.rawValue
+        case .activation(let a): return a.keyword
         case .pool(let k, _): return k.rawValue
         case .flatten: return "flatten"
         case .softmax: return "softmax"

@@ -32,6 +32,7 @@ public enum Lowering {
         case .relu: return .select(x > .float(0), x, .float(0))
         case .sigmoid: return .float(1) / (.float(1) + .call(.exp, [.negate(x)]))
         case .tanh: return .call(.tanh, [x])
+        case let .leakyrelu(slope): return .select(x > .float(0), x, .float(slope) * x)
         }
     }
 
@@ -43,6 +44,8 @@ public enum Lowering {
         case .relu: return .select(y > .float(0), dy, .float(0))
         case .sigmoid: return dy * y * (.float(1) - y)
         case .tanh: return dy * (.float(1) - y * y)
+        // With slope >= 0 the output is positive exactly where the input is.
+        case let .leakyrelu(slope): return .select(y > .float(0), dy, .float(slope) * dy)
         }
     }
 
@@ -172,7 +175,7 @@ public enum Lowering {
             body.append(.store("dx", .wide("n") * .int(stride(plan, dx, target)) + element, "dz"))
         }
         var kernels: [LoweredKernel] = []
-        let act = g.activation.map { "dz = dy * \($0.rawValue)'(y)" } ?? "dz = dy"
+        let act = g.activation.map { "dz = dy * \($0.description)'(y)" } ?? "dz = dy"
         if perThread || g.activation != nil || dx != nil {
             let name = perThread ? k.name : k.name + (dx == nil ? "_dz" : "_dx")
             var what = act

@@ -69,7 +69,7 @@ public enum ShapeInference {
         case .conv: return "conv"
         case .dense: return "dense"
         case .bias: return "bias"
-        case .activation(let a): return a.rawValue
+        case .activation(let a): return a.keyword
         case .pool(let k, _, _, _): return k.rawValue
         case .flatten: return "flatten"
         case .softmax: return "softmax"
@@ -201,7 +201,10 @@ public enum ShapeInference {
         case let .denseWeight(out, h, w, c): fanIn = h * w * c; fanOut = out
         default: return
         }
-        layers[i].parameters[0].initializer = act == .relu ? .he(fanIn: fanIn) : .glorot(fanIn: fanIn, fanOut: fanOut)
+        switch act {
+        case .relu, .leakyrelu: layers[i].parameters[0].initializer = .he(fanIn: fanIn)
+        default: layers[i].parameters[0].initializer = .glorot(fanIn: fanIn, fanOut: fanOut)
+        }
     }
 
     static func error(_ decl: LayerDecl, _ tree: SyntaxTree, _ message: String, hint: String? = nil) -> Diagnostic {

@@ -60,7 +60,7 @@ public enum PlanPrinter {
             if case .flatBias = b.parameter.layout { s += (s.isEmpty ? "" : " + ") + "bias"; continue }
             s += (s.isEmpty ? "" : " + ") + "bias \(b.kind.rawValue)"
         }
-        if let a = g.activation { s += (s.isEmpty ? "" : " + ") + a.rawValue }
+        if let a = g.activation { s += (s.isEmpty ? "" : " + ") + a.description }
         return s
     }
 

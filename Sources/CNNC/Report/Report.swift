@@ -111,14 +111,14 @@ struct ReportModel {
         switch layer.op {
         case let .conv(filters, w, bias, act):
             var s = "conv \(filters) \(window(w, padding: padding)), \(Self.bias(bias, dense: false))"
-            if let act { s += ", \(act.rawValue)" }
+            if let act { s += ", \(act.description)" }
             return s
         case let .dense(units, bias, act):
             var s = "dense \(units), \(Self.bias(bias, dense: true))"
-            if let act { s += ", \(act.rawValue)" }
+            if let act { s += ", \(act.description)" }
             return s
         case let .bias(kind): return "bias \(kind.rawValue)"
-        case let .activation(a): return a.rawValue
+        case let .activation(a): return a.description
         case let .pool(kind, w): return "\(kind.rawValue) \(window(w, padding: padding))"
         case .flatten: return "flatten"
         case .softmax: return "softmax, cross-entropy loss"

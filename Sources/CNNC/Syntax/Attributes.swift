@@ -10,14 +10,16 @@ struct StatementSpec: Sendable {
         StatementSpec(keyword: "input", usage: "input HxWxC (or HxW for one channel)", attributes: []),
         StatementSpec(keyword: "scale", usage: "scale X (e.g. 1/255 or 0.5)", attributes: []),
         StatementSpec(keyword: "conv", usage: "conv N KhxKw [stride=S] [pad=P|same|valid] "
-                        + "[bias=channel|element|none] [relu|sigmoid|tanh] [name=ID]",
-                      attributes: ["stride", "pad", "bias", "name"], takesActivation: true),
-        StatementSpec(keyword: "dense", usage: "dense N [bias=channel|none] [relu|sigmoid|tanh] [name=ID]",
-                      attributes: ["bias", "name"], takesActivation: true),
+                        + "[bias=channel|element|none] [relu|sigmoid|tanh|leakyrelu [slope=X]] [name=ID]",
+                      attributes: ["stride", "pad", "bias", "slope", "name"], takesActivation: true),
+        StatementSpec(keyword: "dense", usage: "dense N [bias=channel|none] [relu|sigmoid|tanh|leakyrelu [slope=X]] "
+                        + "[name=ID]",
+                      attributes: ["bias", "slope", "name"], takesActivation: true),
         StatementSpec(keyword: "bias", usage: "bias element|channel [name=ID]", attributes: ["name"]),
         StatementSpec(keyword: "relu", usage: "relu [name=ID]", attributes: ["name"]),
         StatementSpec(keyword: "sigmoid", usage: "sigmoid [name=ID]", attributes: ["name"]),
         StatementSpec(keyword: "tanh", usage: "tanh [name=ID]", attributes: ["name"]),
+        StatementSpec(keyword: "leakyrelu", usage: "leakyrelu [slope=X] [name=ID]", attributes: ["slope", "name"]),
         StatementSpec(keyword: "maxpool", usage: "maxpool KhxKw [stride=S] [pad=P|same|valid] [name=ID]",
                       attributes: ["stride", "pad", "name"]),
         StatementSpec(keyword: "avgpool", usage: "avgpool KhxKw [stride=S] [pad=P|same|valid] [name=ID]",
@@ -34,7 +36,7 @@ struct StatementSpec: Sendable {
     var attributeList: String {
         if attributes.isEmpty { return "'\(keyword)' takes no attributes" }
         var list = attributes.joined(separator: ", ")
-        if takesActivation { list += ", and one activation (relu, sigmoid, tanh)" }
+        if takesActivation { list += ", and one activation (relu, sigmoid, tanh, leakyrelu)" }
         return "valid attributes for '\(keyword)': " + list
     }
 }
@@ -158,6 +160,19 @@ extension LineContext {
 
     /// A momentum in [0, 1) that stays in [0, 1) as a 32-bit float: 0, or a normal Float below 1
     /// (at most 0.99999994; 0.99999999 would round to 1 and never forget a gradient).
+    /// A leaky ReLU's slope for negative inputs: finite, at least 0 (so that the output's sign is the input's, which
+    /// its gradient relies on) and a value a 32-bit float keeps.
+    func slope(_ v: Word) throws -> Double {
+        let s = try number(v, expected: "a slope like 0.01")
+        guard s.isFinite, s >= 0 else {
+            throw error("slope must be finite and at least 0, got \(v.quoted)", at: v, hint: "PyTorch's default is 0.01")
+        }
+        guard s == 0 || Float(s).isNormal, Float(s).isFinite else {
+            throw error("slope \(v.quoted) does not fit a 32-bit float", at: v, hint: "PyTorch's default is 0.01")
+        }
+        return s
+    }
+
     func momentum(_ v: Word) throws -> Double {
         let m = try number(v, expected: "a momentum like 0.9")
         guard m >= 0, m < 1 else {
@@ -196,6 +211,8 @@ struct StatementAttributes: Sendable {
     var padding: PaddingSpec?
     var bias: BiasKind?
     var activation: Activation?
+    /// `slope=X` and where it was written, for leakyrelu.
+    var slope: (value: Double, word: Word)?
     var name: String?
     var train = TrainConfig()
 }
@@ -247,7 +264,7 @@ struct StatementReader {
             let w = words[next]
             next += 1
             guard let eq = w.text.firstIndex(of: "=") else {
-                if spec.takesActivation, let activation = Activation(rawValue: w.text) {
+                if spec.takesActivation, let activation = Activation(keyword: w.text) {
                     if let first = activationWord {
                         throw ctx.error("more than one activation: \(first.quoted) and \(w.quoted)", at: w,
                                         hint: "'\(spec.keyword)' takes at most one; add another as its own statement")
@@ -299,6 +316,8 @@ struct StatementReader {
             r.train.learningRate = try ctx.learningRate(v)
         case "momentum":
             r.train.momentum = try ctx.momentum(v)
+        case "slope":
+            r.slope = (try ctx.slope(v), v)
         case "seed":
             switch Scan.digits(v.text) {
             case .value(let seed): r.train.seed = seed
@@ -316,11 +335,11 @@ struct StatementReader {
     /// A hint for a bare word where an attribute was expected.
     private func strayHint(_ w: Word) -> String {
         if spec.attributes.contains(w.text) { return "attributes are written key=value, e.g. '\(w.text)=...'" }
-        if Activation(rawValue: w.text) != nil {
+        if Activation(keyword: w.text) != nil {
             return "'\(spec.keyword)' takes no activation; write '\(w.text)' as its own statement on the next line"
         }
         var candidates = spec.attributes.map { $0 + "=" }
-        if spec.takesActivation { candidates += Activation.allCases.map(\.rawValue) }
+        if spec.takesActivation { candidates += Activation.keywords }
         if let near = Scan.nearest(w.text, in: candidates) { return "did you mean '\(near)'?" }
         return "usage: " + spec.usage
     }

@@ -136,6 +136,16 @@ private struct ParseState {
         trainLine = r.ctx.line
     }
 
+    /// The activation written on a conv or dense line, with its `slope=` (which only leakyrelu takes).
+    func inlineActivation(_ attributes: StatementAttributes, _ ctx: LineContext) throws -> Activation? {
+        guard let slope = attributes.slope else { return attributes.activation }
+        guard case .leakyrelu = attributes.activation else {
+            throw ctx.error("slope= applies to leakyrelu only", at: slope.word,
+                            hint: "write 'leakyrelu slope=\(slope.word.text)' or remove slope=")
+        }
+        return .leakyrelu(slope: slope.value)
+    }
+
     mutating func layer(_ r: inout StatementReader, index: Int) throws {
         let ctx = r.ctx, keyword = r.keyword
         guard input != nil else {
@@ -164,11 +174,12 @@ private struct ParseState {
             attributes = try r.attributes(names: &names)
             syntax = .conv(filters: filters, kernel: size, stride: attributes.stride ?? Size2(1, 1),
                            padding: attributes.padding ?? .explicit(0), bias: attributes.bias ?? .channel,
-                           activation: attributes.activation)
+                           activation: try inlineActivation(attributes, ctx))
         case "dense":
             let units = try r.operand("a unit count", after: "'dense'") { try ctx.size($0, "unit count") }
             attributes = try r.attributes(names: &names)
-            syntax = .dense(units: units, bias: attributes.bias ?? .channel, activation: attributes.activation)
+            syntax = .dense(units: units, bias: attributes.bias ?? .channel,
+                            activation: try inlineActivation(attributes, ctx))
         case "bias":
             let kind = try r.operand("a bias kind ('element' or 'channel')", after: "'bias'") { w in
                 guard let kind = BiasKind(rawValue: w.text), kind != .none else {
@@ -192,7 +203,9 @@ private struct ParseState {
             syntax = .softmax
         default:
             attributes = try r.attributes(names: &names)
-            syntax = .activation(Activation(rawValue: keyword.text) ?? .relu)
+            var activation = Activation(keyword: keyword.text) ?? .relu
+            if let slope = attributes.slope { activation = .leakyrelu(slope: slope.value) }
+            syntax = .activation(activation)
         }
         let decl = LayerDecl(syntax: syntax, name: attributes.name, location: ctx.location(keyword.column),
                              keywordLength: keyword.length, kernelLocation: kernelWord.map { ctx.location($0.column) },
@@ -222,7 +235,7 @@ extension StatementSpec {
         case .conv: return "conv"
         case .dense: return "dense"
         case .bias: return "bias"
-        case .activation(let a): return a.rawValue
+        case .activation(let a): return a.keyword
         case .pool(let kind, _, _, _): return kind.rawValue
         case .flatten: return "flatten"
         case .softmax: return "softmax"

@@ -48,9 +48,10 @@ struct CPUGradientTests {
          input 8x8
          scale 1/16
          conv 2 3x3 pad=1 relu
-         conv 4 3x3 pad=1 relu
+         conv 4 3x3 pad=1 leakyrelu slope=0.1
          maxpool 2x2
-         dense 32 relu
+         leakyrelu slope=0.05
+         dense 32 leakyrelu
          dense 10
          softmax
          """),

@@ -137,6 +137,19 @@ struct ReferenceGradientTests {
         RefFD.check(net, seed: 20, label: "mixed")
     }
 
+    /// leakyrelu stand-alone and fused into a conv and a dense layer (the proof that a new kind is written once).
+    @Test func leakyReLU() throws {
+        let net = try N.build(Shape(h: 6, w: 5, c: 2), [
+            N.conv(3, 3, 3, pad: .same, bias: .channel, act: .leakyrelu(slope: 0.2)),
+            N.maxpool(2, 2),
+            N.leakyrelu(0.01),
+            N.dense(5, act: .leakyrelu(slope: 0.3)),
+            N.dense(3),
+            N.softmax,
+        ])
+        RefFD.check(net, seed: 23, label: "leakyrelu")
+    }
+
     @Test func softmaxNotLastUsesTheFullJacobian() throws {
         let net = try N.build(Shape(h: 2, w: 2, c: 2), [
             N.dense(5), N.softmax, N.dense(3, bias: .element), N.softmax,

@@ -369,6 +369,9 @@ enum Reference {
             return v.map { 1 / (1 + exp(-$0)) }
         case .tanh:
             return v.map { Foundation.tanh($0) }
+        case let .leakyrelu(slope):
+            for t in v { margin = min(margin, abs(t)) }
+            return v.map { $0 > 0 ? $0 : slope * $0 }
         }
     }
 
@@ -386,6 +389,7 @@ enum Reference {
             case .tanh:
                 let t = Foundation.tanh(pre[i])
                 d = 1 - t * t
+            case let .leakyrelu(slope): d = pre[i] > 0 ? 1 : slope
             }
             out[i] = g[i] * d
         }

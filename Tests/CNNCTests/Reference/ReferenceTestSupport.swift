@@ -38,6 +38,7 @@ enum RefNet {
     static let relu = LayerSyntax.activation(.relu)
     static let sigmoid = LayerSyntax.activation(.sigmoid)
     static let tanh = LayerSyntax.activation(.tanh)
+    static func leakyrelu(_ slope: Double) -> LayerSyntax { .activation(.leakyrelu(slope: slope)) }
     static let flatten = LayerSyntax.flatten
     static let softmax = LayerSyntax.softmax
     static func bias(_ kind: BiasKind) -> LayerSyntax { .bias(kind) }

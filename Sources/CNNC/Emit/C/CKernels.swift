@@ -153,7 +153,7 @@ struct CKernels {
     func prologue(_ c: inout CodeWriter, _ g: FusedGroup, spatial: Int, channels: Int, sample: String? = nil) {
         if g.activation == nil { c.line("(void)out;") }
         if g.activation == nil && g.biases.isEmpty { return }
-        c.line("// prologue: \(g.activation.map { "\($0.rawValue) gradient, " } ?? "")bias gradients")
+        c.line("// prologue: \(g.activation.map { "\($0.description) gradient, " } ?? "")bias gradients")
         let loops = sample == nil ? "for (int n = n0; n < n1; n++) SCALAR_LOOP for (int p = 0; p < \(spatial); p++)"
                                   : "SCALAR_LOOP for (int p = 0; p < \(spatial); p++)"
         c.block(loops) { c in
