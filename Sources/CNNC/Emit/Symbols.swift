@@ -76,10 +76,31 @@ enum Reserved {
     static func isReserved(_ name: String) -> Bool {
         let lower = name.lowercased()
         if words.contains(lower) || prefixes.contains(where: { lower.hasPrefix($0) }) || lower.contains("__") { return true }
-        // GLSL's vector, matrix, sampler and image types (vec3, dmat2x3, isampler2darray, ...); gradient slots grad0, ...
-        return lower.wholeMatch(of: /[biud]?vec[234]|d?mat[234](x[234])?|grad[0-9]+/) != nil
-            || lower.wholeMatch(of: /[iu]?(sampler|image|texture)(1d|2d|3d|cube|2drect|buffer|2dms)(array)?(shadow)?/) != nil
+        return isTypeOrSlot(lower)
     }
+
+    /// GLSL's vector, matrix, sampler and image types (vec3, dmat2x3, isampler2darray, ...) and the gradient slots
+    /// grad0, grad1, ... (A regex literal here was parsed again on every call: naming 20,000 layers took minutes.)
+    static func isTypeOrSlot(_ lower: String) -> Bool {
+        if lower.hasPrefix("grad") && lower.count > 4 && lower.dropFirst(4).allSatisfy({ $0 >= "0" && $0 <= "9" }) {
+            return true
+        }
+        return typeNames.contains(lower)
+    }
+
+    /// Every GLSL type name of those families (a few hundred): each pattern is a sequence of parts, each part a
+    /// list of choices, an empty choice making the part optional.
+    static let typeNames: Set<String> = {
+        let patterns: [[[String]]] = [
+            [["", "b", "i", "u", "d"], ["vec"], ["2", "3", "4"]],
+            [["", "d"], ["mat"], ["2", "3", "4"], ["", "x2", "x3", "x4"]],
+            [["", "i", "u"], ["sampler", "image", "texture"], ["1d", "2d", "3d", "cube", "2drect", "buffer", "2dms"],
+             ["", "array"], ["", "shadow"]],
+        ]
+        return Set(patterns.flatMap { parts in
+            parts.reduce([""]) { prefixes, part in prefixes.flatMap { p in part.map { p + $0 } } }
+        })
+    }()
 
     /// Prefixes of generated helpers (`net_forward`, `NET_SIZE_*`, `vf16_load`) and of GLSL built-ins.
     static let prefixes = ["net_", "vf16_", "vi16_", "gl_"]

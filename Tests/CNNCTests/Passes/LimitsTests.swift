@@ -123,7 +123,7 @@ import Testing
 
     /// 20,000 layers took 84 s (lookups by name over every buffer, quadratic in depth); now they take a few
     /// seconds in a debug build, and four times the layers cost about four times the time.
-    @Test(.disabled("takes 300 s of CPU when suites run in parallel since the lowering merge; to investigate"))
+    @Test
     func deepNetCompilesInLinearTime() throws {
         let small = try Self.compileSeconds(layers: 5_000)
         let (seconds, package, groups) = try Self.compileSeconds(layers: 20_000)
