@@ -142,12 +142,19 @@ struct RuntimeTrainingTests {
         let trained = runTrainer(Net.self, ["--data", csv, "--test-split", "0.25", "--epochs", "5", "--lr", "0.2",
                                             "--save", weights, "--metrics", metrics, "--threads", "1"])
         #expect(trained == 0)
-        let json = try String(contentsOfFile: metrics, encoding: .utf8)
-        #expect(json.contains("\"test_accuracy\""), "\(json)")
         let file = try SafetensorsReader(path: weights)
         #expect(Set(file.entries.keys) == ["shift.bias", "dense.weight", "dense.bias"])
+        let reloaded = dir.appendingPathComponent("m2.json").path
         #expect(runTrainer(Net.self, ["--data", csv, "--test-split", "0.25", "--load", weights, "--epochs", "0",
-                                      "--threads", "1"]) == 0)
+                                      "--threads", "1", "--metrics", reloaded]) == 0)
+        func final(_ path: String) throws -> [String: Any] {
+            let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path)))
+            return (json as? [String: Any])?["final"] as? [String: Any] ?? [:]
+        }
+        let first = try final(metrics), second = try final(reloaded)
+        #expect((first["test_accuracy"] as? Double ?? 0) > 0.85, "\(first)")
+        #expect(first["test_loss"] as? Double != nil && first["test_loss"] as? Double == second["test_loss"] as? Double,
+                "the reloaded weights evaluate the same: \(first) \(second)")
         #expect(runTrainer(Net.self, ["--data", csv, "--device", "1", "--threads", "1"]) == 1)
         #expect(runTrainer(Net.self, ["--data", csv, "--bacth", "4"]) == 1)
     }
