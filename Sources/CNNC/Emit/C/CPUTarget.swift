@@ -58,7 +58,7 @@ public enum CPUTarget {
     /// The provenance holes of both targets' Package.swift.
     static let packageHoles: Set<String> = ["nameLiteral", "nameComment", "sourceComment"]
 
-    /// A parameter's entry in NetInfo.parameters; its name is the checkpoint's tensor name, the user's spelling.
+    /// A parameter's entry in NetworkInfo.parameters; its name is the checkpoint's tensor name, the user's spelling.
     static func paramSpec(_ p: Parameter, plan: KernelPlan) -> String {
         "            ParamSpec(name: \(Spelling.swiftString(p.name)), offset: \(plan.parameterOffsets[p.name]!), "
             + "layout: \(layoutSwift(p.layout)), initializer: \(initSwift(p.initializer))),"

@@ -3,12 +3,13 @@ import CNNCTemplates
 import Foundation
 
 /// The Vulkan target: GLSL compute shaders lowered from the kernel plan, compiled to SPIR-V in process by shaderc,
-/// the Swift driver that runs them (Templates/vulkan), and the shared runtime.
+/// the Swift driver that runs them (Runtime/vulkan), and the shared runtime.
 ///
 ///     DIR/Shaders/NAME.comp, NAME.spv    every shader, readable, and its SPIR-V
 ///     DIR/Sources/train/Shaders.swift    the same SPIR-V embedded (base64), so `train` is self-contained
-///     DIR/Sources/train/Network.swift    NetInfo, and the program: storages and shaders in execution order
-///     DIR/Sources/train/Vulkan*.swift    the Vulkan driver (Templates/vulkan), the same for every network:
+///     DIR/Sources/train/Network.swift    NetInfo: the network's description and its program (storages and
+///                                        shaders in execution order); `Network` = VulkanNetwork<NetInfo>
+///     DIR/Sources/train/Vulkan*.swift    the Vulkan driver (Runtime/vulkan), the same for every network:
 ///                                        loader, instance and device, buffers and pipelines, recorded steps
 ///     DIR/Sources/CVulkan/               the Vulkan headers as a module (the loader is opened at run time)
 public enum VulkanTarget {
