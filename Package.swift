@@ -13,36 +13,47 @@ let package = Package(
     ],
     targets: [
         // The compiler: parse -> infer shapes -> fuse -> plan kernels -> emit. Prints nothing, reads no argv.
-        .target(name: "CNNC", dependencies: ["CNNCTemplates", "CShaderc"]),
+        .target(name: "CNNC", dependencies: ["CNNCTemplates", "CNNCRuntimeFiles", "CShaderc"]),
         // shaderc's C library (GLSL -> SPIR-V for the vulkan target), linked statically; see its module map.
         .systemLibrary(name: "CShaderc", path: "Sources/CShaderc"),
-        // The fixed text the emitters fill in (kernel skeletons, the trainer's runtime), shipped as resources.
+        // The text with holes the emitters fill in (package, kernel file and Network.swift frames), as resources.
         .target(
             name: "CNNCTemplates",
             path: "Templates",
             exclude: ["README.md"],
             sources: ["Templates.swift"],
-            resources: [.copy("cpu"), .copy("runtime"), .copy("czlib"), .copy("vulkan")]
+            resources: [.copy("cpu"), .copy("vulkan"), .copy("main.swift.template")]
+        ),
+        // The generated trainer's runtime, copied verbatim into every generated package: the same folders are these
+        // resources and the sources of TrainerRuntime and VulkanTrainerRuntime below, so what is copied is what
+        // cnnc's own build type-checks.
+        .target(
+            name: "CNNCRuntimeFiles",
+            path: "Runtime",
+            exclude: ["README.md"],
+            sources: ["RuntimeFiles.swift"],
+            resources: [.copy("trainer"), .copy("vulkan"), .copy("czlib"), .copy("cvulkan")]
         ),
         // The command-line front end: argument parsing only.
         .executableTarget(
             name: "cnnc",
             dependencies: ["CNNC", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        // The generated trainer's runtime files that do not use the generated `NetInfo`/`Network` (readers, safe
-        // writes, memory and signal handling), compiled here too so that cnnc's tests (and fuzzing) run them in
-        // process. They stay resources of CNNCTemplates, copied verbatim into every generated package; the files
-        // excluded here use the generated code and are compiled only there.
+        // The runtime every generated package compiles into its `train` module (with its Network.swift and
+        // main.swift), compiled here for cnnc's in-process tests. Generic over `TrainableNetwork`, it names no
+        // generated type. One module, as in the Vulkan package: trainer/ (every package) and vulkan/ (the Vulkan
+        // driver; a file cannot be in two targets, so the CPU package's trainer/ alone is built by its tests).
         .target(
             name: "TrainerRuntime",
-            dependencies: ["CZlib"],
-            path: "Templates/runtime",
-            exclude: ["main.swift", "Options.swift", "Trainer.swift", "Dataset.swift", "Checkpoint.swift",
-                      "Initialize.swift"],
+            dependencies: ["CZlib", "CVulkan"],
+            path: "Runtime",
+            exclude: ["README.md", "RuntimeFiles.swift", "czlib", "cvulkan"],
+            sources: ["trainer", "vulkan"],
             swiftSettings: [.swiftLanguageMode(.v5)]  // as in the generated package (tools 5.9)
         ),
-        // The system zlib for TrainerRuntime; the same module map is copied into generated packages.
-        .systemLibrary(name: "CZlib", path: "Templates/czlib"),
+        // The system zlib and the Vulkan headers; the same module maps are copied into generated packages.
+        .systemLibrary(name: "CZlib", path: "Runtime/czlib"),
+        .systemLibrary(name: "CVulkan", path: "Runtime/cvulkan"),
         .testTarget(name: "CNNCTests", dependencies: ["CNNC", "TrainerRuntime", "CZlib"], exclude: ["Emit/Golden"]),
     ]
 )

@@ -1,20 +1,14 @@
 import Foundation
 
-/// The fixed text cnnc fills in: kernel skeletons and the generated trainer's runtime.
-/// Templates are plain files with named holes (`{{name}}`); every loop and decision lives in Swift.
+/// The fixed text cnnc fills in: package, kernel file, Network.swift and main.swift frames.
+/// Templates are plain files with named holes (`{{name}}`); every loop and decision lives in Swift. The runtime,
+/// which has no holes, is in Runtime/ (module CNNCRuntimeFiles).
 public enum Templates {
-    /// The folder holding `cpu/` and `runtime/`.
+    /// The folder holding `cpu/`, `vulkan/` and `main.swift.template`.
     public static var root: URL { Bundle.module.resourceURL! }
 
-    /// The text of one template, e.g. `text("runtime/Checkpoint.swift")`.
+    /// The text of one template, e.g. `text("cpu/Package.swift.template")`.
     public static func text(_ relativePath: String) throws -> String {
         try String(contentsOf: root.appendingPathComponent(relativePath), encoding: .utf8)
-    }
-
-    /// The files of one template folder, sorted by name, as relative paths.
-    public static func files(in folder: String) throws -> [String] {
-        let dir = root.appendingPathComponent(folder)
-        let names = try FileManager.default.contentsOfDirectory(atPath: dir.path)
-        return names.filter { !$0.hasPrefix(".") }.sorted().map { folder + "/" + $0 }
     }
 }

@@ -1,3 +1,4 @@
+import CNNCRuntimeFiles
 import CNNCTemplates
 import Foundation
 
@@ -39,7 +40,7 @@ public enum CPUTarget {
         for path in ["Sources/Kernels/kernels.c", "Sources/Kernels/include/kernels.h", "Sources/train/Network.swift"] {
             files[path] = LineWrap.wrap(files[path]!)
         }
-        try addRuntime(to: &files)
+        try addRuntime(to: &files, net)
         return GeneratedPackage(name: net.name, files: files)
     }
 
@@ -57,16 +58,18 @@ public enum CPUTarget {
     /// The provenance holes of both targets' Package.swift.
     static let packageHoles: Set<String> = ["nameLiteral", "nameComment", "sourceComment"]
 
-    /// A parameter's entry in NetInfo.parameters; its name is the checkpoint's tensor name, the user's spelling.
+    /// A parameter's entry in NetworkInfo.parameters; its name is the checkpoint's tensor name, the user's spelling.
     static func paramSpec(_ p: Parameter, plan: KernelPlan) -> String {
-        "        ParamSpec(name: \(Spelling.swiftString(p.name)), offset: \(plan.parameterOffsets[p.name]!), "
+        "            ParamSpec(name: \(Spelling.swiftString(p.name)), offset: \(plan.parameterOffsets[p.name]!), "
             + "layout: \(layoutSwift(p.layout)), initializer: \(initSwift(p.initializer))),"
     }
 
-    /// The shared runtime and the zlib module, copied verbatim.
-    static func addRuntime(to files: inout [String: String]) throws {
-        for path in try Templates.files(in: "runtime") { files["Sources/train/" + (path as NSString).lastPathComponent] = try Templates.text(path) }
-        for path in try Templates.files(in: "czlib") { files["Sources/CZlib/" + (path as NSString).lastPathComponent] = try Templates.text(path) }
+    /// The shared runtime (Runtime/trainer) and the zlib module, copied verbatim, and main.swift, which runs the
+    /// runtime with the package's `Network`.
+    static func addRuntime(to files: inout [String: String], _ net: Network) throws {
+        for (name, text) in try RuntimeFiles.files(in: "trainer") { files["Sources/train/" + name] = text }
+        for (name, text) in try RuntimeFiles.files(in: "czlib") { files["Sources/CZlib/" + name] = text }
+        files["Sources/train/main.swift"] = try Template.fill("main.swift.template", provenance(net, ["nameComment", "sourceComment"]))
     }
 
     static func networkSwift(_ c: Compilation, emitter: CEmitter, classes: Int) throws -> String {

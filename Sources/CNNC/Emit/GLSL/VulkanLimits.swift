@@ -3,7 +3,7 @@
 /// address the parameter arrays with it. So the largest batch a network can train with on this target is the
 /// largest B for which every buffer's B * perSample + fixed and every shader's invocation count stay at most
 /// 2^31-1. The compiler refuses a network whose `train batch=` exceeds it, naming the buffer that limits it, and
-/// the trainer refuses a larger `--batch` (NetInfo.largestBatch).
+/// the trainer refuses a larger `--batch` (VulkanProgram.largestBatch).
 enum VulkanLimits {
     static let maxIndex = Int(Int32.max)
 

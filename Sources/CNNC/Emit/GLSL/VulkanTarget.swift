@@ -1,13 +1,15 @@
+import CNNCRuntimeFiles
 import CNNCTemplates
 import Foundation
 
 /// The Vulkan target: GLSL compute shaders lowered from the kernel plan, compiled to SPIR-V in process by shaderc,
-/// the Swift driver that runs them (Templates/vulkan), and the shared runtime.
+/// the Swift driver that runs them (Runtime/vulkan), and the shared runtime.
 ///
 ///     DIR/Shaders/NAME.comp, NAME.spv    every shader, readable, and its SPIR-V
 ///     DIR/Sources/train/Shaders.swift    the same SPIR-V embedded (base64), so `train` is self-contained
-///     DIR/Sources/train/Network.swift    NetInfo, and the program: storages and shaders in execution order
-///     DIR/Sources/train/Vulkan*.swift    the Vulkan driver (Templates/vulkan), the same for every network:
+///     DIR/Sources/train/Network.swift    NetInfo: the network's description and its program (storages and
+///                                        shaders in execution order); `Network` = VulkanNetwork<NetInfo>
+///     DIR/Sources/train/Vulkan*.swift    the Vulkan driver (Runtime/vulkan), the same for every network:
 ///                                        loader, instance and device, buffers and pipelines, recorded steps
 ///     DIR/Sources/CVulkan/               the Vulkan headers as a module (the loader is opened at run time)
 public enum VulkanTarget {
@@ -70,13 +72,9 @@ public enum VulkanTarget {
         }
         files["Sources/train/Shaders.swift"] = shadersSwift(program, spirv, source: net.sourceFile)
         files["Sources/train/Network.swift"] = LineWrap.wrap(try networkSwift(c, program))
-        for name in ["VulkanLoader.swift", "VulkanContext.swift", "VulkanNetwork.swift", "VulkanSteps.swift"] {
-            files["Sources/train/" + name] = try Templates.text("vulkan/" + name)
-        }
-        for name in ["module.modulemap", "shim.h"] {
-            files["Sources/CVulkan/" + name] = try Templates.text("vulkan/cvulkan/" + name)
-        }
-        try CPUTarget.addRuntime(to: &files)
+        for (name, text) in try RuntimeFiles.files(in: "vulkan") { files["Sources/train/" + name] = text }
+        for (name, text) in try RuntimeFiles.files(in: "cvulkan") { files["Sources/CVulkan/" + name] = text }
+        try CPUTarget.addRuntime(to: &files, net)
         return Built(package: GeneratedPackage(name: net.name, files: files), binaries: binaries)
     }
 
@@ -101,7 +99,7 @@ public enum VulkanTarget {
         let net = c.network, plan = c.plan
         let params = plan.parameters.map { CPUTarget.paramSpec($0, plan: plan) }.joined(separator: "\n")
         let storages = program.storages.map { s in
-            "        StorageSpec(name: \(Spelling.swiftString(s.name)), perSample: \(s.perSample), fixed: \(s.fixed), integer: \(s.integer), host: .\(s.host.rawValue)),  // \(s.comment)"
+            "            StorageSpec(name: \(Spelling.swiftString(s.name)), perSample: \(s.perSample), fixed: \(s.fixed), integer: \(s.integer), host: .\(s.host.rawValue)),  // \(s.comment)"
         }.joined(separator: "\n")
         let index = Dictionary(uniqueKeysWithValues: program.storages.enumerated().map { ($1.name, $0) })
         func list(_ xs: [String]) -> String { "[" + xs.map(Spelling.swiftString).joined(separator: ", ") + "]" }
@@ -112,11 +110,11 @@ public enum VulkanTarget {
             case .fixed(let n): threads = "sampleBlock: 1, perSample: 0, fixed: \(n)"
             case let .sampleBlocks(block, n): threads = "sampleBlock: \(block), perSample: \(n), fixed: 0"
             }
-            return "        ShaderSpec(name: \(Spelling.swiftString(s.name)), kernel: \(s.kernel), phase: .\(s.phase.rawValue), "
+            return "            ShaderSpec(name: \(Spelling.swiftString(s.name)), kernel: \(s.kernel), phase: .\(s.phase.rawValue), "
                 + "bindings: [\(s.bindings.map { String(index[$0.storage]!) }.joined(separator: ", "))], \(threads),\n"
-                + "                   reads: \(list(s.reads)), writes: \(list(s.writes)), spirv: \(i)),"
+                + "                       reads: \(list(s.reads)), writes: \(list(s.writes)), spirv: \(i)),"
         }.joined(separator: "\n")
-        let kernels = plan.kernels.map { "        (\(Spelling.swiftString($0.name)), \($0.macs))," }.joined(separator: "\n")
+        let kernels = plan.kernels.map { "            (\(Spelling.swiftString($0.name)), \($0.macs))," }.joined(separator: "\n")
         let classes = plan.groups.last!.output.count
         return try Template.fill("vulkan/Network.swift.template", CPUTarget.provenance(net).merging([
             "inputH": "\(net.input.h)", "inputW": "\(net.input.w)", "inputC": "\(net.input.c)", "classes": "\(classes)",

@@ -6,11 +6,11 @@ struct Options {
     var testDataPath: String? = nil
     var testSplit: Double? = nil
     var limit: Int? = nil
-    var epochs = NetInfo.defaultEpochs
-    var batch = NetInfo.defaultBatch
-    var learningRate = NetInfo.defaultLearningRate
-    var momentum = NetInfo.defaultMomentum
-    var seed = NetInfo.defaultSeed
+    var epochs: Int
+    var batch: Int
+    var learningRate: Float
+    var momentum: Float
+    var seed: UInt64
     var steps: Int? = nil
     var shuffle = true
     var threads = ProcessInfo.processInfo.activeProcessorCount
@@ -24,6 +24,15 @@ struct Options {
     var followSymlinks = false
     var saveOnNaN = false
     var help = false
+
+    /// No options given: the network's training defaults.
+    init(defaults: TrainingDefaults) {
+        epochs = defaults.epochs
+        batch = defaults.batch
+        learningRate = defaults.learningRate
+        momentum = defaults.momentum
+        seed = defaults.seed
+    }
 }
 
 /// One command-line option: its name, value placeholder (nil for a flag), help text and how it is applied.
@@ -49,7 +58,8 @@ private func realNumber(_ option: String, _ text: String) throws -> Double {
 private let maximumBatch = 1 << 20
 private let maximumThreads = 1024
 
-private let optionDefinitions: [OptionDefinition] = [
+/// Every option, its help naming the network's `defaults`.
+private func optionDefinitions(_ defaults: TrainingDefaults) -> [OptionDefinition] { [
     OptionDefinition(name: "--data", value: "PATH", help: "training data: a folder of MNIST-style IDX files "
                      + "(optionally .gz) or a CSV file (values in H,W,C order, then the label; optionally .gz)") {
         $0.dataPath = $1
@@ -67,13 +77,13 @@ private let optionDefinitions: [OptionDefinition] = [
         $0.limit = try wholeNumber("--limit", $1, atLeast: 1, atMost: 1 << 40)
     },
     OptionDefinition(name: "--epochs", value: "N",
-                     help: "passes over the training data (default \(NetInfo.defaultEpochs); 0: evaluate only)") {
+                     help: "passes over the training data (default \(defaults.epochs); 0: evaluate only)") {
         $0.epochs = try wholeNumber("--epochs", $1, atLeast: 0, atMost: 1_000_000)
     },
-    OptionDefinition(name: "--batch", value: "N", help: "samples per optimizer step (default \(NetInfo.defaultBatch))") {
+    OptionDefinition(name: "--batch", value: "N", help: "samples per optimizer step (default \(defaults.batch))") {
         $0.batch = try wholeNumber("--batch", $1, atLeast: 1, atMost: maximumBatch)
     },
-    OptionDefinition(name: "--lr", value: "X", help: "learning rate (default \(NetInfo.defaultLearningRate))") {
+    OptionDefinition(name: "--lr", value: "X", help: "learning rate (default \(defaults.learningRate))") {
         let x = try realNumber("--lr", $1)
         let rate = Float(x)
         guard x > 0, rate > 0, rate.isFinite else {
@@ -82,13 +92,13 @@ private let optionDefinitions: [OptionDefinition] = [
         $0.learningRate = rate
     },
     OptionDefinition(name: "--momentum", value: "X",
-                     help: "SGD momentum, at least 0 and below 1 (default \(NetInfo.defaultMomentum))") {
+                     help: "SGD momentum, at least 0 and below 1 (default \(defaults.momentum))") {
         let x = try realNumber("--momentum", $1)
         guard x >= 0, Float(x) < 1 else { throw RuntimeError("--momentum \($1): must be at least 0 and below 1") }
         $0.momentum = Float(x)
     },
     OptionDefinition(name: "--seed", value: "N",
-                     help: "random seed for initial weights and shuffling (default \(NetInfo.defaultSeed))") {
+                     help: "random seed for initial weights and shuffling (default \(defaults.seed))") {
         guard let seed = UInt64($1) else { throw RuntimeError("--seed \($1): not a whole number in 0...\(UInt64.max)") }
         $0.seed = seed
     },
@@ -136,17 +146,18 @@ private let optionDefinitions: [OptionDefinition] = [
         o.listDevices = true
     },
     OptionDefinition(name: "--help", value: nil, help: "show this help") { o, _ in o.help = true },
-]
+] }
 
 /// The --help text.
-func usageText() -> String {
+func usageText(_ info: NetworkInfo) -> String {
     var lines = [
         "usage: train --data PATH [options]",
-        "Trains the network \(NetInfo.name) (\(NetInfo.source), target \(NetInfo.target)): input "
-            + "\(networkInputDescription), \(NetInfo.classes) classes, \(NetInfo.parameterCount) parameters.",
+        "Trains the network \(info.name) (\(info.source), target \(info.target)): input "
+            + "\(info.sampleLayout.inputDescription), \(info.classes) classes, \(info.parameterCount) parameters.",
         "",
         "options:",
     ]
+    let optionDefinitions = optionDefinitions(info.defaults)
     let width = optionDefinitions.map { $0.name.count + ($0.value.map { $0.count + 1 } ?? 0) }.max() ?? 0
     for option in optionDefinitions {
         let left = option.name + (option.value.map { " " + $0 } ?? "")
@@ -169,9 +180,10 @@ private func editDistance(_ a: String, _ b: String) -> Int {
     return previous[y.count]
 }
 
-/// Parses the arguments (without the program name) and checks combinations.
-func parseOptions(_ arguments: [String]) throws -> Options {
-    var options = Options()
+/// Parses the arguments (without the program name) and checks combinations; what is not given is `defaults`.
+func parseOptions(_ arguments: [String], defaults: TrainingDefaults) throws -> Options {
+    let optionDefinitions = optionDefinitions(defaults)
+    var options = Options(defaults: defaults)
     var i = 0
     while i < arguments.count {
         let argument = arguments[i]

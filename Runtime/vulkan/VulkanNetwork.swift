@@ -1,5 +1,6 @@
-// The Network of the Vulkan target (the contract of Docs/generated-package.md): buffers allocated once for
-// maxBatch samples, one compute pipeline and descriptor set per shader of Program.shaders, and command buffers
+// The Vulkan target's `TrainableNetwork` (Docs/generated-package.md), for the program the generated Network.swift
+// describes (`VulkanNetworkSpec`): buffers allocated once for maxBatch samples, one compute pipeline and
+// descriptor set per shader of the program, and command buffers
 // recorded once per kind of step (train / evaluate, batch size) and replayed for every batch. Parameters,
 // gradients and momentum stay on the device; a step moves only the images and labels in and the per-sample
 // losses and hits (and the probabilities) out. The update is deferred into the next step's submission, so a
@@ -26,7 +27,7 @@ struct StorageSpec {
 /// workgroups of 64.
 struct ShaderSpec {
     let name: String
-    /// Index into Program.kernels (the plan kernel it belongs to).
+    /// Index into Vulkanprogram.kernels (the plan kernel it belongs to).
     let kernel: Int
     let phase: ShaderPhase
     /// Storage indexes, in binding order.
@@ -37,8 +38,26 @@ struct ShaderSpec {
     /// What it reads and writes (storages, or regions of them), for barrier placement.
     let reads: [String]
     let writes: [String]
-    /// Index into shaderSPIRV.
+    /// Index into Vulkanprogram.spirv.
     let spirv: Int
+}
+
+/// What cnnc generated for one network: its buffers, its kernels and its shaders in execution order.
+struct VulkanProgram {
+    /// The largest batch whose buffer indices fit in the shaders' 32-bit ints.
+    let largestBatch: Int
+    let storages: [StorageSpec]
+    /// The kernels of the plan (names and multiply-accumulates per sample), for the profile.
+    let kernels: [(name: String, macs: Int)]
+    let shaders: [ShaderSpec]
+    /// The SPIR-V of every shader, as base64 of its little-endian words.
+    let spirv: [String]
+}
+
+/// A network as the generated Network.swift describes it: `typealias Network = VulkanNetwork<NetInfo>`.
+protocol VulkanNetworkSpec {
+    static var info: NetworkInfo { get }
+    static var program: VulkanProgram { get }
 }
 
 /// Settings read from the environment, for tests: the device itself is chosen with --device N.
@@ -48,8 +67,10 @@ enum VulkanOptions {
     static var forceStaging: Bool { ProcessInfo.processInfo.environment["CNNC_VULKAN_STAGING"] == "1" }
 }
 
-final class Network {
+final class VulkanNetwork<Spec: VulkanNetworkSpec>: TrainableNetwork {
+    static var info: NetworkInfo { Spec.info }
     let maxBatch: Int
+    let program = Spec.program
     let parameters: UnsafeMutablePointer<Float>
     let gradients: UnsafeMutablePointer<Float>
     var profilingEnabled = false
@@ -67,7 +88,7 @@ final class Network {
     var resource: [String: Int] = [:]
     var cache: [StepKey: RecordedStep] = [:]
     var pendingUpdate: (learningRate: Float, momentum: Float)?
-    var profile = ProfileCounters(shaders: Program.shaders.count)
+    var profile = ProfileCounters(shaders: Spec.program.shaders.count)
     let inputIndex: Int, labelsIndex: Int, lossIndex: Int, hitsIndex: Int, probsIndex: Int
 
     var probabilities: UnsafeMutablePointer<Float> {
@@ -79,8 +100,8 @@ final class Network {
     /// on discrete ones). The trainer checks this against the available memory before it reads any data; the
     /// device's own heap sizes are not checked here (vkAllocateMemory reports that failure as an error).
     static func memoryBytes(maxBatch: Int, threads: Int) -> Int {
-        let buffers = Program.storages.map { saturatingProduct(4, saturatingSum([saturatingProduct($0.perSample, maxBatch), $0.fixed])) }
-        return saturatingSum([saturatingProduct(16, NetInfo.parameterCount)] + buffers)
+        let buffers = Spec.program.storages.map { saturatingProduct(4, saturatingSum([saturatingProduct($0.perSample, maxBatch), $0.fixed])) }
+        return saturatingSum([saturatingProduct(16, Spec.info.parameterCount)] + buffers)
     }
 
     /// `--list-devices`: every Vulkan device, numbered as --device takes them.
@@ -89,21 +110,21 @@ final class Network {
     }
 
     init(maxBatch: Int, threads: Int, device: Int? = nil) throws {
-        guard maxBatch <= NetInfo.largestBatch else {
+        guard maxBatch <= Spec.program.largestBatch else {
             throw RuntimeError("--batch \(maxBatch) is too large for this network on Vulkan: its shaders index with 32-bit "
-                               + "ints, which allow at most batch \(NetInfo.largestBatch)")
+                               + "ints, which allow at most batch \(Spec.program.largestBatch)")
         }
         self.maxBatch = maxBatch
         context = try VulkanContext()
         try context.open(deviceIndex: device)
-        parameters = .allocate(capacity: NetInfo.parameterCount)
-        parameters.initialize(repeating: 0, count: NetInfo.parameterCount)
-        gradients = .allocate(capacity: NetInfo.parameterCount)
-        gradients.initialize(repeating: 0, count: NetInfo.parameterCount)
-        func index(_ name: String) -> Int { Program.storages.firstIndex { $0.name == name }! }
+        parameters = .allocate(capacity: Spec.info.parameterCount)
+        parameters.initialize(repeating: 0, count: Spec.info.parameterCount)
+        gradients = .allocate(capacity: Spec.info.parameterCount)
+        gradients.initialize(repeating: 0, count: Spec.info.parameterCount)
+        func index(_ name: String) -> Int { Spec.program.storages.firstIndex { $0.name == name }! }
         (inputIndex, labelsIndex, lossIndex, hitsIndex, probsIndex) = (index("input"), index("labels"), index("loss"), index("hits"), index("probs"))
-        transfer = try context.makeBuffer("parameter transfer", bytes: 8 * NetInfo.parameterCount, host: true)
-        for s in Program.storages {
+        transfer = try context.makeBuffer("parameter transfer", bytes: 8 * Spec.info.parameterCount, host: true)
+        for s in program.storages {
             let bytes = 4 * (s.perSample * maxBatch + s.fixed)
             if s.host == .device {
                 bound.append(try context.makeBuffer(s.name, bytes: bytes, host: false))
@@ -114,14 +135,14 @@ final class Network {
             bound.append(host.deviceLocal && !VulkanOptions.forceStaging ? host : try context.makeBuffer(s.name + " (device)", bytes: bytes, host: false))
             hostSide.append(host)
         }
-        for s in Program.shaders { for r in s.reads + s.writes where resource[r] == nil { resource[r] = resource.count } }
-        for s in Program.storages where resource[s.name] == nil { resource[s.name] = resource.count }
+        for s in program.shaders { for r in s.reads + s.writes where resource[r] == nil { resource[r] = resource.count } }
+        for s in program.storages where resource[s.name] == nil { resource[s.name] = resource.count }
         try createPipelines()
         if context.timestampsSupported {
             var info = VkQueryPoolCreateInfo()
             info.sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO
             info.queryType = VK_QUERY_TYPE_TIMESTAMP
-            info.queryCount = UInt32(Program.shaders.count + 2)
+            info.queryCount = UInt32(program.shaders.count + 2)
             try vkCheck(vk.createQueryPool!(context.device, &info, nil, &queryPool), "vkCreateQueryPool")
             let (vk, device, pool) = (vk, context.device, queryPool)
             context.onDestroy { vk.destroyQueryPool!(device, pool, nil) }
@@ -143,17 +164,17 @@ final class Network {
     private func createPipelines() throws {
         let device = context.device, vk = self.vk
         var poolSize = VkDescriptorPoolSize(type: VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-                                            descriptorCount: UInt32(max(1, Program.shaders.reduce(0) { $0 + $1.bindings.count })))
+                                            descriptorCount: UInt32(max(1, program.shaders.reduce(0) { $0 + $1.bindings.count })))
         var poolInfo = VkDescriptorPoolCreateInfo()
         poolInfo.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO
-        poolInfo.maxSets = UInt32(Program.shaders.count)
+        poolInfo.maxSets = UInt32(program.shaders.count)
         poolInfo.poolSizeCount = 1
         var pool: VkDescriptorPool?
         try withUnsafePointer(to: &poolSize) { poolInfo.pPoolSizes = $0
             try vkCheck(vk.createDescriptorPool!(device, &poolInfo, nil, &pool), "vkCreateDescriptorPool")
         }
         context.onDestroy { vk.destroyDescriptorPool!(device, pool, nil) }
-        for s in Program.shaders {
+        for s in program.shaders {
             let words = try spirvWords(s)
             var module: VkShaderModule?
             var moduleInfo = VkShaderModuleCreateInfo()
@@ -236,7 +257,7 @@ final class Network {
     }
 
     private func spirvWords(_ s: ShaderSpec) throws -> [UInt32] {
-        guard let data = Data(base64Encoded: shaderSPIRV[s.spirv]), data.count % 4 == 0 else {
+        guard let data = Data(base64Encoded: program.spirv[s.spirv]), data.count % 4 == 0 else {
             throw RuntimeError("internal: the embedded SPIR-V of shader \(s.name) is damaged")
         }
         return data.withUnsafeBytes { raw in (0..<data.count / 4).map { UInt32(littleEndian: raw.load(fromByteOffset: 4 * $0, as: UInt32.self)) } }
@@ -260,16 +281,16 @@ final class Network {
 
     func resetMomentum() {
         flushUpdate()
-        let momentum = bound[Program.storages.firstIndex { $0.name == "momentum" }!]
+        let momentum = bound[program.storages.firstIndex { $0.name == "momentum" }!]
         fatalOnError { try context.once { cb in vk.cmdFillBuffer!(cb, momentum.buffer, 0, vkWholeSize, 0) } }
     }
 
     /// Uploads `parameters` (after an initialisation or a checkpoint load).
     func parametersChanged() {
         flushUpdate()
-        let n = NetInfo.parameterCount
+        let n = Spec.info.parameterCount
         transfer.mapped!.copyMemory(from: parameters, byteCount: 4 * n)
-        let params = bound[Program.storages.firstIndex { $0.name == "params" }!]
+        let params = bound[program.storages.firstIndex { $0.name == "params" }!]
         fatalOnError {
             try context.once { cb in
                 var region = VkBufferCopy(srcOffset: 0, dstOffset: 0, size: VkDeviceSize(4 * n))
@@ -281,9 +302,9 @@ final class Network {
     /// Downloads the parameters and the gradients of the last step into `parameters` and `gradients`.
     func synchronizeParameters() {
         flushUpdate()
-        let n = NetInfo.parameterCount
-        let params = bound[Program.storages.firstIndex { $0.name == "params" }!]
-        let grads = bound[Program.storages.firstIndex { $0.name == "grads" }!]
+        let n = Spec.info.parameterCount
+        let params = bound[program.storages.firstIndex { $0.name == "params" }!]
+        let grads = bound[program.storages.firstIndex { $0.name == "grads" }!]
         fatalOnError {
             try context.once { cb in
                 var region = VkBufferCopy(srcOffset: 0, dstOffset: 0, size: VkDeviceSize(4 * n))

@@ -52,10 +52,10 @@ struct Hazards {
     }
 }
 
-extension Network {
+extension VulkanNetwork {
     func step(_ kind: StepKind, images: UnsafePointer<Float>, labels: UnsafePointer<Int32>, count: Int) -> StepResult {
         precondition(count >= 1 && count <= maxBatch)
-        let sample = NetInfo.inputH * NetInfo.inputW * NetInfo.inputC
+        let sample = Spec.info.inputH * Spec.info.inputW * Spec.info.inputC
         hostSide[inputIndex]!.mapped!.copyMemory(from: images, byteCount: 4 * count * sample)
         hostSide[labelsIndex]!.mapped!.copyMemory(from: labels, byteCount: 4 * count)
         let profiled = profilingEnabled && kind == .train && queryPool != nil
@@ -79,7 +79,7 @@ extension Network {
             profile.barriers += recorded.barriers
             profile.copies += recorded.copies
             profile.bytesIn += 4 * count * (sample + 1)
-            profile.bytesOut += 4 * count * (2 + (recorded.copies > 0 ? NetInfo.classes : 0))
+            profile.bytesOut += 4 * count * (2 + (recorded.copies > 0 ? Spec.info.classes : 0))
             if profiled { readTimestamps(recorded) }
         }
         return result
@@ -125,7 +125,7 @@ extension Network {
         var hazards = Hazards()
         let timestamp = VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT
         if key.profiled {
-            vk.cmdResetQueryPool!(cb, queryPool, 0, UInt32(Program.shaders.count + 2))
+            vk.cmdResetQueryPool!(cb, queryPool, 0, UInt32(program.shaders.count + 2))
             vk.cmdWriteTimestamp!(cb, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, queryPool, 0)
         }
         func guardHazards(reads: [String], writes: [String]) {
@@ -136,9 +136,9 @@ extension Network {
         }
         func copy(_ storage: Int, toDevice: Bool) {
             guard let host = hostSide[storage], host.buffer != bound[storage].buffer else { return }
-            let name = Program.storages[storage].name
+            let name = program.storages[storage].name
             guardHazards(reads: toDevice ? [] : [name], writes: toDevice ? [name] : [])
-            let s = Program.storages[storage]
+            let s = program.storages[storage]
             var region = VkBufferCopy(srcOffset: 0, dstOffset: 0, size: VkDeviceSize(4 * (s.perSample * key.count + s.fixed)))
             vk.cmdCopyBuffer!(cb, toDevice ? host.buffer : bound[storage].buffer, toDevice ? bound[storage].buffer : host.buffer, 1, &region)
             out.copies += 1
@@ -154,11 +154,11 @@ extension Network {
         case .evaluate: phases = [.forward, .loss]
         case .update: phases = []
         }
-        var order = key.update == nil ? [] : Program.shaders.indices.filter { Program.shaders[$0].phase == .update }
-        order += Program.shaders.indices.filter { phases.contains(Program.shaders[$0].phase) }
+        var order = key.update == nil ? [] : program.shaders.indices.filter { program.shaders[$0].phase == .update }
+        order += program.shaders.indices.filter { phases.contains(program.shaders[$0].phase) }
         if key.kind != .update { [inputIndex, labelsIndex].forEach { copy($0, toDevice: true) } }
         for i in order {
-            let s = Program.shaders[i]
+            let s = program.shaders[i]
             guardHazards(reads: s.reads, writes: s.writes)
             vk.cmdBindPipeline!(cb, VK_PIPELINE_BIND_POINT_COMPUTE, pipelines[i])
             vk.cmdBindDescriptorSets!(cb, VK_PIPELINE_BIND_POINT_COMPUTE, layouts[i], 0, 1, &sets[i], 0, nil)
@@ -200,7 +200,7 @@ extension Network {
         let samples = Double(profile.samples) / steps
         var out = "profile over \(profile.steps) steps on \(context.deviceName) (Vulkan, \(String(format: "%.1f", samples)) samples each)\n"
         if queryPool == nil { out += "(this device has no timestamp queries: kernel times unavailable)\n" }
-        let width = max(22, (Program.kernels.map(\.name.count) + Program.shaders.map { $0.name.count + 2 }).max() ?? 0)
+        let width = max(22, (program.kernels.map(\.name.count) + program.shaders.map { $0.name.count + 2 }).max() ?? 0)
         out += "kernel".padding(toLength: width + 3, withPad: " ", startingAt: 0) + "ms/step   GFLOP/s   share\n"
         let total = profile.seconds.reduce(0, +)
         func row(_ name: String, _ seconds: Double, _ flops: Double) -> String {
@@ -208,11 +208,11 @@ extension Network {
             return name.padding(toLength: width, withPad: " ", startingAt: 0)
                 + String(format: " %9.3f ", seconds / steps * 1e3) + gflops + String(format: " %6.1f%%\n", 100 * seconds / max(total, 1e-12))
         }
-        for (k, kernel) in Program.kernels.enumerated() {
-            let shaders = Program.shaders.indices.filter { Program.shaders[$0].kernel == k }
+        for (k, kernel) in program.kernels.enumerated() {
+            let shaders = program.shaders.indices.filter { program.shaders[$0].kernel == k }
             let seconds = shaders.reduce(0) { $0 + profile.seconds[$1] }
             out += row(kernel.name, seconds, 2 * Double(kernel.macs) * samples * steps)
-            if shaders.count > 1 { for s in shaders { out += row("  " + Program.shaders[s].name, profile.seconds[s], 0) } }
+            if shaders.count > 1 { for s in shaders { out += row("  " + program.shaders[s].name, profile.seconds[s], 0) } }
         }
         out += "total on the device".padding(toLength: width, withPad: " ", startingAt: 0)
         out += String(format: " %9.3f ms/step; wall %.3f ms/step (submit, wait, host work)\n", total / steps * 1e3, profile.wall / steps * 1e3)

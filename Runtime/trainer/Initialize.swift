@@ -2,10 +2,10 @@
 
 /// Fills `network.parameters` (cnnc layout) from a generator seeded with `seed`, parameter by parameter in table
 /// order and element by element in cnnc memory order, then tells the network its parameters changed.
-func initializeParameters(of network: Network, seed: UInt64) {
-    let specs = NetInfo.parameters
+func initializeParameters<N: TrainableNetwork>(of network: N, seed: UInt64) {
+    let specs = N.info.parameters
     let values = network.parameters
-    values.update(repeating: 0, count: NetInfo.parameterCount)  // anything outside the table stays zero
+    values.update(repeating: 0, count: N.info.parameterCount)  // anything outside the table stays zero
     var random = TrainerRandom(seed: seed, stream: 0)
     for spec in specs {
         let destination = values + spec.offset

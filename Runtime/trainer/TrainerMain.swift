@@ -1,5 +1,6 @@
-// Entry point of the generated trainer: parse the command line, load data and weights, train (or dump
-// gradients), save. Every expected failure ends as one `error: ...` line on stderr and exit status 1.
+// The trainer's run: parse the command line, load data and weights, train (or dump gradients), save. Every
+// expected failure ends as one `error: ...` line on stderr and exit status 1. The generated main.swift calls
+// `trainerMain(Network.self)`; this file names no generated type.
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -7,20 +8,21 @@ import Glibc
 import Darwin
 #endif
 
-/// Runs the trainer with `arguments` (without the program name); returns the exit status.
-func runTrainer(_ arguments: [String]) -> Int32 {
+/// Runs the trainer of network `N` with `arguments` (without the program name); returns the exit status.
+func runTrainer<N: TrainableNetwork>(_: N.Type, _ arguments: [String]) -> Int32 {
+    let info = N.info
     do {
-        var options = try parseOptions(arguments)
+        var options = try parseOptions(arguments, defaults: info.defaults)
         if options.help {
-            Console.out(usageText())
+            Console.out(usageText(info))
             return 0
         }
         if options.listDevices {
-            let list = try Network.deviceList()
+            let list = try N.deviceList()
             Console.out(list.hasSuffix("\n") ? list : list + "\n")
             return 0
         }
-        try validateParameterTable(NetInfo.parameters, parameterCount: NetInfo.parameterCount)
+        try validateParameterTable(info.parameters, parameterCount: info.parameterCount)
         try planFiles(&options)
         // The checkpoint's header is checked before the data is read, its tensors after.
         let checkpoint = try options.loadPath.map { load -> SafetensorsReader in
@@ -35,14 +37,14 @@ func runTrainer(_ arguments: [String]) -> Int32 {
 
         // Memory: the network's buffers for the requested batch, before any data is read; then the data.
         let available = availableMemoryBytes()
-        let sampleSize = networkLayout.sampleSize
-        let networkNeed = saturatingSum([Network.memoryBytes(maxBatch: options.batch, threads: options.threads),
-                                         saturatingProduct(options.batch, sampleSize + 2, 4)])  // staging buffer
+        let layout = info.sampleLayout
+        let networkNeed = saturatingSum([N.memoryBytes(maxBatch: options.batch, threads: options.threads),
+                                         saturatingProduct(options.batch, layout.sampleSize + 2, 4)])  // staging buffer
         try checkMemory(need: networkNeed, available: available,
-                        what: "the network \(NetInfo.name) with --batch \(options.batch) and --threads \(options.threads)",
+                        what: "the network \(info.name) with --batch \(options.batch) and --threads \(options.threads)",
                         hint: "lower --batch" + (options.threads > 1 ? " or --threads" : ""))
 
-        let data = try loadDataSets(options, trainOnly: options.dumpGradientsPath != nil,
+        let data = try loadDataSets(options, layout: layout, trainOnly: options.dumpGradientsPath != nil,
                                     budget: available == Int.max ? Int.max : available - networkNeed)
         let largest = max(data.train.count, data.test?.count ?? 0)
         if options.batch > data.train.count {
@@ -50,7 +52,7 @@ func runTrainer(_ arguments: [String]) -> Int32 {
                 + "each step uses all \(data.train.count)\n")
         }
         let maxBatch = min(options.batch, largest)
-        let network = try Network(maxBatch: maxBatch, threads: options.threads, device: options.device)
+        let network = try N(maxBatch: maxBatch, threads: options.threads, device: options.device)
         network.profilingEnabled = options.profile
         if let checkpoint {
             try loadCheckpoint(network, from: checkpoint)
@@ -116,5 +118,8 @@ func planFiles(_ options: inout Options) throws {
     }
 }
 
-signal(SIGPIPE, SIG_IGN)  // a closed stdout (`| head`) must not kill training
-exit(runTrainer(Array(CommandLine.arguments.dropFirst())))
+/// The trainer process: runs network `N` with the command line's arguments and exits with its status.
+func trainerMain<N: TrainableNetwork>(_ network: N.Type) -> Never {
+    signal(SIGPIPE, SIG_IGN)  // a closed stdout (`| head`) must not kill training
+    exit(runTrainer(network, Array(CommandLine.arguments.dropFirst())))
+}

@@ -49,8 +49,8 @@ struct DivergedError: Error {
     let message: String
 }
 
-final class Trainer {
-    let network: Network
+final class Trainer<N: TrainableNetwork> {
+    let network: N
     let options: Options
     let data: DataSets
     let staging: StagingBuffer
@@ -59,7 +59,7 @@ final class Trainer {
     private var metrics: MetricsLog
     private var progress = ProgressLine()
 
-    init(network: Network, options: Options, data: DataSets, staging: StagingBuffer) {
+    init(network: N, options: Options, data: DataSets, staging: StagingBuffer) {
         self.network = network
         self.options = options
         self.data = data
@@ -196,16 +196,18 @@ final class Trainer {
 
 /// --dump-gradients: the gradients of the first min(batch, N) training samples in file order, their softmax
 /// probabilities and mean loss, written as safetensors (parameter gradients in PyTorch layout).
-func dumpGradients(_ network: Network, data: Dataset, batch: Int, staging: StagingBuffer, to path: String) throws {
+func dumpGradients<N: TrainableNetwork>(_ network: N, data: Dataset, batch: Int, staging: StagingBuffer,
+                                        to path: String) throws {
+    let info = N.info
     let count = min(batch, data.count, staging.capacity)
     staging.gatherInOrder(data, start: 0, count: count)
     let result = network.computeGradients(images: staging.images, labels: staging.labels, count: count)
     network.synchronizeParameters()
-    var tensors = parameterTensors(network.gradients)
-    let probabilities = Array(UnsafeBufferPointer(start: network.probabilities, count: count * NetInfo.classes))
-    tensors.append(NamedTensor(name: "probabilities", shape: [count, NetInfo.classes], values: probabilities))
+    var tensors = parameterTensors(network.gradients, info)
+    let probabilities = Array(UnsafeBufferPointer(start: network.probabilities, count: count * info.classes))
+    tensors.append(NamedTensor(name: "probabilities", shape: [count, info.classes], values: probabilities))
     tensors.append(NamedTensor(name: "loss", shape: [1], values: [Float(result.lossSum / Double(count))]))
-    let metadata = checkpointMetadata + [("content", "gradients"), ("samples", String(count)),
+    let metadata = checkpointMetadata(info) + [("content", "gradients"), ("samples", String(count)),
                                          ("correct", String(result.correct))]
     try writeFileAtomically(safetensorsBytes(tensors, metadata: metadata), to: path)
     Console.out("wrote the gradients of \(count) samples to \(path) (loss \(fixed(result.lossSum / Double(count), 6)))\n")

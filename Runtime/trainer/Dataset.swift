@@ -60,13 +60,6 @@ struct DataSets {
     var test: Dataset?
 }
 
-/// What the network takes: the readers check every data set against this.
-let networkLayout = SampleLayout(height: NetInfo.inputH, width: NetInfo.inputW, channels: NetInfo.inputC,
-                                 classes: NetInfo.classes, network: NetInfo.name)
-
-/// The network's input, described for messages: `28x28 (784 values)` or `32x32x3 (3072 values)`.
-var networkInputDescription: String { networkLayout.inputDescription }
-
 /// The standard file names of an MNIST-style folder.
 enum IDXNames {
     static let trainImages = "train-images-idx3-ubyte"
@@ -105,16 +98,17 @@ func inputFiles(_ options: Options) -> [NamedPath] {
     return files
 }
 
-/// A CSV data set (at most `limit` rows), checked against the network.
-func loadCSV(_ path: String, limit: Int?, budget: Int) throws -> Dataset {
-    let (values, labels) = try readCSV(path, layout: networkLayout, limit: limit, budget: budget)
-    return Dataset(source: path, sampleSize: networkLayout.sampleSize, storage: .floats(values), labels: labels)
+/// A CSV data set (at most `limit` rows), checked against the network's `layout`.
+func loadCSV(_ path: String, layout: SampleLayout, limit: Int?, budget: Int) throws -> Dataset {
+    let (values, labels) = try readCSV(path, layout: layout, limit: limit, budget: budget)
+    return Dataset(source: path, sampleSize: layout.sampleSize, storage: .floats(values), labels: labels)
 }
 
-/// Loads the training set (and, unless `trainOnly`, the test set) as the options ask. The data may take
+/// Loads the training set (and, unless `trainOnly`, the test set) as the options ask, each checked against the
+/// network's `layout`. The data may take
 /// `budget` bytes of memory; only as many training samples as --limit asks for are read (all of them with
 /// --test-split, which holds out the end of the file).
-func loadDataSets(_ options: Options, trainOnly: Bool, budget: Int) throws -> DataSets {
+func loadDataSets(_ options: Options, layout: SampleLayout, trainOnly: Bool, budget: Int) throws -> DataSets {
     guard let dataPath = options.dataPath else { throw RuntimeError("no training data: give --data PATH (see --help)") }
     guard FileManager.default.fileExists(atPath: dataPath) else { throw RuntimeError("\(dataPath): no such file or folder") }
 
@@ -123,9 +117,9 @@ func loadDataSets(_ options: Options, trainOnly: Bool, budget: Int) throws -> Da
     let folder = isDirectory(dataPath)
     let readLimit = options.testSplit == nil ? options.limit : nil
     if folder {
-        train = try loadIDXFolder(dataPath, test: false, limit: readLimit, budget: budget)
+        train = try loadIDXFolder(dataPath, layout: layout, test: false, limit: readLimit, budget: budget)
     } else {
-        train = try loadCSV(dataPath, limit: readLimit, budget: budget)
+        train = try loadCSV(dataPath, layout: layout, limit: readLimit, budget: budget)
     }
     let left = Swift.max(0, budget - saturatingProduct(train.count, train.sampleSize, folder ? 1 : 4))
 
@@ -143,11 +137,11 @@ func loadDataSets(_ options: Options, trainOnly: Bool, budget: Int) throws -> Da
                 throw RuntimeError("\(testPath): no such file or folder")
             }
             test = isDirectory(testPath)
-                ? try loadIDXFolder(testPath, test: true, fallBackToTrain: true, budget: left)
-                : try loadCSV(testPath, limit: nil, budget: left)
+                ? try loadIDXFolder(testPath, layout: layout, test: true, fallBackToTrain: true, budget: left)
+                : try loadCSV(testPath, layout: layout, limit: nil, budget: left)
         } else if folder {
             let images = findIDXFile(dataPath, IDXNames.testImages), labels = findIDXFile(dataPath, IDXNames.testLabels)
-            if images != nil || labels != nil { test = try loadIDXFolder(dataPath, test: true, budget: left) }
+            if images != nil || labels != nil { test = try loadIDXFolder(dataPath, layout: layout, test: true, budget: left) }
         }
     }
 
@@ -159,7 +153,7 @@ func loadDataSets(_ options: Options, trainOnly: Bool, budget: Int) throws -> Da
 
 /// The training (`test == false`) or test pair of IDX files in `folder`. A folder given as a separate test set
 /// (`--test-data`) that holds only `train-*` files is read from those.
-func loadIDXFolder(_ folder: String, test: Bool, fallBackToTrain: Bool = false, limit: Int? = nil,
+func loadIDXFolder(_ folder: String, layout: SampleLayout, test: Bool, fallBackToTrain: Bool = false, limit: Int? = nil,
                    budget: Int) throws -> Dataset {
     var test = test
     if test && fallBackToTrain && findIDXFile(folder, IDXNames.testImages) == nil
@@ -174,7 +168,7 @@ func loadIDXFolder(_ folder: String, test: Bool, fallBackToTrain: Bool = false, 
     guard let labelPath = findIDXFile(folder, labelName) else {
         throw RuntimeError("\(folder): missing \(labelName) (or \(labelName).gz)")
     }
-    let (values, labels) = try readIDXPair(images: imagePath, labels: labelPath, layout: networkLayout, limit: limit,
+    let (values, labels) = try readIDXPair(images: imagePath, labels: labelPath, layout: layout, limit: limit,
                                            budget: budget)
-    return Dataset(source: imagePath, sampleSize: networkLayout.sampleSize, storage: .bytes(values), labels: labels)
+    return Dataset(source: imagePath, sampleSize: layout.sampleSize, storage: .bytes(values), labels: labels)
 }

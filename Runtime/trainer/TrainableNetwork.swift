@@ -1,0 +1,75 @@
+// The contract between this runtime and a network (Docs/generated-package.md): a static description of the
+// network (`NetworkInfo`) and the calls of one training step (`TrainableNetwork`). The runtime is generic over it
+// and never names a generated type: the generated package's main.swift is its only binding, and cnnc's own tests
+// run the runtime on a network they write by hand.
+
+/// The defaults of the network's `train` statement, overridden by --epochs, --batch, --lr, --momentum, --seed.
+struct TrainingDefaults: Sendable {
+    let epochs: Int
+    let batch: Int
+    let learningRate: Float
+    let momentum: Float
+    let seed: UInt64
+}
+
+/// What a network is before any instance of it exists: its provenance, what it reads and predicts, its
+/// parameter table (names, layouts, offsets, initializers) and its training defaults.
+struct NetworkInfo: Sendable {
+    /// The `net` name (`"mnist002"`), the source file's name (`"mnist002.cnn"`), the target (`"cpu"`, `"vulkan"`).
+    let name: String
+    let source: String
+    let target: String
+    /// One sample: `inputH * inputW * inputC` raw values in H,W,C order (the network applies `scale` itself).
+    let inputH: Int, inputW: Int, inputC: Int
+    /// Labels lie in `0..<classes`; the probabilities are `[count][classes]`.
+    let classes: Int
+    /// Floats in `parameters` (and in `gradients`); every `ParamSpec` lies inside, anything else stays zero.
+    let parameterCount: Int
+    /// Every learnable tensor in source (= checkpoint) order, with its offset in the network's `parameters`.
+    let parameters: [ParamSpec]
+    let defaults: TrainingDefaults
+
+    /// What the data readers check every data set against.
+    var sampleLayout: SampleLayout {
+        SampleLayout(height: inputH, width: inputW, channels: inputC, classes: classes, network: name)
+    }
+}
+
+/// A network the runtime can train: one instance holds the buffers for batches of up to `maxBatch` samples.
+/// The generated `Network` of each target conforms (CPU: Network.swift; Vulkan: `VulkanNetwork<NetInfo>`).
+protocol TrainableNetwork: AnyObject {
+    static var info: NetworkInfo { get }
+    /// `--list-devices`: the devices this target can run on, numbered as `--device` takes them.
+    static func deviceList() throws -> String
+    /// The bytes `init` allocates for `maxBatch` and `threads`; the trainer compares it with the available memory
+    /// before it reads any data.
+    static func memoryBytes(maxBatch: Int, threads: Int) -> Int
+
+    /// `device`: --device N, nil for the default. Fails with a `RuntimeError` (no such device, batch too large).
+    init(maxBatch: Int, threads: Int, device: Int?) throws
+
+    /// `info.parameterCount` floats each, in cnnc layout at the offsets of `info.parameters`.
+    var parameters: UnsafeMutablePointer<Float> { get }
+    /// The mean-over-batch gradient of the last `computeGradients` (valid after `synchronizeParameters`).
+    var gradients: UnsafeMutablePointer<Float> { get }
+    /// `[count][classes]`: the softmax output of the last forward pass.
+    var probabilities: UnsafeMutablePointer<Float> { get }
+    /// Whether steps are timed for `profileReport`.
+    var profilingEnabled: Bool { get set }
+
+    /// Forward, loss and backward on `count` samples (1...maxBatch): `images` holds `count` samples as
+    /// `info` describes them, `labels` `count` labels in `0..<classes`. Returns the summed loss and hits.
+    func computeGradients(images: UnsafePointer<Float>, labels: UnsafePointer<Int32>, count: Int) -> StepResult
+    /// Forward and loss only.
+    func evaluate(images: UnsafePointer<Float>, labels: UnsafePointer<Int32>, count: Int) -> StepResult
+    /// SGD with momentum on the last gradients: v = momentum*v + g; w -= lr*v (PyTorch's SGD).
+    func applyUpdate(learningRate: Float, momentum: Float)
+    /// Zeroes the momentum (a fresh optimizer).
+    func resetMomentum()
+    /// Called after `parameters` was written from outside (initialisation, checkpoint load).
+    func parametersChanged()
+    /// Called before `parameters` or `gradients` is read from outside (save, gradient dump).
+    func synchronizeParameters()
+    /// Per-kernel times of the profiled steps (empty when there is nothing to report).
+    func profileReport() -> String
+}
