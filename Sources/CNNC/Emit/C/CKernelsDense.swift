@@ -1,9 +1,5 @@
 /// Dense, stand-alone elementwise, pooling and softmax kernels of the C printer.
 extension CKernels {
-    /// Register blocks printed one after another, at most (outputs of a dense tile, filter groups of a row conv);
-    /// past that the blocks run as a C loop, so that the source grows with the depth, not with the channel counts.
-    static let maxUnrolledBlocks = 8
-
     /// The head of a loop body over blocks of `block` samples starting at `s` and ending before `end`: `count`, the
     /// samples of this block, and `lines(k, sample)` for each k with the sample's index expression. A missing
     /// sample of a partial block is sample s again: it is read but its results are not written.
@@ -12,35 +8,30 @@ extension CKernels {
         for k in 0..<block { lines(k, k == 0 ? "s" : "(\(k) < count ? s + \(k) : s)").forEach { c.line($0) } }
     }
 
-    func denseForward(_ g: FusedGroup, units: Int) -> String {
+    func denseForward(_ g: FusedGroup, units: Int, _ schedule: DenseForwardSchedule) -> String {
         let n = g.input.count
         var c = CodeWriter()
         header(g, "forward").forEach { c.line($0) }
         c.block("static void \(g.name)_forward(const float* restrict in, const float* restrict weight\(biasParams(g, grad: false)), float* restrict out, int n0, int n1)") { c in
-            // Eight samples and up to 32 outputs at a time: each weight vector loaded feeds eight FMAs, and the
-            // weight matrix streams through the cache once per eight samples.
-            let block = 8, tile = 32
+            // Samples and outputs at a time as the schedule blocks them: each weight vector loaded feeds a FMA per
+            // sample, and the weight matrix streams through the cache once per block of samples.
+            let block = schedule.samples, tile = schedule.tile
             c.line("// \(block) samples x \(tile) outputs of accumulators at a time, so each weight load feeds \(block) samples")
             c.block("for (int s = n0; s < n1; s += \(block))") { c in
                 sampleBlock(&c, block: block, end: "n1") { k, sample in ["const float* restrict x\(k) = in + (size_t)\(sample) * \(n);"] }
-                // Tiles of 32 outputs; a remainder under 16 joins the last tile (8 x 3 vectors still fit in
-                // registers) rather than costing a pass over the weight of its own.
-                var tiles = stride(from: 0, to: units, by: tile).map { ($0, min(tile, units - $0)) }
-                if tiles.count > 1, let last = tiles.last, last.1 < 16 {
-                    tiles.removeLast()
-                    tiles[tiles.count - 1].1 += last.1
-                }
-                // Many tiles run as a loop over o0 (the source stays proportional to the depth, not the units);
-                // the last tile, which may be wider, stays on its own.
-                let looped = tiles.count > Self.maxUnrolledBlocks ? tiles.count - 1 : 0
+                // The first `looped` tiles run as a loop over t0; the others, the last maybe wider, on their own.
+                let looped = schedule.looped
                 if looped > 0 {
                     c.line("// outputs 0..<\(looped * tile), \(tile) at a time")
                     c.block("SCALAR_LOOP for (int t0 = 0; t0 < \(looped * tile); t0 += \(tile))") { c in
                         tileBody(&c, "t0", tile, comment: "outputs t0..<t0 + \(tile)")
                     }
                 }
-                for (o0, width) in tiles.dropFirst(looped) {
-                    c.block("") { c in tileBody(&c, o0 == 0 ? "" : "\(o0)", width, comment: "outputs \(o0)..<\(o0 + width)") }
+                for t in schedule.tiles.dropFirst(looped) {
+                    let (o0, width) = (t.start, t.width)
+                    c.block("") { c in
+                        tileBody(&c, o0 == 0 ? "" : "\(o0)", width, comment: "outputs \(o0)..<\(o0 + width)")
+                    }
                 }
                 /// One tile of `width` outputs from `o0` (a C expression; "" for 0).
                 func tileBody(_ c: inout CodeWriter, _ o0: String, _ width: Int, comment: String) {
@@ -67,24 +58,8 @@ extension CKernels {
         return c.text
     }
 
-    /// Whether a dense layer's weight gradient is its own kernel over the whole batch (`NAME_wgrad`, a stage of
-    /// its own in the CPU step, split across the threads by rows of the weight) rather than partial sums per
-    /// thread: each gradient row is then written once, from registers, and no thread keeps, zeroes or sums a copy
-    /// of it. Its sums run over the samples in order, so they are the same bits for any thread count.
-    func batchWideWeightGradient(_ g: FusedGroup) -> Bool {
-        guard case let .dense(units) = g.op else { return false }
-        return g.input.count * units >= 1024
-    }
-
-    /// Rows of the weight per register block of `NAME_wgrad`, and the output chunks (at most 7 vectors of 16).
-    func weightGradientBlocking(units: Int) -> (rows: Int, chunks: [Range<Int>]) {
-        let chunks = stride(from: 0, to: units, by: 112).map { $0..<min($0 + 112, units) }
-        let vectors = (chunks[0].count + 15) / 16
-        return (max(1, min(4, 24 / vectors)), chunks)  // 24 accumulators: room left for the row values and dz
-    }
-
-    func denseBackward(_ g: FusedGroup, units: Int) -> String {
-        if batchWideWeightGradient(g) { return batchWideDenseBackward(g, units: units) }
+    func denseBackward(_ g: FusedGroup, units: Int, _ form: DenseBackwardForm) -> String {
+        if case let .batchWide(wide) = form { return batchWideDenseBackward(g, units: units, wide) }
         let n = g.input.count
         var c = CodeWriter()
         header(g, "backward").forEach { c.line($0) }
@@ -93,8 +68,8 @@ extension CKernels {
         c.block("static void \(g.name)_backward(float* restrict dout, const float* restrict in, const float* restrict out, const float* restrict weight, float* restrict dweight\(biasParams(g, grad: true))\(din), int n0, int n1)") { c in
             prologue(&c, g, spatial: 1, channels: units)
             if !g.needsInputGradient { c.line("(void)weight;  // the first learnable layer needs no input gradient") }
-            // Four samples: eight measured slower (the input-gradient accumulators no longer fit in registers).
-            let block = 4
+            // The schedule's samples per block (`CPUBudget.denseBackwardSamples`).
+            guard case let .perSample(block) = form else { return }
             let ks = 0..<block
             c.line("// \(block) samples at a time: each row of the weight and of its gradient is read once per block")
             c.block("for (int s = n0; s < n1; s += \(block))") { c in
@@ -132,7 +107,7 @@ extension CKernels {
     /// `NAME_wgrad` (the weight gradient, and those rows of the weight transposed into `wt`) and `NAME_din` (the
     /// input gradient dz . weight^T for those inputs, read from `wt` along the inputs: a register-blocked product
     /// rather than dot products, on rows this core has just read).
-    func batchWideDenseBackward(_ g: FusedGroup, units: Int) -> String {
+    func batchWideDenseBackward(_ g: FusedGroup, units: Int, _ wide: BatchWideDenseSchedule) -> String {
         var c = CodeWriter()
         header(g, "backward").forEach { c.line($0) }
         c.line("// dout is (N,\(units)) and becomes dz in place; the weight gradient is \(g.name)_wgrad's\(g.needsInputGradient ? ", the input gradient \(g.name)_din's" : "")")
@@ -140,15 +115,16 @@ extension CKernels {
             prologue(&c, g, spatial: 1, channels: units)
         }
         c.line()
-        c.line(denseWeightGradient(g, units: units))
-        if g.needsInputGradient { c.line(); c.line(denseInputGradient(g, units: units)) }
+        c.line(denseWeightGradient(g, units: units, wide))
+        if g.needsInputGradient { c.line(); c.line(denseInputGradient(g, units: units, wide)) }
         return c.text
     }
 
     /// `NAME_din`: din[s, i] = sum over o of dz[s, o] * wt[o, i] for the inputs [i0, i1) of every sample of the
-    /// batch (the rows of the weight this thread transposed), 4 samples x up to 96 inputs in registers.
-    func denseInputGradient(_ g: FusedGroup, units: Int) -> String {
-        let n = g.input.count, block = 4, ks = 0..<block
+    /// batch (the rows of the weight this thread transposed), a block of samples x the widest block of inputs in
+    /// registers, then narrower blocks for the rest (`BatchWideDenseSchedule`).
+    func denseInputGradient(_ g: FusedGroup, units: Int, _ wide: BatchWideDenseSchedule) -> String {
+        let n = g.input.count, block = wide.inputGradientSamples, ks = 0..<block
         var c = CodeWriter()
         c.line("// \(g.name)_din: the input gradient of \(g.name) for inputs [i0, i1) of every sample, \(block) samples at a time")
         c.line("// dout is dz (N,\(units)), wt is (\(units),\(n)) (the weight transposed by \(g.name)_wgrad), din is \(nhwc(g.input))")
@@ -158,8 +134,7 @@ extension CKernels {
                     ["const float* restrict dz\(k) = dout + \(Index.sample(sample, stride: dyStride, "0"));"]
                 }
                 c.line("int i = i0;")
-                // 96 inputs (24 accumulators) at a time, then 16, then one.
-                for width in [96, 16, 1] {
+                for width in wide.inputGradientWidths {
                     c.block(width == 1 ? "for (; i < i1; i++)" : "for (; i + \(width) <= i1; i += \(width))") { c in
                         c.line("float acc[\(block)][\(width)];")
                         c.line("UNROLLED_LOOP for (int k = 0; k < \(block); k++) for (int j = 0; j < \(width); j++) acc[k][j] = 0.0f;")
@@ -177,10 +152,10 @@ extension CKernels {
     }
 
     /// `NAME_wgrad`: dweight = x^T dz summed over every sample of the batch, for the weight rows [r0, r1): a block
-    /// of rows x up to 112 outputs stays in registers for the whole batch and is stored once.
-    func denseWeightGradient(_ g: FusedGroup, units: Int) -> String {
+    /// of rows x a chunk of outputs stays in registers for the whole batch and is stored once.
+    func denseWeightGradient(_ g: FusedGroup, units: Int, _ wide: BatchWideDenseSchedule) -> String {
         let n = g.input.count
-        let (rows, chunks) = weightGradientBlocking(units: units)
+        let (rows, chunks, tr) = (wide.rows, wide.chunks, wide.transposeRows)
         var c = CodeWriter()
         c.line("// \(g.name)_wgrad: the weight gradient of \(g.name) over the whole batch, weight rows [r0, r1)")
         c.line("// in is \(nhwc(g.input)), dout is dz (N,\(units))\(dyStride != units ? " with samples \(dyStride) floats apart" : ""), dweight is (\(n),\(units)) and is overwritten")
@@ -189,8 +164,8 @@ extension CKernels {
         let extra = transposes ? ", const float* restrict weight, float* restrict wt" : ""
         c.block("static void \(g.name)_wgrad(const float* restrict dout, const float* restrict in\(extra), float* restrict dweight, int r0, int r1, int batch)") { c in
             if transposes {
-                c.block("for (int i0 = r0; i0 < r1; i0 += 16)") { c in
-                    c.line("const int i1 = i0 + 16 < r1 ? i0 + 16 : r1;")
+                c.block("for (int i0 = r0; i0 < r1; i0 += \(tr))") { c in
+                    c.line("const int i1 = i0 + \(tr) < r1 ? i0 + \(tr) : r1;")
                     c.line("for (int o = 0; o < \(units); o++) for (int i = i0; i < i1; i++) wt[(size_t)o * \(n) + i] = weight[(size_t)i * \(units) + o];")
                 }
             }
@@ -201,16 +176,18 @@ extension CKernels {
                 c.block(r > 1 ? "for (; i + \(r) <= r1; i += \(r))" : "for (; i < r1; i++)") { c in
                     c.line(r > 1 ? "// blocks of \(r) rows" : "// rows left over")
                     // Many chunks run as a loop over o0; the last (maybe narrower) one stays on its own.
-                    let looped = chunks.count > Self.maxUnrolledBlocks ? chunks.count - 1 : 0
+                    let looped = wide.looped
                     if looped > 0 {
-                        let width = chunks[0].count
+                        let width = chunks[0].width
                         c.block("SCALAR_LOOP for (int c0 = 0; c0 < \(looped * width); c0 += \(width))") { c in
                             chunkBody(&c, "c0", width, comment: "outputs c0..<c0 + \(width)")
                         }
                     }
                     for chunk in chunks.dropFirst(looped) {
-                        let o0 = chunk.lowerBound
-                        c.block("") { c in chunkBody(&c, o0 == 0 ? "" : "\(o0)", chunk.count, comment: "outputs \(o0)..<\(chunk.upperBound)") }
+                        let o0 = chunk.start
+                        c.block("") { c in
+                            chunkBody(&c, o0 == 0 ? "" : "\(o0)", chunk.width, comment: "outputs \(o0)..<\(o0 + chunk.width)")
+                        }
                     }
                     /// One chunk of `width` outputs from `o0` (a C expression; "" for 0).
                     func chunkBody(_ c: inout CodeWriter, _ o0: String, _ width: Int, comment: String) {
