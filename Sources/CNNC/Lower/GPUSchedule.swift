@@ -6,25 +6,35 @@ extension Schedule {
     }
 
     public static func gpu(_ g: FusedGroup, budget b: GPUBudget = .standard) -> GPUGroupSchedule {
-        let i = g.input, o = g.output
         switch g.op {
-        case let .conv(oc, w):
-            // The weight gradient: a block of input channels x filters per invocation, per tap.
-            let (cb, ob) = (vector(i.c, b), vector(oc, b))
-            let blocks = w.kernel.y * w.kernel.x * (i.c / cb) * (oc / ob)
-            return .conv(forward: GPUTile(columns: columns(o.w, b), channels: vector(oc, b)),
-                         inputGradient: GPUTile(columns: columns(i.w, b), channels: vector(i.c, b)),
-                         weightGradient: GPUReductionBlock(inputs: cb, outputs: ob,
-                                                           chunks: reductionChunks(blocks: blocks, b)))
-        case let .dense(units):
-            let (ib, ob) = (vector(i.count, b), vector(units, b))
-            return .dense(samples: b.denseSamples, outputs: ob, inputs: ib,
-                          weightGradient: GPUReductionBlock(
-                              inputs: ib, outputs: ob,
-                              chunks: reductionChunks(blocks: (i.count / ib) * (units / ob), b)))
-        default:
-            return .fixed
+        case let .conv(oc, w): return .conv(gpuConv(g, filters: oc, window: w, b))
+        case let .dense(units): return .dense(gpuDense(g, units: units, b))
+        default: return .fixed
         }
+    }
+
+    /// A vector of filters x a few columns per forward invocation, a vector of channels x a few columns per
+    /// input-gradient invocation, a vector of channels x a vector of filters per weight-gradient block.
+    public static func gpuConv(_ g: FusedGroup, filters oc: Int, window w: Window,
+                               _ b: GPUBudget = .standard) -> GPUConvSchedule {
+        let i = g.input, o = g.output
+        let (cb, ob) = (vector(i.c, b), vector(oc, b))
+        let blocks = w.kernel.y * w.kernel.x * (i.c / cb) * (oc / ob)
+        return GPUConvSchedule(
+            forward: GPUTile(columns: columns(o.w, b), channels: ob),
+            inputGradient: GPUTile(columns: columns(i.w, b), channels: cb),
+            weightGradient: GPUReductionBlock(inputs: cb, outputs: ob, chunks: reductionChunks(blocks: blocks, b)))
+    }
+
+    /// A block of samples x a vector of outputs (or inputs) per invocation; a vector of inputs x a vector of
+    /// outputs per weight-gradient block.
+    public static func gpuDense(_ g: FusedGroup, units: Int, _ b: GPUBudget = .standard) -> GPUDenseSchedule {
+        let n = g.input.count
+        let (ib, ob) = (vector(n, b), vector(units, b))
+        return GPUDenseSchedule(
+            samples: b.denseSamples, outputs: ob, inputs: ib,
+            weightGradient: GPUReductionBlock(inputs: ib, outputs: ob,
+                                              chunks: reductionChunks(blocks: (n / ib) * (units / ob), b)))
     }
 
     /// Columns per conv invocation along a row of `width`: the most in `columns` that divides the width (no idle

@@ -155,11 +155,27 @@ public struct GPUReductionBlock: Sendable, Equatable {
     public var chunks: Int
 }
 
+/// A conv's shaders on the GPU: the outputs of a forward invocation, the inputs of an input-gradient invocation,
+/// and the blocks of the weight-gradient reduction.
+public struct GPUConvSchedule: Sendable, Equatable {
+    public var forward: GPUTile
+    public var inputGradient: GPUTile
+    public var weightGradient: GPUReductionBlock
+}
+
+/// A dense layer's shaders on the GPU: `samples` samples per invocation, with `outputs` outputs each (forward) or
+/// `inputs` inputs each (input gradient), and the blocks of the weight-gradient reduction.
+public struct GPUDenseSchedule: Sendable, Equatable {
+    public var samples: Int
+    public var outputs: Int
+    public var inputs: Int
+    public var weightGradient: GPUReductionBlock
+}
+
 /// A conv or dense group's schedule on the GPU.
 public enum GPUGroupSchedule: Sendable, Equatable {
-    case conv(forward: GPUTile, inputGradient: GPUTile, weightGradient: GPUReductionBlock)
-    /// `samples` samples per invocation, with `outputs` (forward) or `inputs` (input gradient) of them each.
-    case dense(samples: Int, outputs: Int, inputs: Int, weightGradient: GPUReductionBlock)
+    case conv(GPUConvSchedule)
+    case dense(GPUDenseSchedule)
     case fixed
 }
 

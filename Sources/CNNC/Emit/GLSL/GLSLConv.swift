@@ -1,13 +1,15 @@
-/// Conv shaders of the GLSL printer, register-blocked: an invocation computes a small block of outputs (up to 4
-/// columns x 4 channels) so that every value it loads feeds several multiply-adds; neighbouring invocations take
-/// neighbouring channel blocks, so their weight loads are contiguous and their input loads the same.
+/// Conv shaders of the GLSL printer, register-blocked as the schedule says (`GPUConvSchedule`): an invocation
+/// computes a small block of outputs (up to 8 columns x 4 channels) so that every value it loads feeds several
+/// multiply-adds; neighbouring invocations take neighbouring channel blocks, so their weight loads are contiguous
+/// and their input loads the same.
 /// Backward: the activation gradient in place (dz), the input gradient as a gather over the kernel taps (each input
 /// element sums its own terms, no atomics), and the parameter gradients as deterministic reductions.
 extension GLSLProgram {
     func convForward(_ k: Kernel, _ ki: Int, _ g: FusedGroup, filters oc: Int, window w: Window) -> GLSLShader {
         let i = g.input, o = g.output
         let W = offset(g.weight!)
-        let cb = GLSLText.block(oc), xb = GLSLText.columns(o.w)
+        let tile = Schedule.gpuConv(g, filters: oc, window: w).forward
+        let cb = tile.channels, xb = tile.columns
         let groups = oc / cb, columns = (o.w + xb - 1) / xb
         let padX = w.padding.left > 0 || w.padding.right > 0, tail = o.w % xb != 0
         let T = GLSLText.vec(cb)
@@ -65,7 +67,8 @@ extension GLSLProgram {
     func convInputGradient(_ k: Kernel, _ ki: Int, _ g: FusedGroup, filters oc: Int, window w: Window) -> GLSLShader {
         let i = g.input, o = g.output
         let W = offset(g.weight!)
-        let cb = GLSLText.block(i.c), xb = GLSLText.columns(i.w)
+        let tile = Schedule.gpuConv(g, filters: oc, window: w).inputGradient
+        let cb = tile.channels, xb = tile.columns
         let groups = i.c / cb, columns = (i.w + xb - 1) / xb, tail = i.w % xb != 0
         let T = GLSLText.vec(cb)
         let (sy, sx) = (w.stride.y, w.stride.x)
@@ -116,7 +119,8 @@ extension GLSLProgram {
     mutating func convWeightGradient(_ k: Kernel, _ ki: Int, _ g: FusedGroup, filters oc: Int, window w: Window) {
         let i = g.input, o = g.output
         let p = g.weight!
-        let cb = GLSLText.block(i.c), ob = GLSLText.block(oc)
+        let block = Schedule.gpuConv(g, filters: oc, window: w).weightGradient
+        let cb = block.inputs, ob = block.outputs
         let cg = i.c / cb, og = oc / ob
         let (X, D) = (GLSLText.vec(cb), GLSLText.vec(ob))
         reduction(k.name + "_dw", kernel: ki, group: g, parameter: p,

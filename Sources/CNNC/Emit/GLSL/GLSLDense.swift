@@ -1,11 +1,11 @@
-/// Dense shaders of the GLSL printer, register-blocked over up to 4 samples and 4 outputs (or inputs) per
-/// invocation, so that each weight loaded serves every sample of the block and each input every output.
+/// Dense shaders of the GLSL printer, register-blocked as the schedule says (`GPUDenseSchedule`: a few samples and
+/// a vector of outputs or inputs per invocation), so that each weight loaded serves every sample of the block and
+/// each input every output.
 extension GLSLProgram {
-    static let sampleBlock = 4
-
     func denseForward(_ k: Kernel, _ ki: Int, _ g: FusedGroup, units: Int) -> GLSLShader {
         let n = g.input.count, W = offset(g.weight!)
-        let ob = GLSLText.block(units), groups = units / ob, nb = Self.sampleBlock
+        let s = Schedule.gpuDense(g, units: units)
+        let ob = s.outputs, groups = units / ob, nb = s.samples
         let T = GLSLText.vec(ob)
         return shader(k.name, kernel: ki, group: g, what: [
             "in is (N,\(n)), weight is (\(n),\(units)) at params[\(W)], out is (N,\(units))",
@@ -42,7 +42,8 @@ extension GLSLProgram {
     /// din[n,i] = sum over o of weight[i,o] * dz[n,o].
     func denseInputGradient(_ k: Kernel, _ ki: Int, _ g: FusedGroup, units: Int) -> GLSLShader {
         let n = g.input.count, W = offset(g.weight!)
-        let ib = GLSLText.block(n), groups = n / ib, nb = Self.sampleBlock
+        let s = Schedule.gpuDense(g, units: units)
+        let ib = s.inputs, groups = n / ib, nb = s.samples
         let T = GLSLText.vec(ib)
         return shader(k.name + "_dx", kernel: ki, group: g, what: [
             "input gradient: din[n,i] = sum over o of weight[i,o] * dz[n,o]; dz is (N,\(units)), din (N,\(n))",
@@ -68,7 +69,8 @@ extension GLSLProgram {
     /// dweight[i,o] = sum over n of in[n,i] * dz[n,o], a block of inputs x outputs per invocation.
     mutating func denseWeightGradient(_ k: Kernel, _ ki: Int, _ g: FusedGroup, units: Int) {
         let n = g.input.count, p = g.weight!
-        let ib = GLSLText.block(n), ob = GLSLText.block(units)
+        let block = Schedule.gpuDense(g, units: units).weightGradient
+        let ib = block.inputs, ob = block.outputs
         let ig = n / ib, og = units / ob
         let (X, D) = (GLSLText.vec(ib), GLSLText.vec(ob))
         reduction(k.name + "_dw", kernel: ki, group: g, parameter: p,
