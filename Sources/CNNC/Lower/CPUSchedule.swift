@@ -13,7 +13,8 @@ extension Schedule {
     public static func cpu(_ g: FusedGroup, budget b: CPUBudget = .standard) -> CPUGroupSchedule {
         switch g.op {
         case let .conv(oc, w):
-            return .conv(forward: convForward(g, filters: oc, window: w, b), backward: convBackward(g, filters: oc, window: w, b))
+            return .conv(forward: convForward(g, filters: oc, window: w, b),
+                         backward: convBackward(g, filters: oc, window: w, b))
         case let .dense(units):
             return .dense(forward: denseForward(units: units, b), backward: denseBackward(g, units: units, b))
         default:
@@ -27,7 +28,7 @@ extension Schedule {
     /// enough, and the filter groups few enough to unroll or whole pairs of vectors to loop over); else the direct
     /// form for few input channels, else tap by tap.
     static func convForward(_ g: FusedGroup, filters oc: Int, window w: Window, _ b: CPUBudget) -> ConvForwardForm {
-        let cv = min(2, oc / b.lanes)
+        let cv = pairOfVectors(oc, b)
         let rows = w.stride.x == 1 && oc % b.lanes == 0 && w.kernel.x <= b.maxRowKernelWidth
             && g.output.w <= b.maxRowWidth
             && (oc <= b.lanes * cv * b.maxUnrolledBlocks || oc % (2 * b.lanes) == 0)
@@ -61,7 +62,7 @@ extension Schedule {
         guard w.stride.x == 1 && i.c % b.lanes == 0 else {
             return .blocked(blocks: blockSizes(width: o.w, limit: b.accumulators / b.vectors(i.c), b))
         }
-        let cv = min(2, i.c / b.lanes)
+        let cv = pairOfVectors(i.c, b)
         // The row always starts at 0 and ends at o.w, so only the block sizes its partition uses are kept.
         let sizes = blockSizes(width: o.w, limit: (b.rowRegisters - k * cv) / cv - (k - 1), b)
         let used = rowPartition(width: o.w, sizes: sizes).map(\.count)
@@ -77,6 +78,12 @@ extension Schedule {
         return ConvWeightGradientBlocking(
             channels: cb, positions: max(1, min(b.maxUnrolled, b.weightGradientAccumulators / (cb * vectors))),
             samples: max(1, b.accumulationBound / max(1, g.output.h * g.output.w)))
+    }
+
+    /// Vectors of channels a row kernel takes at a time: two where the channels are an even number of vectors, else
+    /// one; a pair over 3 vectors (48 channels) would run past the last channel.
+    static func pairOfVectors(_ channels: Int, _ b: CPUBudget) -> Int {
+        channels >= 2 * b.lanes && channels / b.lanes % 2 == 0 ? 2 : 1
     }
 
     /// Output positions per register block along a row of `width`, largest first: at most `maxRowBlock` and at most

@@ -107,13 +107,31 @@ import Testing
 
     @Test func filtersNotAWholeVectorGoTapByTap() throws {
         // 24 filters (2 vectors): 12 / 2 = 6 outputs, at most 4; 200 filters (13 vectors): one output at a time.
-        let plan = try Self.plan("input 8x8x16\nconv 24 3x3 pad=1 name=a\nconv 200 3x3 name=bb\nflatten\ndense 10\nsoftmax\n")
+        let plan = try Self.plan("input 8x8x16\nconv 24 3x3 pad=1 name=a\nconv 200 3x3 name=bb\nflatten\ndense 10\n"
+                                 + "softmax\n")
         guard case let .conv(a, _) = Self.cpu(plan, "a"), case let .conv(b, _) = Self.cpu(plan, "bb") else {
             Issue.record("not convs")
             return
         }
         #expect(a == .taps(outputs: 4))
         #expect(b == .taps(outputs: 1))
+    }
+
+    @Test func oddVectorCountsTakeOneVectorAtATime() throws {
+        // 48 filters, then 48 input channels: three vectors, so the row forms take one at a time (a pair would
+        // reach filters 32..<64 of 48); 144 filters (9 vectors, over 8 groups of one) go tap by tap.
+        let plan = try Self.plan("input 4x6x16\nconv 48 3x3 pad=1 name=a\nconv 16 3x3 pad=1 name=bb\n"
+                                 + "conv 144 3x3 pad=1 name=cc\nflatten\ndense 3\nsoftmax\n")
+        guard case let .conv(.rows(_, cv, looped, _), _) = Self.cpu(plan, "a"),
+              case let .conv(_, .perSample(.rows(_, channelVectors), _)) = Self.cpu(plan, "bb"),
+              case let .conv(wide, _) = Self.cpu(plan, "cc") else {
+            Issue.record("not the row forms")
+            return
+        }
+        #expect(cv == 1 && !looped)
+        #expect(channelVectors == 1)
+        #expect(wide == .taps(outputs: 1))
+        #expect(Schedule.pairOfVectors(64, .standard) == 2 && Schedule.pairOfVectors(16, .standard) == 1)
     }
 
     @Test func strideTwoTakesTapsAndBlockedInputGradient() throws {
@@ -125,8 +143,8 @@ import Testing
             backward: .perSample(inputGradient: .blocked(blocks: [8, 4, 2, 1]),
                                  weightGradient: ConvWeightGradientBlocking(channels: 8, positions: 1, samples: 16))))
         // Stride 1 along x but 2 along y is still a row form.
-        let tall = try Self.plan("input 16x16x16\nconv 16 3x3 name=a\nconv 16 3x3 stride=2x1 name=bb\nflatten\ndense 10\n"
-                                 + "softmax\n")
+        let tall = try Self.plan("input 16x16x16\nconv 16 3x3 name=a\nconv 16 3x3 stride=2x1 name=bb\n"
+                                 + "flatten\ndense 10\nsoftmax\n")
         guard case let .conv(.rows(blocks, 1, false, true), _) = Self.cpu(tall, "bb") else {
             Issue.record("stride 2x1 is not a row conv")
             return
@@ -210,7 +228,8 @@ import Testing
         #expect(conv1.inputGradient == GPUTile(columns: 7, channels: 1))
         // 9 taps x 1 x 4 blocks: 16384 / 36 is over 64 chunks, so 64.
         #expect(conv1.weightGradient == GPUReductionBlock(inputs: 1, outputs: 4, chunks: 64))
-        guard let d2 = plan.groups.firstIndex(where: { $0.name == "dense2" }), case let .dense(dense2) = s.groups[d2] else {
+        guard let d2 = plan.groups.firstIndex(where: { $0.name == "dense2" }),
+              case let .dense(dense2) = s.groups[d2] else {
             Issue.record("dense2 has no GPU dense schedule")
             return
         }
@@ -224,11 +243,12 @@ import Testing
 
     @Test func planPrintsOneLinePerKernelAndTarget() throws {
         let text = PlanPrinter.renderSchedule(try Self.example("mnist002"))
-        #expect(text.contains("conv1_forward        cpu: rows of 7,7,7,7 outputs x 16 filters (1 vector), epilogue in registers"))
+        #expect(text.contains("conv1_forward        cpu: rows of 7,7,7,7 outputs x 16 filters (1 vector), "
+                              + "epilogue in registers"))
         #expect(text.contains("vulkan: 7 columns x 4 filters per invocation"))
         #expect(text.contains("conv1_backward       cpu: single pass: the whole weight gradient (9 taps) in registers"))
-        #expect(text.contains("1: dense1_backward's weight gradient over the whole batch, its 3136 rows split across the "
-                              + "threads in blocks of 3"))
+        #expect(text.contains("1: dense1_backward's weight gradient over the whole batch, its 3136 rows split "
+                              + "across the threads in blocks of 3"))
         #expect(text.contains("cpu parameter ranges: 0..<45136 per thread, 45136..<358736 batch-wide, "
                               + "358736..<359846 per thread"))
         #expect(!text.contains("maxpool1_forward"))  // pools have nothing to schedule
