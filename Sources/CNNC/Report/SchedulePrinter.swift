@@ -98,13 +98,15 @@ extension PlanPrinter {
             let widths = w.chunks.map(\.width)
             return "batch-wide stage: weight gradient \(w.rows) rows x chunks of \(sizes(widths)) outputs"
                 + (w.looped > 0 ? " (\(w.looped) looped)" : "")
-                + (inputGradient ? "; input gradient \(w.inputGradientSamples) samples x \(sizes(w.inputGradientWidths)) inputs" : "")
+                + (inputGradient ? "; input gradient \(w.inputGradientSamples) samples x "
+                    + "\(sizes(w.inputGradientWidths)) inputs" : "")
         }
     }
 
     /// A reduction's blocks, e.g. `4 channels x 4 filters per invocation, 14 chunks of the batch`.
     static func describe(_ b: GPUReductionBlock, _ inputs: String, _ outputs: String) -> String {
-        "\(plural(b.inputs, inputs)) x \(plural(b.outputs, outputs)) per invocation, \(plural(b.chunks, "chunk")) of the batch"
+        "\(plural(b.inputs, inputs)) x \(plural(b.outputs, outputs)) per invocation, "
+            + "\(plural(b.chunks, "chunk")) of the batch"
     }
 
     /// Block sizes as `8,8,8,4`; a long run of one size as `8 x12`.
@@ -114,7 +116,8 @@ extension PlanPrinter {
             if let last = runs.last, last.size == c { runs[runs.count - 1].count += 1 } else { runs.append((c, 1)) }
         }
         return runs.map { r in
-            r.count > 4 ? "\(r.size) x\(r.count)" : Array(repeating: String(r.size), count: r.count).joined(separator: ",")
+            r.count > 4 ? "\(r.size) x\(r.count)"
+                : Array(repeating: String(r.size), count: r.count).joined(separator: ",")
         }.joined(separator: ",")
     }
 

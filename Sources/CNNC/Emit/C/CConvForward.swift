@@ -52,7 +52,8 @@ extension CKernels {
         c.block("for (int n = n0; n < n1; n++)") { c in
             c.line("float* restrict op = out + (size_t)n * \(o.count);")
             let sizes = Set(blocks.map(\.count)).sorted(by: >).map(String.init).joined(separator: ", ")
-            c.line("// a row at a time: blocks of \(sizes) outputs x \(16 * cv) filters in registers, all taps and channels")
+            c.line("// a row at a time: blocks of \(sizes) outputs x \(16 * cv) filters in registers, "
+                   + "all taps and channels")
             c.block("SCALAR_LOOP for (int oy = 0; oy < \(o.h); oy++)") { c in
                 c.line("float* restrict orow = op + oy * \(o.w * oc);")
                 // Filter group starts: literals when few, else the C loop variable f0 (with 0 for the offsets).
@@ -69,7 +70,8 @@ extension CKernels {
                                 c.line("vf16 " + (0..<u).flatMap { p in (0..<cv).map { "a\(p)_\($0) = {0}" } }
                                     .joined(separator: ", ") + ";")
                                 c.block("SCALAR_LOOP for (int ky = 0; ky < \(w.kernel.y); ky++)") { c in
-                                    c.line("const int iy = \(Index.tap("oy", "ky", stride: w.stride.y, pad: w.padding.top));")
+                                    let iy = Index.tap("oy", "ky", stride: w.stride.y, pad: w.padding.top)
+                                    c.line("const int iy = \(iy);")
                                     if w.padding.top > 0 || w.padding.bottom > 0 {
                                         c.line("if (iy < 0 || iy >= \(i.h)) continue;")
                                     }
@@ -77,8 +79,9 @@ extension CKernels {
                                     c.line("const float* restrict wk = \(plus("weight + ky * \(k * i.c * oc)", oc0));")
                                     c.block("SCALAR_LOOP for (int c = 0; c < \(i.c); c++)") { c in
                                         let weights = (0..<k).flatMap { kx in
-                                            (0..<cv).map {
-                                                "w\(kx)_\($0) = vf16_load(\(Index.plus("wk + c * \(oc)", kx * i.c * oc + 16 * $0)))"
+                                            (0..<cv).map { v in
+                                                let at = Index.plus("wk + c * \(oc)", kx * i.c * oc + 16 * v)
+                                                return "w\(kx)_\(v) = vf16_load(\(at))"
                                             }
                                         }
                                         c.line("const vf16 " + weights.joined(separator: ", ") + ";")

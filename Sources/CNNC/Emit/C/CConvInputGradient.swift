@@ -25,7 +25,8 @@ extension CKernels {
         case .dotProducts:
             c.line("// input gradient: din[iy,ix,c] += sum_oc weight[ky,kx,c,oc] * dz[oy,ox,oc]")
             c.line("for (int j = 0; j < \(i.count); j++) din[\(Index.sample("n", stride: dxStride, "j"))] = 0.0f;")
-            c.block("SCALAR_LOOP for (int oy = 0; oy < \(o.h); oy++) SCALAR_LOOP for (int ox = 0; ox < \(o.w); ox++)") { c in
+            c.block("SCALAR_LOOP for (int oy = 0; oy < \(o.h); oy++) "
+                    + "SCALAR_LOOP for (int ox = 0; ox < \(o.w); ox++)") { c in
                 c.line("const float* restrict dz = dout + "
                        + "\(Index.sample("n", stride: dyStride, Index.hwc("oy", "ox", "0", o)));")
                 taps(&c, w, i) { c in
@@ -114,11 +115,15 @@ extension CKernels {
                         c.block("SCALAR_LOOP for (int oc = 0; oc < \(oc); oc++)") { c in
                             c.line("const float* restrict wo = wy + oc * \(i.c) + c0;")
                             let weights = (0..<k).flatMap { kx in
-                                (0..<cv).map { "w\(kx)_\($0) = vf16_load(\(Index.plus("wo", kx * oc * i.c + 16 * $0)))" }
+                                (0..<cv).map { v in
+                                    "w\(kx)_\(v) = vf16_load(\(Index.plus("wo", kx * oc * i.c + 16 * v)))"
+                                }
                             }
                             c.line("const vf16 " + weights.joined(separator: ", ") + ";")
                             for p in 0..<u {
-                                let updates = (0..<k).flatMap { kx in (0..<cv).map { " a\(p + kx)_\($0) += g * w\(kx)_\($0);" } }
+                                let updates = (0..<k).flatMap { kx in
+                                    (0..<cv).map { " a\(p + kx)_\($0) += g * w\(kx)_\($0);" }
+                                }
                                 c.line("{ const float g = dr[\(p == 0 ? "ox" : "(ox + \(p))") * \(oc) + oc];"
                                        + updates.joined() + " }")
                             }

@@ -43,10 +43,12 @@ extension CKernels {
                     c.line("float acc[\(positions)][\(cb)][\(oc)];")
                     c.line("for (int u = 0; u < \(positions); u++) for (int cb = 0; cb < \(cb); cb++) "
                            + "for (int oc = 0; oc < \(oc); oc++) acc[u][cb][oc] = 0.0f;")
-                    c.block("SCALAR_LOOP for (int n = s0; n < s1; n++) SCALAR_LOOP for (int oy = oy0; oy < oy1; oy++)") { c in
+                    c.block("SCALAR_LOOP for (int n = s0; n < s1; n++) "
+                            + "SCALAR_LOOP for (int oy = oy0; oy < oy1; oy++)") { c in
                         let iy = Index.tap("oy", "ky", stride: w.stride.y, pad: w.padding.top)
                         c.line("const float* restrict xr = in + \(Index.nhwc("n", "(\(iy))", "0", "c0", i));")
-                        c.line("const float* restrict dr = dout + \(Index.sample("n", stride: dyStride, "oy * \(o.w * oc)"));")
+                        let row = Index.sample("n", stride: dyStride, "oy * \(o.w * oc)")
+                        c.line("const float* restrict dr = dout + \(row);")
                         c.line("int ox = ox0;")
                         let ix = { (v: String) in Index.tap(v, "kx", stride: w.stride.x, pad: w.padding.left) }
                         if positions > 1 {
@@ -57,7 +59,8 @@ extension CKernels {
                                 }
                                 c.block("UNROLLED_LOOP for (int cb = 0; cb < \(cb); cb++)") { c in
                                     for u in 0..<positions {
-                                        c.line("for (int oc = 0; oc < \(oc); oc++) acc[\(u)][cb][oc] += x\(u)[cb] * d\(u)[oc];")
+                                        c.line("for (int oc = 0; oc < \(oc); oc++) "
+                                               + "acc[\(u)][cb][oc] += x\(u)[cb] * d\(u)[oc];")
                                     }
                                 }
                             }
@@ -65,8 +68,8 @@ extension CKernels {
                         c.block("for (; ox < ox1; ox++)") { c in
                             c.line("const float* restrict x0 = xr + (\(ix("ox"))) * \(i.c);")
                             c.line("const float* restrict d0 = dr + ox * \(oc);")
-                            c.line("UNROLLED_LOOP for (int cb = 0; cb < \(cb); cb++) for (int oc = 0; oc < \(oc); oc++) "
-                                   + "acc[0][cb][oc] += x0[cb] * d0[oc];")
+                            c.line("UNROLLED_LOOP for (int cb = 0; cb < \(cb); cb++) "
+                                   + "for (int oc = 0; oc < \(oc); oc++) acc[0][cb][oc] += x0[cb] * d0[oc];")
                         }
                     }
                     c.line("float* restrict dwp = dweight + ((ky * \(w.kernel.x) + kx) * \(i.c) + c0) * \(oc);")
@@ -87,10 +90,12 @@ extension CKernels {
                                   taps: Int) {
         let i = g.input, o = g.output
         c.line("// one pass per sample: the activation gradient, the bias gradients, and the whole weight gradient")
-        c.line("// (\(taps) taps x \(oc) outputs) in registers; dz is not stored, since nothing after this kernel reads it")
+        c.line("// (\(taps) taps x \(oc) outputs) in registers; dz is not stored, "
+               + "since nothing after this kernel reads it")
         c.line("float acc[\(taps)][\(oc)];")
         c.line("UNROLLED_LOOP for (int t = 0; t < \(taps); t++) for (int oc = 0; oc < \(oc); oc++) acc[t][oc] = 0.0f;")
-        c.block("SCALAR_LOOP for (int oy = 0; oy < \(o.h); oy++) SCALAR_LOOP for (int ox = 0; ox < \(o.w); ox++)") { c in
+        c.block("SCALAR_LOOP for (int oy = 0; oy < \(o.h); oy++) "
+                + "SCALAR_LOOP for (int ox = 0; ox < \(o.w); ox++)") { c in
             c.line("const int p = oy * \(o.w) + ox;")
             c.line("const float* restrict d = dout + \(Index.sample("n", stride: dyStride, "p * \(oc)"));")
             if g.activation != nil {
@@ -102,7 +107,8 @@ extension CKernels {
                 c.line("const float dv = d[oc];")
                 c.line("dz[oc] = \(lang.activationGradient("dv", output: "y[oc]", g.activation));")
                 for (k, b) in g.biases.enumerated() {
-                    c.line("dbias\(k)[\(b.kind == .channel ? "oc" : "p * \(oc) + oc")] += dz[oc];  // \(b.parameter.name)")
+                    let at = b.kind == .channel ? "oc" : "p * \(oc) + oc"
+                    c.line("dbias\(k)[\(at)] += dz[oc];  // \(b.parameter.name)")
                 }
             }
             c.block("UNROLLED_LOOP for (int ky = 0; ky < \(w.kernel.y); ky++)") { c in

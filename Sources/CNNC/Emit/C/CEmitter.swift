@@ -179,7 +179,8 @@ struct CEmitter {
         let ranges = schedule.parameterRanges
         c.line("/// The parameters by range: 1 where every thread accumulates a partial gradient, 0 where a batch-wide stage")
         c.line("/// writes the whole gradient into thread 0's array.")
-        c.line("static const int parameter_ranges[\(ranges.count)][3] = {\(ranges.map { "{\($0.range.lowerBound), \($0.range.upperBound), \($0.accumulated ? 1 : 0)}" }.joined(separator: ", "))};")
+        let rows = ranges.map { "{\($0.range.lowerBound), \($0.range.upperBound), \($0.accumulated ? 1 : 0)}" }
+        c.line("static const int parameter_ranges[\(ranges.count)][3] = {\(rows.joined(separator: ", "))};")
         c.line()
         c.block("void net_zero_gradients(float* grads)") { c in
             c.line("for (int r = 0; r < \(ranges.count); r++) if (parameter_ranges[r][2]) for (int i = parameter_ranges[r][0]; i < parameter_ranges[r][1]; i++) grads[i] = 0.0f;")

@@ -73,11 +73,13 @@ struct CKernels {
         var c = CodeWriter()
         header(g, "backward").forEach { c.line($0) }
         if case .perSample = form {
-            c.line("// dout is \(nhwc(o)) and becomes dz (the gradient before the epilogue) in place; dweight, dbias accumulate")
+            c.line("// dout is \(nhwc(o)) and becomes dz (the gradient before the epilogue) in place; "
+                   + "dweight, dbias accumulate")
         }
         let din = g.needsInputGradient ? ", float* restrict din" : ""
-        c.block("static void \(g.name)_backward(float* restrict dout, const float* restrict in, const float* restrict out, "
-                + "const float* restrict weight, float* restrict dweight\(biasParams(g, grad: true))\(din), int n0, int n1)") { c in
+        c.block("static void \(g.name)_backward(float* restrict dout, const float* restrict in, "
+                + "const float* restrict out, const float* restrict weight, "
+                + "float* restrict dweight\(biasParams(g, grad: true))\(din), int n0, int n1)") { c in
             if !g.needsInputGradient { c.line("(void)weight;  // the first learnable layer needs no input gradient") }
             switch form {
             case let .singlePass(taps):
@@ -86,7 +88,8 @@ struct CKernels {
                 }
             case let .perSample(inputGradient, weightGradient):
                 if inputGradient.transposesWeights { transposedWeights(&c, g, filters: oc, window: w) }
-                c.line("// one sample at a time through the prologue and the input gradient, so that its gradient stays in cache")
+                c.line("// one sample at a time through the prologue and the input gradient, "
+                       + "so that its gradient stays in cache")
                 c.block("for (int n = n0; n < n1; n++)") { c in
                     prologue(&c, g, spatial: o.h * o.w, channels: oc, sample: "n")
                     self.inputGradient(&c, g, filters: oc, window: w, inputGradient)

@@ -61,7 +61,8 @@ extension GLSLProgram {
                 c.line("for (int j = 0; j < \(nb); j++) acc[j] += dz[di[j] + o] * wv;")
             }
             c.block("for (int j = 0; j < \(nb) && n0 + j < pc.n; j++)") { c in
-                c.line("for (int k = 0; k < \(ib); k++) dx[(n0 + j) * \(n) + i + k] = \(ib == 1 ? "acc[j]" : "acc[j][k]");")
+                c.line("for (int k = 0; k < \(ib); k++) dx[(n0 + j) * \(n) + i + k] = "
+                       + "\(ib == 1 ? "acc[j]" : "acc[j][k]");")
             }
         }
     }
@@ -74,8 +75,10 @@ extension GLSLProgram {
         let ig = n / ib, og = units / ob
         let (X, D) = (GLSLText.vec(ib), GLSLText.vec(ob))
         reduction(k.name + "_dw", kernel: ki, group: g, parameter: p,
-                  what: "\(p.name) gradient: dweight[i,o] = sum over n of in[n,i] * dz[n,o]; in is (N,\(n)), dz (N,\(units))",
-                  bindings: [bind(k.operands.input!, as: "x", .read), bind(k.operands.outputGradient!, as: "dz", .read)],
+                  what: "\(p.name) gradient: dweight[i,o] = sum over n of in[n,i] * dz[n,o]; "
+                      + "in is (N,\(n)), dz (N,\(units))",
+                  bindings: [bind(k.operands.input!, as: "x", .read),
+                             bind(k.operands.outputGradient!, as: "dz", .read)],
                   rowsPerSample: 1,
                   blocks: ig * og, element: [
                       "int o = (b % \(og)) * \(ob);  // the block: \(ib) inputs from i x \(ob) outputs from o",
@@ -87,7 +90,8 @@ extension GLSLProgram {
             c.line("\(D) dv = \(GLSLText.load("dz", "n * \(units) + o", ob));")
             c.line("for (int k = 0; k < \(ib); k++) acc[k] += \(ib == 1 ? "xv" : "xv[k]") * dv;")
         } store: { dest in
-            ["for (int k = 0; k < \(ib); k++) for (int q = 0; q < \(ob); q++) \(dest("(i + k) * \(units) + o + q")) = \(ob == 1 ? "acc[k]" : "acc[k][q]");"]
+            ["for (int k = 0; k < \(ib); k++) for (int q = 0; q < \(ob); q++) "
+                + "\(dest("(i + k) * \(units) + o + q")) = \(ob == 1 ? "acc[k]" : "acc[k][q]");"]
         }
     }
 }
