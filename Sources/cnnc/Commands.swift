@@ -20,6 +20,7 @@ struct Plan: ParsableCommand {
     func run() throws {
         let c = try reporting { try Compilation(path: file) }
         print(PlanPrinter.render(c.plan, batch: batch ?? c.network.train.batch), terminator: "")
+        print("\n" + PlanPrinter.renderSchedule(c.plan), terminator: "")
         if lowered { print("\n" + PlanPrinter.renderLowered(c.plan), terminator: "") }
     }
 }

@@ -71,13 +71,16 @@ public enum PlanPrinter {
 
 extension PlanPrinter {
     /// The lowered form of every kernel that has a lowering rule, in plan order, in a neutral spelling (what both
-    /// printers spell as C and as GLSL); the others are named with the form their printers choose.
+    /// printers spell as C and as GLSL); the others are named with the form their printers choose, and the
+    /// schedule each target gives them.
     public static func renderLowered(_ plan: KernelPlan) -> String {
         var out = "lowered kernels of \(plan.network.name) (target-neutral; `wide` marks batch-sized offsets)\n"
+        let (cpu, gpu) = (Schedule.cpu(plan), Schedule.gpu(plan))
         for ki in plan.kernels.indices {
             let k = plan.kernels[ki]
             guard let lowered = Lowering.lower(plan, kernel: ki) else {
                 out += "\nkernel \(ki) \(k.name): \(k.phase == .update ? "the optimizer step" : "per-target form")\n"
+                if let s = scheduleLines(plan, ki, cpu, gpu) { out += "  cpu: \(s.cpu)\n  vulkan: \(s.gpu)\n" }
                 continue
             }
             var c = CodeWriter()

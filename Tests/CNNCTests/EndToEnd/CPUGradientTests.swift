@@ -8,7 +8,8 @@ import Testing
 /// wide_e has a conv too large for the transposed-weight input gradient, so it takes the other form; rows_f has
 /// stride-1 convs on whole vectors of channels (16, 32), whose input gradient runs a row at a time, with rows
 /// that are not a multiple of the register block and a padding wider than the kernel's reach, and a max pool on
-/// whole vectors of channels.
+/// whole vectors of channels; odd_g has 48 filters and then 48 input channels, three vectors, which the row forms
+/// must not take two at a time (they once did, and wrote filters 32..<64 of 48).
 @Suite("generated C matches the reference", .serialized)
 struct CPUGradientTests {
     static let nets: [(name: String, source: String)] = [
@@ -84,6 +85,15 @@ struct CPUGradientTests {
          maxpool 2x3 stride=1 pad=same
          conv 16 5x2 stride=2x1 pad=same bias=element relu
          conv 8 3x3 pad=2 tanh
+         flatten
+         dense 3
+         softmax
+         """),
+        ("odd_g", """
+         net odd_g
+         input 4x6x16
+         conv 48 3x3 pad=1 relu
+         conv 16 3x3 pad=1 relu
          flatten
          dense 3
          softmax

@@ -2,7 +2,14 @@
 /// step functions that call them in plan order) and its header.
 struct CEmitter {
     let plan: KernelPlan
+    /// What the printer spells: each group's forms, the backward stages, the parameter ranges.
+    let schedule: CPUSchedule
     var kernels: CKernels { CKernels(plan: plan) }
+
+    init(plan: KernelPlan) {
+        self.plan = plan
+        schedule = Schedule.cpu(plan)
+    }
 
     /// The header: the buffer struct and the step functions the Swift driver calls.
     func header() -> String {
@@ -36,7 +43,7 @@ struct CEmitter {
         c.line("/// A stage runs either kernels on samples [n0, n1), whose parameter gradients accumulate into `grads` (the")
         c.line("/// thread's own array), or thread t's share (of `threads`) of a weight gradient over all `batch` samples,")
         c.line("/// written into `shared` (thread 0's array).")
-        c.line("#define NET_BACKWARD_STAGES \(backwardStages().count)")
+        c.line("#define NET_BACKWARD_STAGES \(schedule.backwardStages.count)")
         c.line("void net_backward(const net_buffers* b, const float* params, float* grads, float* shared, int stage, int t, int threads, int batch, int n0, int n1, double* times);")
         c.line("/// Zeroes the ranges of `grads` that kernels accumulate into (a batch-wide stage overwrites the rest).")
         c.line("void net_zero_gradients(float* grads);")
@@ -72,8 +79,8 @@ struct CEmitter {
     /// The scratch arrays that hold a dense weight transposed (one per batch-wide dense layer with an input
     /// gradient), filled by its NAME_wgrad and read by its NAME_din; not per sample.
     func transposedWeights() -> [(name: String, elements: Int, comment: String)] {
-        plan.groups.compactMap { g in
-            guard kernels.batchWideWeightGradient(g), g.needsInputGradient, case let .dense(units) = g.op else { return nil }
+        plan.groups.enumerated().compactMap { gi, g in
+            guard schedule.isBatchWide(gi), g.needsInputGradient, case let .dense(units) = g.op else { return nil }
             return ("\(g.name)_wt", units * g.input.count, "(\(units),\(g.input.count)): \(g.name)'s weight transposed, each step")
         }
     }
@@ -102,14 +109,16 @@ struct CEmitter {
             guard let gi = k.group else { continue }
             let g = plan.groups[gi]
             let kernels = self.kernels.forKernel(k)
-            switch (k.phase, g.op) {
-            case let (.forward, .conv(f, w)): parts.append(kernels.convForward(g, filters: f, window: w))
-            case let (.backward, .conv(f, w)): parts.append(kernels.convBackward(g, filters: f, window: w))
-            case let (.forward, .dense(u)): parts.append(kernels.denseForward(g, units: u))
-            case let (.backward, .dense(u)): parts.append(kernels.denseBackward(g, units: u))
-            case let (.forward, .pool(kind, w)): parts.append(kernels.poolForward(g, kind, w))
-            case let (.backward, .pool(kind, w)): parts.append(kernels.poolBackward(g, kind, w))
-            case (.loss, .softmax): parts.append(kernels.crossEntropy(g, name: k.name))
+            switch (k.phase, g.op, schedule.groups[gi]) {
+            case let (.forward, .conv(f, w), .conv(form, _)):
+                parts.append(kernels.convForward(g, filters: f, window: w, form))
+            case let (.backward, .conv(f, w), .conv(_, form)):
+                parts.append(kernels.convBackward(g, filters: f, window: w, form))
+            case let (.forward, .dense(u), .dense(tiles, _)): parts.append(kernels.denseForward(g, units: u, tiles))
+            case let (.backward, .dense(u), .dense(_, form)): parts.append(kernels.denseBackward(g, units: u, form))
+            case let (.forward, .pool(kind, w), _): parts.append(kernels.poolForward(g, kind, w))
+            case let (.backward, .pool(kind, w), _): parts.append(kernels.poolBackward(g, kind, w))
+            case (.loss, .softmax, _): parts.append(kernels.crossEntropy(g, name: k.name))
             default: break
             }
         }
@@ -139,20 +148,19 @@ struct CEmitter {
             }
         }
         c.line()
-        let stages = backwardStages()
+        let stages = schedule.backwardStages
         c.block("void net_backward(const net_buffers* b, const float* params, float* grads, float* shared, int stage, int t, int threads, int batch, int n0, int n1, double* times)") { c in
             c.line("(void)params; (void)grads; (void)shared; (void)t; (void)threads; (void)batch;")
             c.block("switch (stage)") { c in
                 for (si, stage) in stages.enumerated() {
                     switch stage {
-                    case let .samples(calls):
+                    case let .samples(kernels):
                         c.line("case \(si):  // on samples [n0, n1)")
-                        for (ki, call) in calls { c.line("    TIMED(\(ki), \(call));") }
+                        for ki in kernels { c.line("    TIMED(\(ki), \(backwardCall(ki, plan.kernels[ki])));") }
                         c.line("    break;")
-                    case let .batchWide(ki):
+                    case let .batchWide(ki, rows, block):
                         let k = plan.kernels[ki], g = plan.groups[k.group!]
-                        guard case let .dense(units) = g.op, let w = g.weight else { continue }
-                        let rows = g.input.count, block = kernels.weightGradientBlocking(units: units).rows
+                        guard let w = g.weight else { continue }
                         let transpose = g.needsInputGradient ? ", \(param(w.name)), b->\(g.name)_wt" : ""
                         c.line("case \(si): {  // on weight rows of every sample: thread t's share of \((rows + block - 1) / block) blocks of \(block)")
                         c.line("    const int blocks = \((rows + block - 1) / block);")
@@ -168,10 +176,11 @@ struct CEmitter {
             }
         }
         c.line()
-        let ranges = parameterRanges()
+        let ranges = schedule.parameterRanges
         c.line("/// The parameters by range: 1 where every thread accumulates a partial gradient, 0 where a batch-wide stage")
         c.line("/// writes the whole gradient into thread 0's array.")
-        c.line("static const int parameter_ranges[\(ranges.count)][3] = {\(ranges.map { "{\($0.lowerBound), \($0.upperBound), \($0.accumulated ? 1 : 0)}" }.joined(separator: ", "))};")
+        let rows = ranges.map { "{\($0.range.lowerBound), \($0.range.upperBound), \($0.accumulated ? 1 : 0)}" }
+        c.line("static const int parameter_ranges[\(ranges.count)][3] = {\(rows.joined(separator: ", "))};")
         c.line()
         c.block("void net_zero_gradients(float* grads)") { c in
             c.line("for (int r = 0; r < \(ranges.count); r++) if (parameter_ranges[r][2]) for (int i = parameter_ranges[r][0]; i < parameter_ranges[r][1]; i++) grads[i] = 0.0f;")
@@ -220,47 +229,6 @@ struct CEmitter {
         }
     }
 
-    /// A stage of the backward pass: kernel calls on each thread's samples (with the plan index each is timed
-    /// under), or one weight gradient over the whole batch split across the threads. Every stage ends where all
-    /// threads wait for each other.
-    enum Stage { case samples([(Int, String)]), batchWide(Int) }
-
-    /// The backward kernels cut into stages around each batch-wide weight gradient: it needs every sample's dz, and
-    /// the kernels after it may overwrite that gradient slot. Its input gradient (NAME_din) runs in the same stage,
-    /// on the same rows of the weight.
-    func backwardStages() -> [Stage] {
-        var stages: [Stage] = []
-        var current: [(Int, String)] = []
-        for (ki, k) in plan.kernels.enumerated() where k.phase == .backward {
-            current.append((ki, backwardCall(ki, k)))
-            guard let gi = k.group, kernels.batchWideWeightGradient(plan.groups[gi]) else { continue }
-            stages.append(.samples(current))
-            stages.append(.batchWide(ki))
-            current = []
-        }
-        if !current.isEmpty || stages.isEmpty { stages.append(.samples(current)) }
-        return stages
-    }
-
-    /// The parameter array cut into ranges, each marked whether its gradient is accumulated per thread.
-    func parameterRanges() -> [(lowerBound: Int, upperBound: Int, accumulated: Bool)] {
-        var wide: [Range<Int>] = []
-        for g in plan.groups where kernels.batchWideWeightGradient(g) {
-            let w = g.weight!, at = plan.parameterOffsets[w.name]!
-            wide.append(at..<(at + w.count))
-        }
-        wide.sort { $0.lowerBound < $1.lowerBound }
-        var out: [(lowerBound: Int, upperBound: Int, accumulated: Bool)] = []
-        var at = 0
-        for r in wide {
-            if r.lowerBound > at { out.append((at, r.lowerBound, true)) }
-            out.append((r.lowerBound, r.upperBound, false))
-            at = r.upperBound
-        }
-        if at < plan.parameterCount || out.isEmpty { out.append((at, plan.parameterCount, true)) }
-        return out
-    }
-
     private func forwardCall(_ ki: Int, _ k: Kernel) -> String {
         if let lowered = Lowering.lower(plan, kernel: ki) { return CFrame(plan: plan).call(lowered) }
         let g = plan.groups[k.group!]
@@ -275,7 +243,7 @@ struct CEmitter {
         let g = plan.groups[k.group!], o = k.operands
         var args: [String]
         switch g.op {
-        case .dense where kernels.batchWideWeightGradient(g):
+        case .dense where schedule.isBatchWide(k.group!):
             // dz and the bias gradients only: NAME_wgrad and NAME_din follow together in the next stage.
             let biases = g.parameters.filter { $0.name != g.weight!.name }.map { param($0.name, "grads") }
             return "\(k.name)(\(([storage(o.outputGradient!), storage(o.savedOutput!)] + biases + ["n0", "n1"]).joined(separator: ", ")))"

@@ -63,88 +63,39 @@ struct CKernels {
 
     // MARK: conv
 
-    func convForward(_ g: FusedGroup, filters oc: Int, window w: Window) -> String {
-        let i = g.input, o = g.output
-        var c = CodeWriter()
-        header(g, "forward").forEach { c.line($0) }
-        c.block("static void \(g.name)_forward(const float* restrict in, const float* restrict weight\(biasParams(g, grad: false)), float* restrict out, int n0, int n1)") { c in
-            if rowConvForward(g, filters: oc, window: w) {
-                rowConvForward(&c, g, filters: oc, window: w)
-            } else if i.c < 4 {
-                // Few input channels: a tap is too little work to pay for revisiting the outputs, so each output
-                // accumulates all its taps in registers directly.
-                c.block("for (int n = n0; n < n1; n++) for (int oy = 0; oy < \(o.h); oy++) for (int ox = 0; ox < \(o.w); ox++)") { c in
-                    c.line("float acc[\(oc)];")
-                    c.line("for (int oc = 0; oc < \(oc); oc++) acc[oc] = 0.0f;")
-                    taps(&c, w, i) { c in
-                        c.line("const float* restrict xp = in + \(Index.nhwc("n", "iy", "ix", "0", i));")
-                        c.line("const float* restrict wp = weight + (ky * \(w.kernel.x) + kx) * \(i.c * oc);")
-                        c.block("SCALAR_LOOP for (int c = 0; c < \(i.c); c++)") { c in
-                            c.line("const float xv = xp[c];")
-                            c.line("for (int oc = 0; oc < \(oc); oc++) acc[oc] += xv * wp[c * \(oc) + oc];")
-                        }
-                    }
-                    c.line("float* restrict op = out + \(Index.nhwc("n", "oy", "ox", "0", o));")
-                    c.block("for (int oc = 0; oc < \(oc); oc++)") { c in
-                        c.line("float v = acc[oc];")
-                        lang.epilogue("v", biases: epilogueBiases(g), activation: g.activation, channel: "oc",
-                                      element: "(oy * \(o.w) + ox) * \(oc) + oc").forEach { c.line($0) }
-                        c.line("op[oc] = v;")
-                    }
-                }
-            } else {
-                blockedConvForward(&c, g, filters: oc, window: w)
-            }
-        }
-        return c.text
-    }
-
     /// The tap loops shared with the GLSL printer.
     func taps(_ c: inout CodeWriter, _ w: Window, _ i: Shape, _ body: (inout CodeWriter) -> Void) {
         lang.taps(&c, w, i, body)
     }
 
-    func convBackward(_ g: FusedGroup, filters oc: Int, window w: Window) -> String {
-        let i = g.input, o = g.output
+    func convBackward(_ g: FusedGroup, filters oc: Int, window w: Window, _ form: ConvBackwardForm) -> String {
+        let o = g.output
         var c = CodeWriter()
         header(g, "backward").forEach { c.line($0) }
-        if !singlePassBackward(g, filters: oc, window: w) {
-            c.line("// dout is \(nhwc(o)) and becomes dz (the gradient before the epilogue) in place; dweight, dbias accumulate")
+        if case .perSample = form {
+            c.line("// dout is \(nhwc(o)) and becomes dz (the gradient before the epilogue) in place; "
+                   + "dweight, dbias accumulate")
         }
         let din = g.needsInputGradient ? ", float* restrict din" : ""
-        c.block("static void \(g.name)_backward(float* restrict dout, const float* restrict in, const float* restrict out, const float* restrict weight, float* restrict dweight\(biasParams(g, grad: true))\(din), int n0, int n1)") { c in
+        c.block("static void \(g.name)_backward(float* restrict dout, const float* restrict in, "
+                + "const float* restrict out, const float* restrict weight, "
+                + "float* restrict dweight\(biasParams(g, grad: true))\(din), int n0, int n1)") { c in
             if !g.needsInputGradient { c.line("(void)weight;  // the first learnable layer needs no input gradient") }
-            let transposed = g.needsInputGradient && transposesWeights(g, filters: oc, window: w)
-            if transposed { transposedWeights(&c, g, filters: oc, window: w) }
-            if singlePassBackward(g, filters: oc, window: w) {
-                c.block("for (int n = n0; n < n1; n++)") { c in singlePassWeightGradient(&c, g, filters: oc, window: w) }
-                return
-            }
-            c.line("// one sample at a time through the prologue and the input gradient, so that its gradient stays in cache")
-            c.block("for (int n = n0; n < n1; n++)") { c in
-                prologue(&c, g, spatial: o.h * o.w, channels: oc, sample: "n")
-                if transposed && rowInputGradient(g, window: w) {
-                    rowInputGradient(&c, g, filters: oc, window: w)
-                } else if transposed {
-                    blockedInputGradient(&c, g, filters: oc, window: w)
-                } else if g.needsInputGradient {
-                    c.line("// input gradient: din[iy,ix,c] += sum_oc weight[ky,kx,c,oc] * dz[oy,ox,oc]")
-                    c.line("for (int j = 0; j < \(i.count); j++) din[\(Index.sample("n", stride: dxStride, "j"))] = 0.0f;")
-                    c.block("SCALAR_LOOP for (int oy = 0; oy < \(o.h); oy++) SCALAR_LOOP for (int ox = 0; ox < \(o.w); ox++)") { c in
-                        c.line("const float* restrict dz = dout + \(Index.sample("n", stride: dyStride, Index.hwc("oy", "ox", "0", o)));")
-                        taps(&c, w, i) { c in
-                            c.line("float* restrict dxp = din + \(Index.sample("n", stride: dxStride, Index.hwc("iy", "ix", "0", i)));")
-                            c.line("const float* restrict wp = weight + (ky * \(w.kernel.x) + kx) * \(i.c * oc);")
-                            c.block("SCALAR_LOOP for (int c = 0; c < \(i.c); c++)") { c in
-                                c.line("float s = 0.0f;")
-                                c.line("for (int oc = 0; oc < \(oc); oc++) s += wp[c * \(oc) + oc] * dz[oc];")
-                                c.line("dxp[c] += s;")
-                            }
-                        }
-                    }
+            switch form {
+            case let .singlePass(taps):
+                c.block("for (int n = n0; n < n1; n++)") { c in
+                    singlePassWeightGradient(&c, g, filters: oc, window: w, taps: taps)
                 }
+            case let .perSample(inputGradient, weightGradient):
+                if inputGradient.transposesWeights { transposedWeights(&c, g, filters: oc, window: w) }
+                c.line("// one sample at a time through the prologue and the input gradient, "
+                       + "so that its gradient stays in cache")
+                c.block("for (int n = n0; n < n1; n++)") { c in
+                    prologue(&c, g, spatial: o.h * o.w, channels: oc, sample: "n")
+                    self.inputGradient(&c, g, filters: oc, window: w, inputGradient)
+                }
+                blockedWeightGradient(&c, g, filters: oc, window: w, weightGradient)
             }
-            blockedWeightGradient(&c, g, filters: oc, window: w)
         }
         return c.text
     }

@@ -1,11 +1,11 @@
-/// Dense shaders of the GLSL printer, register-blocked over up to 4 samples and 4 outputs (or inputs) per
-/// invocation, so that each weight loaded serves every sample of the block and each input every output.
+/// Dense shaders of the GLSL printer, register-blocked as the schedule says (`GPUDenseSchedule`: a few samples and
+/// a vector of outputs or inputs per invocation), so that each weight loaded serves every sample of the block and
+/// each input every output.
 extension GLSLProgram {
-    static let sampleBlock = 4
-
     func denseForward(_ k: Kernel, _ ki: Int, _ g: FusedGroup, units: Int) -> GLSLShader {
         let n = g.input.count, W = offset(g.weight!)
-        let ob = GLSLText.block(units), groups = units / ob, nb = Self.sampleBlock
+        let s = Schedule.gpuDense(g, units: units)
+        let ob = s.outputs, groups = units / ob, nb = s.samples
         let T = GLSLText.vec(ob)
         return shader(k.name, kernel: ki, group: g, what: [
             "in is (N,\(n)), weight is (\(n),\(units)) at params[\(W)], out is (N,\(units))",
@@ -42,7 +42,8 @@ extension GLSLProgram {
     /// din[n,i] = sum over o of weight[i,o] * dz[n,o].
     func denseInputGradient(_ k: Kernel, _ ki: Int, _ g: FusedGroup, units: Int) -> GLSLShader {
         let n = g.input.count, W = offset(g.weight!)
-        let ib = GLSLText.block(n), groups = n / ib, nb = Self.sampleBlock
+        let s = Schedule.gpuDense(g, units: units)
+        let ib = s.inputs, groups = n / ib, nb = s.samples
         let T = GLSLText.vec(ib)
         return shader(k.name + "_dx", kernel: ki, group: g, what: [
             "input gradient: din[n,i] = sum over o of weight[i,o] * dz[n,o]; dz is (N,\(units)), din (N,\(n))",
@@ -60,7 +61,8 @@ extension GLSLProgram {
                 c.line("for (int j = 0; j < \(nb); j++) acc[j] += dz[di[j] + o] * wv;")
             }
             c.block("for (int j = 0; j < \(nb) && n0 + j < pc.n; j++)") { c in
-                c.line("for (int k = 0; k < \(ib); k++) dx[(n0 + j) * \(n) + i + k] = \(ib == 1 ? "acc[j]" : "acc[j][k]");")
+                c.line("for (int k = 0; k < \(ib); k++) dx[(n0 + j) * \(n) + i + k] = "
+                       + "\(ib == 1 ? "acc[j]" : "acc[j][k]");")
             }
         }
     }
@@ -68,12 +70,15 @@ extension GLSLProgram {
     /// dweight[i,o] = sum over n of in[n,i] * dz[n,o], a block of inputs x outputs per invocation.
     mutating func denseWeightGradient(_ k: Kernel, _ ki: Int, _ g: FusedGroup, units: Int) {
         let n = g.input.count, p = g.weight!
-        let ib = GLSLText.block(n), ob = GLSLText.block(units)
+        let block = Schedule.gpuDense(g, units: units).weightGradient
+        let ib = block.inputs, ob = block.outputs
         let ig = n / ib, og = units / ob
         let (X, D) = (GLSLText.vec(ib), GLSLText.vec(ob))
         reduction(k.name + "_dw", kernel: ki, group: g, parameter: p,
-                  what: "\(p.name) gradient: dweight[i,o] = sum over n of in[n,i] * dz[n,o]; in is (N,\(n)), dz (N,\(units))",
-                  bindings: [bind(k.operands.input!, as: "x", .read), bind(k.operands.outputGradient!, as: "dz", .read)],
+                  what: "\(p.name) gradient: dweight[i,o] = sum over n of in[n,i] * dz[n,o]; "
+                      + "in is (N,\(n)), dz (N,\(units))",
+                  bindings: [bind(k.operands.input!, as: "x", .read),
+                             bind(k.operands.outputGradient!, as: "dz", .read)],
                   rowsPerSample: 1,
                   blocks: ig * og, element: [
                       "int o = (b % \(og)) * \(ob);  // the block: \(ib) inputs from i x \(ob) outputs from o",
@@ -85,7 +90,8 @@ extension GLSLProgram {
             c.line("\(D) dv = \(GLSLText.load("dz", "n * \(units) + o", ob));")
             c.line("for (int k = 0; k < \(ib); k++) acc[k] += \(ib == 1 ? "xv" : "xv[k]") * dv;")
         } store: { dest in
-            ["for (int k = 0; k < \(ib); k++) for (int q = 0; q < \(ob); q++) \(dest("(i + k) * \(units) + o + q")) = \(ob == 1 ? "acc[k]" : "acc[k][q]");"]
+            ["for (int k = 0; k < \(ib); k++) for (int q = 0; q < \(ob); q++) "
+                + "\(dest("(i + k) * \(units) + o + q")) = \(ob == 1 ? "acc[k]" : "acc[k][q]");"]
         }
     }
 }

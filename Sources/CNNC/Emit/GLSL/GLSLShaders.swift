@@ -53,11 +53,8 @@ struct GLSLShader {
 
 /// The lowered program: storages and shaders in execution order.
 struct GLSLProgram {
-    static let localSize = 64
-    /// Invocations a parameter-gradient reduction aims for: below this, the samples are split into chunks whose
-    /// partial sums a second shader adds up in chunk order (deterministic, no atomics).
-    static let reductionTarget = 16384
-    static let maxChunks = 64
+    /// Invocations per workgroup (`GPUBudget.localSize`); the trainer's dispatch (Templates/vulkan) counts in it.
+    static let localSize = GPUBudget.standard.localSize
 
     let plan: KernelPlan
     var storages: [GLSLStorage] = []
@@ -207,7 +204,7 @@ struct GLSLProgram {
                             store: ((String) -> String) -> [String] = { ["\($0("b")) = acc;"] }) {
         let e = p.count
         let blocks = blocks ?? e
-        let chunks = min(Self.maxChunks, max(1, Self.reductionTarget / blocks))
+        let chunks = Schedule.reductionChunks(blocks: blocks)
         // Each chunked reduction has its own buffer of partial sums, so that reductions never share memory.
         let partials = "partials_" + name
         if chunks > 1 {
@@ -255,10 +252,6 @@ enum GLSLText {
     /// A path's last component as comment text (`Spelling.comment`): the generated code names no user path.
     static func basename(_ path: String) -> String { Spelling.fileName(path) }
     static func nhwc(_ s: Shape) -> String { s.flat ? "(N,\(s.count))" : "(N,\(s.h),\(s.w),\(s.c))" }
-    /// Columns per invocation in the conv shaders: 8 down to 4, a divisor of the width if one is (no idle tail).
-    static func columns(_ width: Int) -> Int { (4...8).reversed().first { width % $0 == 0 } ?? min(4, width) }
-    /// Register blocks: the largest of 4, 2, 1 that divides n.
-    static func block(_ n: Int) -> Int { [4, 2, 1].first { n % $0 == 0 }! }
     /// The GLSL type of `n` floats.
     static func vec(_ n: Int) -> String { n == 1 ? "float" : "vec\(n)" }
     /// Component k of a value of `n` floats.

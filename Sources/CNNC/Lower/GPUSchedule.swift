@@ -1,0 +1,56 @@
+/// The Vulkan target's scheduling rules: how many outputs one invocation computes, and how many chunks a
+/// parameter-gradient reduction splits the batch into.
+extension Schedule {
+    public static func gpu(_ plan: KernelPlan, budget b: GPUBudget = .standard) -> GPUSchedule {
+        GPUSchedule(budget: b, groups: plan.groups.map { gpu($0, budget: b) })
+    }
+
+    public static func gpu(_ g: FusedGroup, budget b: GPUBudget = .standard) -> GPUGroupSchedule {
+        switch g.op {
+        case let .conv(oc, w): return .conv(gpuConv(g, filters: oc, window: w, b))
+        case let .dense(units): return .dense(gpuDense(g, units: units, b))
+        default: return .fixed
+        }
+    }
+
+    /// A vector of filters x a few columns per forward invocation, a vector of channels x a few columns per
+    /// input-gradient invocation, a vector of channels x a vector of filters per weight-gradient block.
+    public static func gpuConv(_ g: FusedGroup, filters oc: Int, window w: Window,
+                               _ b: GPUBudget = .standard) -> GPUConvSchedule {
+        let i = g.input, o = g.output
+        let (cb, ob) = (vector(i.c, b), vector(oc, b))
+        let blocks = w.kernel.y * w.kernel.x * (i.c / cb) * (oc / ob)
+        return GPUConvSchedule(
+            forward: GPUTile(columns: columns(o.w, b), channels: ob),
+            inputGradient: GPUTile(columns: columns(i.w, b), channels: cb),
+            weightGradient: GPUReductionBlock(inputs: cb, outputs: ob, chunks: reductionChunks(blocks: blocks, b)))
+    }
+
+    /// A block of samples x a vector of outputs (or inputs) per invocation; a vector of inputs x a vector of
+    /// outputs per weight-gradient block.
+    public static func gpuDense(_ g: FusedGroup, units: Int, _ b: GPUBudget = .standard) -> GPUDenseSchedule {
+        let n = g.input.count
+        let (ib, ob) = (vector(n, b), vector(units, b))
+        return GPUDenseSchedule(
+            samples: b.denseSamples, outputs: ob, inputs: ib,
+            weightGradient: GPUReductionBlock(inputs: ib, outputs: ob,
+                                              chunks: reductionChunks(blocks: (n / ib) * (units / ob), b)))
+    }
+
+    /// Columns per conv invocation along a row of `width`: the most in `columns` that divides the width (no idle
+    /// tail), else the fewest (or the whole row when it is narrower).
+    static func columns(_ width: Int, _ b: GPUBudget) -> Int {
+        b.columns.reversed().first { width % $0 == 0 } ?? min(b.columns.lowerBound, width)
+    }
+
+    /// Values per invocation along a dimension of `n`: the largest power of two up to `maxVector` dividing it.
+    static func vector(_ n: Int, _ b: GPUBudget) -> Int {
+        stride(from: b.maxVector, through: 1, by: -1).first { n % $0 == 0 && $0 & ($0 - 1) == 0 }!
+    }
+
+    /// Chunks of a reduction over `blocks` invocations per chunk: enough for about `reductionTarget` invocations
+    /// in all, at most `maxChunks`.
+    public static func reductionChunks(blocks: Int, _ b: GPUBudget = .standard) -> Int {
+        min(b.maxChunks, max(1, b.reductionTarget / blocks))
+    }
+}

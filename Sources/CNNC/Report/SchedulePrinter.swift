@@ -1,0 +1,125 @@
+/// Prints the schedule stage's decisions (`Schedule.cpu`, `Schedule.gpu`): one line per conv and dense kernel and
+/// target, then the CPU backward stages and parameter ranges. `cnnc plan` shows it after the plan.
+extension PlanPrinter {
+    public static func renderSchedule(_ plan: KernelPlan) -> String {
+        let cpu = Schedule.cpu(plan), gpu = Schedule.gpu(plan)
+        var out = "schedule (cpu: \(cpu.budget.lanes)-float vectors; vulkan: workgroups of \(gpu.budget.localSize)):\n"
+        for (ki, k) in plan.kernels.enumerated() {
+            guard let lines = scheduleLines(plan, ki, cpu, gpu) else { continue }
+            out += "  \(pad(String(ki), 3)) \(pad(k.name, 20)) cpu: \(lines.cpu)\n"
+            out += "  \(pad("", 3)) \(pad("", 20)) vulkan: \(lines.gpu)\n"
+        }
+        out += "\ncpu backward stages (threads wait for each other after each):\n"
+        for (si, stage) in cpu.backwardStages.enumerated() {
+            switch stage {
+            case let .samples(kernels):
+                let names = kernels.map { plan.kernels[$0].name }.joined(separator: ", ")
+                out += "  \(si): on each thread's samples: \(names.isEmpty ? "nothing" : names)\n"
+            case let .batchWide(ki, rows, block):
+                out += "  \(si): \(plan.kernels[ki].name)'s weight gradient over the whole batch, its \(rows) rows "
+                    + "split across the threads in blocks of \(block)\n"
+            }
+        }
+        out += "cpu parameter ranges: " + cpu.parameterRanges.map {
+            "\($0.range.lowerBound)..<\($0.range.upperBound) " + ($0.accumulated ? "per thread" : "batch-wide")
+        }.joined(separator: ", ") + "\n"
+        return out
+    }
+
+    /// The schedule of plan kernel `ki` on each target, or nil for a kernel with nothing to decide.
+    static func scheduleLines(_ plan: KernelPlan, _ ki: Int, _ cpu: CPUSchedule,
+                              _ gpu: GPUSchedule) -> (cpu: String, gpu: String)? {
+        let k = plan.kernels[ki]
+        guard let gi = k.group, k.phase == .forward || k.phase == .backward else { return nil }
+        let needsInputGradient = plan.groups[gi].needsInputGradient
+        switch (cpu.groups[gi], gpu.groups[gi], k.phase == .forward) {
+        case let (.conv(form, _), .conv(g), true):
+            return (describe(form), "\(plural(g.forward.columns, "column")) x \(plural(g.forward.channels, "filter")) "
+                    + "per invocation")
+        case let (.conv(_, form), .conv(g), false):
+            let dx = "input gradient \(plural(g.inputGradient.columns, "column")) x "
+                + "\(plural(g.inputGradient.channels, "channel")) per invocation; "
+            return (describe(form), (needsInputGradient ? dx : "")
+                    + "weight gradient \(describe(g.weightGradient, "channel", "filter"))")
+        case let (.dense(forward, _), .dense(g), true):
+            return (describe(forward), "\(plural(g.samples, "sample")) x \(plural(g.outputs, "output")) per invocation")
+        case let (.dense(_, form), .dense(g), false):
+            let dx = "input gradient \(plural(g.samples, "sample")) x \(plural(g.inputs, "input")) per invocation; "
+            return (describe(form, inputGradient: needsInputGradient), (needsInputGradient ? dx : "")
+                    + "weight gradient \(describe(g.weightGradient, "input", "output"))")
+        default:
+            return nil
+        }
+    }
+
+    static func describe(_ form: ConvForwardForm) -> String {
+        switch form {
+        case let .rows(blocks, cv, looped, inRegisters):
+            return "rows of \(sizes(blocks.map(\.count))) outputs x \(16 * cv) filters (\(plural(cv, "vector")))"
+                + (looped ? ", filter groups looped" : "")
+                + (inRegisters ? ", epilogue in registers" : ", epilogue pass")
+        case .direct:
+            return "direct: each output's taps in registers"
+        case let .taps(outputs):
+            return "tap by tap, \(plural(outputs, "output")) at a time in registers, epilogue pass"
+        }
+    }
+
+    static func describe(_ form: ConvBackwardForm) -> String {
+        switch form {
+        case let .singlePass(taps):
+            return "single pass: the whole weight gradient (\(taps) taps) in registers"
+        case let .perSample(inputGradient, w):
+            let weights = "weight gradient \(plural(w.channels, "channel")) x \(plural(w.positions, "position")), "
+                + "\(plural(w.samples, "sample")) per sum"
+            switch inputGradient {
+            case .none: return weights
+            case let .rows(blocks, cv):
+                return "input gradient rows of \(sizes(blocks)) outputs x \(16 * cv) channels; " + weights
+            case let .blocked(blocks):
+                return "input gradient tap by tap, \(sizes(blocks)) outputs at a time; " + weights
+            case .dotProducts:
+                return "input gradient as dot products (weights too large to transpose); " + weights
+            }
+        }
+    }
+
+    static func describe(_ s: DenseForwardSchedule) -> String {
+        let unrolled = s.tiles.dropFirst(s.looped).map(\.width)
+        let looped = s.looped > 0 ? "\(s.looped) looped tiles of \(s.tile), then " : ""
+        return "\(s.samples) samples x \(looped)tiles of \(sizes(unrolled)) outputs"
+    }
+
+    static func describe(_ form: DenseBackwardForm, inputGradient: Bool) -> String {
+        switch form {
+        case let .perSample(samples):
+            return "\(samples) samples at a time, weight gradient summed per thread"
+        case let .batchWide(w):
+            let widths = w.chunks.map(\.width)
+            return "batch-wide stage: weight gradient \(w.rows) rows x chunks of \(sizes(widths)) outputs"
+                + (w.looped > 0 ? " (\(w.looped) looped)" : "")
+                + (inputGradient ? "; input gradient \(w.inputGradientSamples) samples x "
+                    + "\(sizes(w.inputGradientWidths)) inputs" : "")
+        }
+    }
+
+    /// A reduction's blocks, e.g. `4 channels x 4 filters per invocation, 14 chunks of the batch`.
+    static func describe(_ b: GPUReductionBlock, _ inputs: String, _ outputs: String) -> String {
+        "\(plural(b.inputs, inputs)) x \(plural(b.outputs, outputs)) per invocation, "
+            + "\(plural(b.chunks, "chunk")) of the batch"
+    }
+
+    /// Block sizes as `8,8,8,4`; a long run of one size as `8 x12`.
+    static func sizes(_ counts: [Int]) -> String {
+        var runs: [(size: Int, count: Int)] = []
+        for c in counts {
+            if let last = runs.last, last.size == c { runs[runs.count - 1].count += 1 } else { runs.append((c, 1)) }
+        }
+        return runs.map { r in
+            r.count > 4 ? "\(r.size) x\(r.count)"
+                : Array(repeating: String(r.size), count: r.count).joined(separator: ",")
+        }.joined(separator: ",")
+    }
+
+    static func plural(_ n: Int, _ word: String) -> String { "\(n) \(word)\(n == 1 ? "" : "s")" }
+}
