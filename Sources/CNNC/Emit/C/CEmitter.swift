@@ -107,9 +107,6 @@ struct CEmitter {
             case let (.backward, .conv(f, w)): parts.append(kernels.convBackward(g, filters: f, window: w))
             case let (.forward, .dense(u)): parts.append(kernels.denseForward(g, units: u))
             case let (.backward, .dense(u)): parts.append(kernels.denseBackward(g, units: u))
-            case let (.forward, .pool(kind, w)): parts.append(kernels.poolForward(g, kind, w))
-            case let (.backward, .pool(kind, w)): parts.append(kernels.poolBackward(g, kind, w))
-            case (.loss, .softmax): parts.append(kernels.crossEntropy(g, name: k.name))
             default: break
             }
         }
@@ -132,10 +129,8 @@ struct CEmitter {
         }
         c.line()
         c.block("void net_loss(const net_buffers* b, int batch, int with_gradient, int n0, int n1, double* loss_sum, int* correct, double* times)") { c in
-            if let (ki, k) = plan.kernels.enumerated().first(where: { $0.element.phase == .loss }) {
-                let o = k.operands
-                let dx = o.inputGradient.map { "with_gradient ? \(storage($0)) : 0" } ?? "0"
-                c.line("TIMED(\(ki), \(k.name)(\(storage(o.probabilities!)), \(storage(o.input!)), b->labels, b->loss, \(dx), batch, n0, n1, loss_sum, correct));")
+            if let ki = plan.kernels.firstIndex(where: { $0.phase == .loss }), let loss = Lowering.lower(plan, kernel: ki) {
+                c.line("TIMED(\(ki), \(CFrame(plan: plan).call(loss, stepValues: [.training: "with_gradient"])));")
             }
         }
         c.line()
@@ -281,8 +276,6 @@ struct CEmitter {
             return "\(k.name)(\(([storage(o.outputGradient!), storage(o.savedOutput!)] + biases + ["n0", "n1"]).joined(separator: ", ")))"
         case .conv, .dense:
             args = [o.outputGradient!, o.input!, o.savedOutput!].map(storage) + [param(g.weight!.name)] + g.parameters.map { param($0.name, "grads") }
-        case .pool(.max, _):
-            args = [storage(o.outputGradient!), storage(o.argmax!)]
         default:
             args = [storage(o.outputGradient!)]
         }
