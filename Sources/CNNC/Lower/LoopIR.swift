@@ -144,8 +144,9 @@ public struct Grid: Sendable, Equatable {
     public struct Coordinate: Sendable, Equatable {
         public var name: String
         public var count: Int
-        /// For the innermost coordinate: how many consecutive values a C thread takes at once, in vector registers
-        /// (its locals that depend on the coordinate become vectors); 1 elsewhere. An invocation grid ignores it.
+        /// For the innermost coordinate: how many consecutive values a C thread takes at once; 1 elsewhere. The
+        /// target's vector width (the locals that depend on the coordinate become vector registers), or the whole
+        /// extent where that is no multiple of it (they become local arrays over it). An invocation grid ignores it.
         public var lanes: Int = 1
     }
     /// Items per sample.

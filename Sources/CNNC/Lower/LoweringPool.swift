@@ -37,8 +37,8 @@ extension Lowering {
             what = "the mean of each window's cells inside the input (padded cells not counted)"
         }
         var grid = Grid.perSample(("oy", o.h), ("ox", o.w), ("ch", o.c))
-        if o.c > 1, target.vectorWidth > 1, o.c % target.vectorWidth == 0 {
-            grid.items[grid.items.count - 1].lanes = target.vectorWidth
+        if o.c > 1, target.vectorWidth > 1 {  // vectors of channels, or all of them at once
+            grid.items[grid.items.count - 1].lanes = o.c % target.vectorWidth == 0 ? target.vectorWidth : o.c
         }
         return LoweredKernel(name: k.name, kernel: ki, group: k.group,
                              summary: ["\(k.name): \(PlanPrinter.describe(g)), y = \(what)"],

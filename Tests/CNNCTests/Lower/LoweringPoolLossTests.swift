@@ -117,8 +117,12 @@ import Testing
         let narrow = try LoweringTests.plan("input 8x8x1\nconv 6 3x3 pad=1\nmaxpool 2x2\nflatten\ndense 4\nsoftmax\n")
         let narrowForward = try #require(narrow.kernels.firstIndex { $0.name == "maxpool1_forward" })
         let scalar = try #require(Lowering.lower(narrow, kernel: narrowForward))
-        #expect(scalar.grid.items.last?.lanes == 1)
-        #expect(!CFrame(plan: narrow).function(scalar).contains("vf16"))
+        #expect(scalar.grid.items.last?.lanes == 6)  // all six channels at once, in local arrays
+        let arrays = CFrame(plan: narrow).function(scalar)
+        #expect(!arrays.contains("vf16") && !arrays.contains("for (int ch = 0; ch < 6; ch++) for"))
+        #expect(arrays.contains("float best[6];") && arrays.contains("int at[6];"))
+        #expect(arrays.contains("const int take = v > best[ch];"))
+        #expect(arrays.contains("best[ch] = take ? v : best[ch];"))
     }
 
     @Test("the loss: the same arithmetic summed per thread or flagged per sample", arguments: [true, false])
@@ -170,3 +174,22 @@ import Testing
 }
 
 import Foundation
+
+extension LoweringPoolLossTests {
+    @Test func theSGDStepIsPyTorchsMomentumAndSpelledAlike() {
+        let step = Lowering.sgdStep(gradient: .load("grads", "i"), at: "i")
+        let k = LoweredKernel(name: "sgd", kernel: 0, group: nil, summary: [], arrays: [], grid: .perSample(("i", 2)),
+                              body: step)
+        var run = LoopIRInterpreter(arrays: ["params": [1, -2], "momentum": [0.5, 0], "grads": [0.2, 1]])
+        run.values = ["lr": .float(0.1), "mu": .float(0.9)]
+        run.run(k, samples: 1)
+        // v = mu * v + g; w -= lr * v
+        #expect(zip(run.arrays["momentum"]!, [0.65, 1]).allSatisfy { abs($0 - $1) < 1e-12 })
+        #expect(zip(run.arrays["params"]!, [0.935, -2.1]).allSatisfy { abs($0 - $1) < 1e-12 })
+        var c = CodeWriter(), glsl = CodeWriter()
+        KernelPrinter(lang: .c) { "\($0)[\($1)]" }.print(step, into: &c)
+        KernelPrinter(lang: .glsl) { "\($0)[\($1)]" }.print(step, into: &glsl)
+        #expect(c.text == "const float v = mu * momentum[i] + grads[i];\nmomentum[i] = v;\nparams[i] = params[i] - lr * v;\n")
+        #expect(glsl.text == c.text.replacingOccurrences(of: "const float", with: "float"))
+    }
+}

@@ -183,11 +183,9 @@ struct CEmitter {
             }
         }
         c.line()
+        let update = KernelPrinter(lang: .c) { "\($0)[\($1)]" }
         c.block("void net_sgd_update(float* params, float* momentum, const float* grads, float lr, float mu, int p0, int p1)") { c in
-            c.block("for (int i = p0; i < p1; i++)") { c in
-                c.line("momentum[i] = mu * momentum[i] + grads[i];")
-                c.line("params[i] -= lr * momentum[i];")
-            }
+            c.block("for (int i = p0; i < p1; i++)") { c in update.print(Lowering.sgdStep(gradient: .load("grads", "i"), at: "i"), into: &c) }
         }
         c.line()
         c.block("void net_reduce_sgd_update(float* params, float* momentum, const float* partial, int threads, float lr, float mu, int p0, int p1)") { c in
@@ -199,8 +197,7 @@ struct CEmitter {
                 c.block("for (int i = lo; i < hi; i++)") { c in
                     c.line("float g = 0.0f;")
                     c.line("for (int t = 0; t < threads; t++) g += partial[(size_t)t * NET_PARAMETERS + i];")
-                    c.line("momentum[i] = mu * momentum[i] + g;")
-                    c.line("params[i] -= lr * momentum[i];")
+                    update.print(Lowering.sgdStep(gradient: "g", at: "i"), into: &c)
                 }
             }
         }

@@ -24,25 +24,39 @@ struct CFrame {
             k.totals.forEach { c.line("\(total($0)) \($0.name) = 0;") }
             let scalar = KernelPrinter(lang: lang) { array, index in "\(array)[\(index)]" }
             var printer = scalar
-            var loops = ["for (int n = n0; n < n1; n++)"], once: [Stmt] = []
+            var loops = ["for (int n = n0; n < n1; n++)"], once: [Stmt] = [], body = k.body, arrays: [String] = []
             for item in k.grid.items {
+                guard item.lanes > 1 else {
+                    loops.append("for (int \(item.name) = 0; \(item.name) < \(item.count); \(item.name)++)")
+                    continue
+                }
+                let lanes = CLanes(k.body, coordinate: item.name, width: item.lanes, arrays: k.arrays, scalar: scalar)
+                guard item.lanes == Self.vectorWidth else {
+                    precondition(item.lanes == item.count, "lanes are a vector or the whole coordinate")
+                    (arrays, body) = lanes.arrayForm(count: item.count)
+                    continue
+                }
                 if item.lanes == item.count {
                     once.append(.constant(item.name, .int, 0))  // one step of lanes: no loop
                 } else {
-                    let step = item.lanes > 1 ? "\(item.name) += \(item.lanes)" : "\(item.name)++"
-                    loops.append("for (int \(item.name) = 0; \(item.name) < \(item.count); \(step))")
+                    loops.append("for (int \(item.name) = 0; \(item.name) < \(item.count); \(item.name) += \(item.lanes))")
                 }
-                guard item.lanes > 1 else { continue }
-                printer = CLanes(k.body, coordinate: item.name, width: item.lanes, arrays: k.arrays, scalar: scalar).printer
+                printer = lanes.printer
                 if CLanes.usesLaneValue(k.body, coordinate: item.name) {
                     c.line("const vi\(item.lanes) lane = {\((0..<item.lanes).map(String.init).joined(separator: ", "))};")
                 }
             }
-            c.block(loops.joined(separator: " ")) { c in printer.print(once + k.body, into: &c) }
+            c.block(loops.joined(separator: " ")) { c in
+                arrays.forEach { c.line($0) }
+                printer.print(once + body, into: &c)
+            }
             k.totals.forEach { c.line("*\($0.name)_out = \($0.name);") }
         }
         return c.text
     }
+
+    /// Floats in the kernel file's vector registers (`vf16`).
+    static let vectorWidth = 16
 
     /// A total's C type: a float sum in double, so that it does not depend on how the samples are split.
     private func total(_ t: Total) -> String { t.type == .float ? "double" : lang.type(t.type) }

@@ -5,6 +5,7 @@
 /// scalar. A load or store that depends on it must index `... + ch` (consecutive lanes); a condition that depends on
 /// it may only guard assignments, which become selects (the first maximum wins, as in the scalar form).
 struct CLanes {
+    let body: [Stmt]
     let coordinate: String
     let width: Int
     let arrays: [LoweredArray]
@@ -15,6 +16,7 @@ struct CLanes {
     let scalar: KernelPrinter
 
     init(_ body: [Stmt], coordinate: String, width: Int, arrays: [LoweredArray], scalar: KernelPrinter) {
+        self.body = body
         self.coordinate = coordinate
         self.width = width
         self.arrays = arrays
@@ -203,5 +205,85 @@ struct CLanes {
         case let .toFloat(x), let .wide(x), let .negate(x): return names(x)
         case .int, .float, .negativeInfinity: return []
         }
+    }
+}
+
+extension CLanes {
+    /// The spelling for a coordinate taken whole where its extent is no multiple of the vector width: each local
+    /// that changes with it (a running maximum, a sum) becomes a local array over it, and each run of statements
+    /// that depends on it becomes one loop over it, which the compiler vectorizes; a condition on it guards
+    /// assignments as selects. Returns the arrays' declarations and the rewritten body for the shared walk.
+    func arrayForm(count: Int) -> (declarations: [String], body: [Stmt]) {
+        var locals: [(String, ScalarType)] = []
+        func isArray(_ n: String) -> Bool { locals.contains { $0.0 == n } }
+        func visit(_ s: Stmt) {
+            switch s {
+            case let .variable(n, t, _) where varying.contains(n): locals.append((n, t))
+            case let .loop(_, _, _, b), let .when(_, b): b.forEach(visit)
+            default: break
+            }
+        }
+        body.forEach(visit)
+        let lane = Expr.name(coordinate)
+        func swap(_ e: Expr) -> Expr {
+            switch e {
+            case let .name(n) where isArray(n): return .load(n, lane)
+            case let .load(a, i): return .load(a, swap(i))
+            case let .binary(op, a, b): return .binary(op, swap(a), swap(b))
+            case let .call(f, args): return .call(f, args.map(swap))
+            case let .select(c, a, b): return .select(swap(c), swap(a), swap(b))
+            case let .toFloat(x): return .toFloat(swap(x))
+            case let .wide(x): return .wide(swap(x))
+            case let .negate(x): return .negate(swap(x))
+            case .int, .float, .name, .negativeInfinity: return e
+            }
+        }
+        func set(_ n: String, _ e: Expr) -> Stmt { isArray(n) ? .store(n, lane, swap(e)) : .assign(n, swap(e)) }
+        /// One statement inside the loop over the coordinate.
+        func inLoop(_ s: Stmt) -> [Stmt] {
+            switch s {
+            case let .constant(n, t, e): return [.constant(n, t, swap(e))]
+            case let .variable(n, t, e): return isArray(n) ? [.store(n, lane, swap(e))] : [.variable(n, t, swap(e))]
+            case let .assign(n, e): return [set(n, e)]
+            case let .addAssign(n, e): return [isArray(n) ? .accumulate(n, lane, swap(e)) : .addAssign(n, swap(e))]
+            case let .store(a, i, e): return [.store(a, swap(i), swap(e))]
+            case let .accumulate(a, i, e): return [.accumulate(a, swap(i), swap(e))]
+            case let .when(c, b) where isVarying(c):
+                return [.constant("take", .int, swap(c))] + b.map { s -> Stmt in
+                    guard case let .assign(n, e) = s else { preconditionFailure("a condition on lanes guards assignments") }
+                    return set(n, .select("take", e, .name(n)))
+                }
+            default: preconditionFailure("no loop over \(coordinate) around a loop or skip")
+            }
+        }
+        func depends(_ s: Stmt) -> Bool {
+            switch s {
+            case let .constant(n, _, _), let .variable(n, _, _), let .assign(n, _), let .addAssign(n, _):
+                return varying.contains(n)
+            case let .store(_, i, e), let .accumulate(_, i, e): return isVarying(i) || isVarying(e)
+            case let .when(c, b): return isVarying(c) && b.allSatisfy { if case .assign = $0 { true } else { false } }
+            case .loop, .next, .comment: return false
+            }
+        }
+        func rewrite(_ stmts: [Stmt]) -> [Stmt] {
+            var out: [Stmt] = [], run: [Stmt] = []
+            func flush() {
+                if !run.isEmpty { out.append(.loop(coordinate, from: 0, to: .int(count), run)) }
+                run = []
+            }
+            for s in stmts {
+                if depends(s) { run += inLoop(s); continue }
+                flush()
+                switch s {
+                case let .loop(v, from, to, b): out.append(.loop(v, from: from, to: to, rewrite(b)))
+                case let .when(c, b): out.append(.when(c, rewrite(b)))
+                default: out.append(s)
+                }
+            }
+            flush()
+            return out
+        }
+        let declarations = locals.map { "\(scalar.lang.type($0.1)) \($0.0)[\(count)];" }
+        return (declarations, rewrite(body))
     }
 }

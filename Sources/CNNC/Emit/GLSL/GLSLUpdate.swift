@@ -1,4 +1,5 @@
-/// The GLSL form of the SGD update (pooling and the loss are lowered: Lower/LoweringPool.swift, LoweringLoss.swift).
+/// The GLSL frame of the SGD update, whose step is Lowering.sgdStep (pooling and the loss are lowered whole:
+/// Lower/LoweringPool.swift, LoweringLoss.swift).
 extension GLSLProgram {
     func sgdUpdate(_ ki: Int) -> GLSLShader {
         let n = plan.parameterCount
@@ -10,9 +11,8 @@ extension GLSLProgram {
             GLSLBinding(storage: "momentum", array: "momentum", access: .readWrite, comment: "(\(n)) momentum"),
             GLSLBinding(storage: "grads", array: "grads", access: .read, comment: "(\(n)) mean gradients of the last batch"),
         ], threads: .fixed(n)) { c in
-            c.line("float v = pc.mu * momentum[t] + grads[t];")
-            c.line("momentum[t] = v;")
-            c.line("params[t] -= pc.lr * v;")
+            for v in [StepValue.lr, .mu] { c.line("float \(v.rawValue) = \(Self.pushConstant(v));") }
+            KernelPrinter(lang: lang) { "\($0)[\($1)]" }.print(Lowering.sgdStep(gradient: .load("grads", "t"), at: "t"), into: &c)
         }
     }
 }
