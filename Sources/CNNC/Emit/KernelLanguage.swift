@@ -121,8 +121,9 @@ extension String {
 enum Index {
     /// Flat offset of (n, y, x, c) in an NHWC tensor of shape s; the batch index is widened first, and a zero
     /// channel or a single channel is left out so that the expression reads as written by hand.
-    static func nhwc(_ n: String, _ y: String, _ x: String, _ c: String, _ s: Shape) -> String {
-        var e = "(((size_t)\(n) * \(s.h) + \(y)) * \(s.w) + \(x))"
+    static func nhwc(_ n: String, _ y: String, _ x: String, _ c: String, _ s: Shape, in lang: KernelLanguage = .c)
+        -> String {
+        var e = "((\(lang.wide(n)) * \(s.h) + \(y)) * \(s.w) + \(x))"
         if s.c != 1 { e += " * \(s.c)" }
         if c != "0" { e += " + \(c)" }
         return e

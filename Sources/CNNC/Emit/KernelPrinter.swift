@@ -5,12 +5,18 @@ struct KernelPrinter {
     let lang: KernelLanguage
     /// Spells element `index` (already printed) of the kernel array named `array`.
     let element: (_ array: String, _ index: String) -> String
+    /// A printer's own spelling of some statements (the C vector lanes); nil leaves a statement to the walk.
+    var spell: ((Stmt) -> [String]?)? = nil
 
     func print(_ body: [Stmt], into c: inout CodeWriter) {
         for s in body { statement(s, &c) }
     }
 
     private func statement(_ s: Stmt, _ c: inout CodeWriter) {
+        if let lines = spell?(s) {
+            lines.forEach { c.line($0) }
+            return
+        }
         switch s {
         case let .constant(name, type, e):
             c.line("\(lang.constant(type)) \(name) = \(expr(e));")

@@ -36,6 +36,7 @@ public indirect enum Expr: Sendable, ExpressibleByStringLiteral, ExpressibleByIn
     public static func > (a: Expr, b: Expr) -> Expr { .binary(.greater, a, b) }
     public static func >= (a: Expr, b: Expr) -> Expr { .binary(.greaterOrEqual, a, b) }
     public static func equal(_ a: Expr, _ b: Expr) -> Expr { .binary(.equal, a, b) }
+    public static func notEqual(_ a: Expr, _ b: Expr) -> Expr { .binary(.notEqual, a, b) }
     public static func or(_ a: Expr, _ b: Expr) -> Expr { .binary(.or, a, b) }
 
     /// Leaves out `+ 0`, `* 1` and `0 *` so that printed indices read as written by hand.
@@ -72,7 +73,7 @@ public indirect enum Expr: Sendable, ExpressibleByStringLiteral, ExpressibleByIn
 
 public enum BinaryOperator: String, Sendable, Equatable {
     case add = "+", subtract = "-", multiply = "*", divide = "/", remainder = "%"
-    case less = "<", greater = ">", greaterOrEqual = ">=", equal = "==", or = "||"
+    case less = "<", greater = ">", greaterOrEqual = ">=", equal = "==", notEqual = "!=", or = "||"
 
     /// C's precedence (GLSL's is the same): higher binds tighter.
     var precedence: Int {
@@ -80,7 +81,7 @@ public enum BinaryOperator: String, Sendable, Equatable {
         case .multiply, .divide, .remainder: return 5
         case .add, .subtract: return 4
         case .less, .greater, .greaterOrEqual: return 3
-        case .equal: return 2
+        case .equal, .notEqual: return 2
         case .or: return 1
         }
     }
@@ -122,6 +123,8 @@ public struct LoweredArray: Sendable, Equatable {
         case buffer(String)
         case parameter(String)
         case parameterGradient(String)
+        /// A per-sample array of the target's own that the host reads after the step (the hit flags).
+        case hostOutput(String)
     }
     public enum Access: Sendable, Equatable { case read, write, readWrite }
     /// The name the kernel's code uses.
@@ -141,6 +144,10 @@ public struct Grid: Sendable, Equatable {
     public struct Coordinate: Sendable, Equatable {
         public var name: String
         public var count: Int
+        /// For the innermost coordinate: how many consecutive values a C thread takes at once; 1 elsewhere. The
+        /// target's vector width (the locals that depend on the coordinate become vector registers), or the whole
+        /// extent where that is no multiple of it (they become local arrays over it). An invocation grid ignores it.
+        public var lanes: Int = 1
     }
     /// Items per sample.
     public var count: Int { items.reduce(1) { $0 * $1.count } }
@@ -160,13 +167,23 @@ public struct LoweringTarget: Sendable, Equatable {
     /// How far apart samples of a gradient buffer are: its shared slot's size (threads that own different samples
     /// never overlap), or its own size.
     public enum GradientStride: Sendable, Equatable { case slot, compact }
+    /// How the input gradient of a kernel whose outputs each read several inputs (pooling) is formed: each output
+    /// adds its terms into the inputs it read (a thread owns whole samples, so no two threads add into one
+    /// element), or each input element gathers the terms of the outputs that read it (no atomics).
+    public enum InputGradient: Sendable, Equatable { case scatter, gather }
     public var gradientSums: GradientSums
     public var gradientStride: GradientStride
+    public var inputGradient: InputGradient
+    /// Floats a thread handles at once along a kernel's innermost coordinate (`Grid.Coordinate.lanes`), where the
+    /// coordinate's extent is a multiple of it: the C kernel file's `vf16` registers; 1 on an invocation grid.
+    public var vectorWidth: Int
 
     /// Threads over ranges of samples (the C printer).
-    public static let sampleRanges = LoweringTarget(gradientSums: .perThread, gradientStride: .slot)
+    public static let sampleRanges = LoweringTarget(gradientSums: .perThread, gradientStride: .slot,
+                                                    inputGradient: .scatter, vectorWidth: 16)
     /// An invocation per item (the GLSL printer).
-    public static let invocationGrid = LoweringTarget(gradientSums: .reductionKernels, gradientStride: .compact)
+    public static let invocationGrid = LoweringTarget(gradientSums: .reductionKernels, gradientStride: .compact,
+                                                      inputGradient: .gather, vectorWidth: 1)
 }
 
 /// A parameter gradient as a sum over the batch, for targets with reduction kernels: `elements` sums, each over
@@ -190,7 +207,31 @@ public struct LoweredKernel: Sendable {
     public var grid: Grid
     /// Set for a reduction kernel (its grid is then empty): the body adds one row to `acc`.
     public var reduction: Reduction? = nil
+    /// Values of the step the body reads by name (`batch`, `training`, `lr`, `mu`): arguments of a C function,
+    /// push constants of a shader.
+    public var stepValues: [StepValue] = []
+    /// Sums over the kernel's samples that the body adds to by name (`.addAssign`) and the caller reads: the C
+    /// function's out-parameters (`double` for a float). Empty on targets that store per-sample terms instead.
+    public var totals: [Total] = []
     public var body: [Stmt]
+}
+
+/// A value every item of a step sees alike, set by the trainer.
+public enum StepValue: String, Sendable, Equatable, CaseIterable {
+    /// Samples in this batch.
+    case batch
+    /// 1 when the step computes gradients (training), 0 when it only evaluates.
+    case training
+    /// The learning rate and the momentum of SGD.
+    case lr, mu
+
+    public var type: ScalarType { self == .lr || self == .mu ? .float : .int }
+}
+
+/// A sum over the samples a kernel runs on, returned to its caller.
+public struct Total: Sendable, Equatable {
+    public var name: String
+    public var type: ScalarType
 }
 
 extension LoweredKernel {

@@ -7,6 +7,7 @@ public enum Lowering {
     /// gradients a target sums in reduction kernels is followed by those. Nil where the kernel has no rule yet.
     public static func lower(_ plan: KernelPlan, kernel ki: Int, for target: LoweringTarget) -> [LoweredKernel]? {
         let k = plan.kernels[ki]
+        if k.phase == .loss { return [crossEntropy(plan, ki, target)] }
         guard let gi = k.group else {
             return k.phase == .forward && k.name == "input_scale" ? [inputScale(plan, ki).withAccessFromBody()] : nil
         }
@@ -15,6 +16,8 @@ public enum Lowering {
         case (.forward, .elementwise): return [elementwiseForward(plan, ki, g).withAccessFromBody()]
         case (.forward, .softmax): return [softmaxForward(plan, ki, g).withAccessFromBody()]
         case (.backward, .elementwise): return backwardPrologue(plan, ki, g, target, inputGradient: true)
+        case let (.forward, .pool(kind, w)): return [poolForward(plan, ki, g, kind, w, target)]
+        case let (.backward, .pool(kind, w)): return [poolBackward(plan, ki, g, kind, w, target)]
         default: return nil
         }
     }

@@ -64,7 +64,9 @@ public enum Planner {
             return name
         }
         let seed = backwardFrom >= 0 ? gradient(of: groups[backwardFrom].outputTensor, groups[backwardFrom].output) : nil
-        let logits = last >= 0 ? inputBuffer(groups[last]) : bufferOf[Network.inputTensor]!
+        // The logits: what the softmax reads, or the last group's output where no softmax ends the network.
+        let logits = last < 0 ? bufferOf[Network.inputTensor]!
+            : hasSoftmax ? inputBuffer(groups[last]) : bufferOf[groups[last].outputTensor]!
         kernels.append(Kernel(name: hasSoftmax ? "\(groups[last].name)_xent" : "xent", phase: .loss,
                               group: hasSoftmax ? last : nil,
                               operands: Operands(input: logits, inputGradient: seed, probabilities: hasSoftmax ? "probs" : nil,

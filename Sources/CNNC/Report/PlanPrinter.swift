@@ -87,7 +87,13 @@ extension PlanPrinter {
             c.line("")
             c.line("kernel \(ki) \(lowered.name): " + (lowered.summary.first.map { String($0.drop { $0 != ":" }.dropFirst(2)) } ?? ""))
             for a in lowered.arrays { c.line("  \(a.access == .read ? "reads" : a.access == .write ? "writes" : "updates") \(a.name): \(a.comment)") }
-            let items = lowered.grid.items.map { "\($0.name) < \($0.count)" }
+            if !lowered.stepValues.isEmpty {
+                c.line("  step values: " + lowered.stepValues.map(\.rawValue).joined(separator: ", "))
+            }
+            if !lowered.totals.isEmpty {
+                c.line("  sums over the samples: " + lowered.totals.map(\.name).joined(separator: ", "))
+            }
+            let items = lowered.grid.items.map { "\($0.name) < \($0.count)" + ($0.lanes > 1 ? " (\($0.lanes) lanes)" : "") }
             c.line("  for each sample n" + (items.isEmpty ? "" : ", " + items.joined(separator: ", ")) + ":")
             c.indent { c in KernelPrinter(lang: .neutral) { "\($0)[\($1)]" }.print(lowered.body, into: &c) }
             out += c.text

@@ -116,9 +116,6 @@ struct CEmitter {
                 parts.append(kernels.convBackward(g, filters: f, window: w, form))
             case let (.forward, .dense(u), .dense(tiles, _)): parts.append(kernels.denseForward(g, units: u, tiles))
             case let (.backward, .dense(u), .dense(_, form)): parts.append(kernels.denseBackward(g, units: u, form))
-            case let (.forward, .pool(kind, w), _): parts.append(kernels.poolForward(g, kind, w))
-            case let (.backward, .pool(kind, w), _): parts.append(kernels.poolBackward(g, kind, w))
-            case (.loss, .softmax, _): parts.append(kernels.crossEntropy(g, name: k.name))
             default: break
             }
         }
@@ -141,10 +138,8 @@ struct CEmitter {
         }
         c.line()
         c.block("void net_loss(const net_buffers* b, int batch, int with_gradient, int n0, int n1, double* loss_sum, int* correct, double* times)") { c in
-            if let (ki, k) = plan.kernels.enumerated().first(where: { $0.element.phase == .loss }) {
-                let o = k.operands
-                let dx = o.inputGradient.map { "with_gradient ? \(storage($0)) : 0" } ?? "0"
-                c.line("TIMED(\(ki), \(k.name)(\(storage(o.probabilities!)), \(storage(o.input!)), b->labels, b->loss, \(dx), batch, n0, n1, loss_sum, correct));")
+            if let ki = plan.kernels.firstIndex(where: { $0.phase == .loss }), let loss = Lowering.lower(plan, kernel: ki) {
+                c.line("TIMED(\(ki), \(CFrame(plan: plan).call(loss, stepValues: [.training: "with_gradient"])));")
             }
         }
         c.line()
@@ -197,11 +192,9 @@ struct CEmitter {
             }
         }
         c.line()
+        let update = KernelPrinter(lang: .c) { "\($0)[\($1)]" }
         c.block("void net_sgd_update(float* params, float* momentum, const float* grads, float lr, float mu, int p0, int p1)") { c in
-            c.block("for (int i = p0; i < p1; i++)") { c in
-                c.line("momentum[i] = mu * momentum[i] + grads[i];")
-                c.line("params[i] -= lr * momentum[i];")
-            }
+            c.block("for (int i = p0; i < p1; i++)") { c in update.print(Lowering.sgdStep(gradient: .load("grads", "i"), at: "i"), into: &c) }
         }
         c.line()
         c.block("void net_reduce_sgd_update(float* params, float* momentum, const float* partial, int threads, float lr, float mu, int p0, int p1)") { c in
@@ -213,8 +206,7 @@ struct CEmitter {
                 c.block("for (int i = lo; i < hi; i++)") { c in
                     c.line("float g = 0.0f;")
                     c.line("for (int t = 0; t < threads; t++) g += partial[(size_t)t * NET_PARAMETERS + i];")
-                    c.line("momentum[i] = mu * momentum[i] + g;")
-                    c.line("params[i] -= lr * momentum[i];")
+                    update.print(Lowering.sgdStep(gradient: "g", at: "i"), into: &c)
                 }
             }
         }
@@ -249,8 +241,6 @@ struct CEmitter {
             return "\(k.name)(\(([storage(o.outputGradient!), storage(o.savedOutput!)] + biases + ["n0", "n1"]).joined(separator: ", ")))"
         case .conv, .dense:
             args = [o.outputGradient!, o.input!, o.savedOutput!].map(storage) + [param(g.weight!.name)] + g.parameters.map { param($0.name, "grads") }
-        case .pool(.max, _):
-            args = [storage(o.outputGradient!), storage(o.argmax!)]
         default:
             args = [storage(o.outputGradient!)]
         }

@@ -21,6 +21,9 @@ extension GLSLProgram {
                 offsets[a.name] = plan.parameterOffsets[name]!
                 bindings.append(GLSLBinding(storage: "grads", array: "grads", access: .readWrite,
                                             comment: "\(name) gradient at \(offsets[a.name]!)", region: name))
+            case .hostOutput(let name):
+                bindings.append(GLSLBinding(storage: name, array: a.name, access: .write, integer: a.type == .int,
+                                            comment: "\(name): \(a.comment)"))
             }
         }
         let group = k.group.map { plan.groups[$0] }
@@ -35,12 +38,23 @@ extension GLSLProgram {
                 inner *= item.count
             }
             c.line("int n = \(inner == 1 ? "t" : "t / \(inner)");")
+            for v in k.stepValues { c.line("\(lang.type(v.type)) \(v.rawValue) = \(Self.pushConstant(v));") }
             KernelPrinter(lang: lang) { array, index in
                 guard let at = offsets[array] else { return "\(array)[\(index)]" }
                 let storage = k.arrays.first { $0.name == array }!.source
                 if case .parameterGradient = storage { return "grads[\(at) + \(index)]" }
                 return "params[\(at) + \(index)]"
             }.print(k.body, into: &c)
+        }
+    }
+
+    /// The push constant that carries a value of the step.
+    static func pushConstant(_ v: StepValue) -> String {
+        switch v {
+        case .batch: return "pc.n"
+        case .training: return "pc.train"
+        case .lr: return "pc.lr"
+        case .mu: return "pc.mu"
         }
     }
 

@@ -131,9 +131,6 @@ struct GLSLProgram {
         case let (.backward, .conv(f, w)): convBackward(k, ki, g, filters: f, window: w)
         case let (.forward, .dense(u)): shaders.append(denseForward(k, ki, g, units: u))
         case let (.backward, .dense(u)): denseBackward(k, ki, g, units: u)
-        case let (.forward, .pool(kind, w)): shaders.append(poolForward(k, ki, g, kind, w))
-        case let (.backward, .pool(kind, w)): shaders.append(poolBackward(k, ki, g, kind, w))
-        case (.loss, .softmax): shaders.append(crossEntropy(k, ki, g))
         default: break
         }
     }
@@ -179,16 +176,6 @@ struct GLSLProgram {
         return GLSLShader(name: name, kernel: ki, phase: k.phase, bindings: bindings, threads: threads,
                           source: LineWrap.wrap(c.text),
                           location: group?.location ?? k.location)
-    }
-
-    /// Splits a per-sample flat index `index` of a tensor of shape s into named coordinates (n, y, x, c).
-    static func split(_ index: String, _ s: Shape, n: String = "n", y: String = "y", x: String = "x", c: String = "c") -> [String] {
-        [
-            "int \(c) = \(index) % \(s.c);",
-            "int \(x) = (\(index) / \(s.c)) % \(s.w);",
-            "int \(y) = (\(index) / \(s.c * s.w)) % \(s.h);",
-            "int \(n) = \(index) / \(s.count);",
-        ]
     }
 
     // MARK: deterministic reductions
@@ -264,9 +251,6 @@ enum GLSLText {
     }
     /// Flat NHWC offset of (n, y, x, c) in a tensor of shape s, in GLSL int arithmetic.
     static func nhwc(_ n: String, _ y: String, _ x: String, _ c: String, _ s: Shape) -> String {
-        var e = "((\(n) * \(s.h) + \(y)) * \(s.w) + \(x))"
-        if s.c != 1 { e += " * \(s.c)" }
-        if c != "0" { e += " + \(c)" }
-        return e
+        Index.nhwc(n, y, x, c, s, in: .glsl)
     }
 }
