@@ -18,9 +18,11 @@ public enum Symbols {
     /// Prefixes put before a derived name: input gradients (`d_conv1_out`) and the partial sums of a reduction.
     static let prefixes = ["", "d_", "partials_"]
 
-    /// Every name derived from base `b` for a group with `biases` bias parameters.
-    static func derived(_ b: String, biases: Int) -> [String] {
+    /// Every name derived from base `b` for a group with `biases` bias parameters and `inputs` input tensors (each
+    /// may get a gradient term `_dtermI` and its sum kernel `_backward_sumI`, Planner).
+    static func derived(_ b: String, biases: Int, inputs: Int = 1) -> [String] {
         let numbered = (0..<max(1, biases)).flatMap { ["_backward_db\($0)", "_backward_db\($0)_sum"] }
+            + (0..<max(1, inputs)).flatMap { ["_dterm\($0)", "_backward_sum\($0)"] }
         return prefixes.flatMap { p in (suffixes + numbered).map { p + b + $0 } }
     }
 
@@ -35,7 +37,7 @@ public enum Symbols {
         var table = SymbolTable()
         return groups.map { g in
             var g = g
-            g.name = table.claim(g.name, biases: g.biases.count)
+            g.name = table.claim(g.name, biases: g.biases.count, inputs: g.inputs.count)
             return g
         }
     }
@@ -47,23 +49,23 @@ struct SymbolTable {
 
     /// A base for user name `name`: its identifier spelling, or that with `_2`, `_3`, ... until neither it nor
     /// any name derived from it is reserved or already handed out. Claims all of them.
-    mutating func claim(_ name: String, biases: Int) -> String {
+    mutating func claim(_ name: String, biases: Int, inputs: Int = 1) -> String {
         var base = Spelling.identifier(name)
         // A numbered suffix cannot free a base with a reserved prefix (NET_SIZE_2 and net_2 start with net_; every
         // reserved prefix ends in `_`). Without one, `base_N` is free for some N: the reserved words are finite.
         if Reserved.prefixes.contains(where: { (base + "_").lowercased().hasPrefix($0) }) { base = "layer_" + base }
         var candidate = base
         var n = 2
-        while !isFree(candidate, biases: biases) {
+        while !isFree(candidate, biases: biases, inputs: inputs) {
             candidate = "\(base)_\(n)"
             n += 1
         }
-        for d in Symbols.derived(candidate, biases: biases) { taken.insert(d.uppercased()) }
+        for d in Symbols.derived(candidate, biases: biases, inputs: inputs) { taken.insert(d.uppercased()) }
         return candidate
     }
 
-    private func isFree(_ base: String, biases: Int) -> Bool {
-        Symbols.derived(base, biases: biases).allSatisfy { d in
+    private func isFree(_ base: String, biases: Int, inputs: Int) -> Bool {
+        Symbols.derived(base, biases: biases, inputs: inputs).allSatisfy { d in
             let key = d.uppercased()
             return !taken.contains(key) && !Reserved.isReserved(d)
         }

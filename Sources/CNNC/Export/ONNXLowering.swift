@@ -12,6 +12,11 @@
 ///                       only (count_include_pad=0), as cnnc does
 ///   flatten             Flatten (C,H,W order, as PyTorch's flatten and the checkpoint's dense weights)
 ///   softmax             Flatten + Softmax(axis=1)
+///   add                 Add (Sum for three or more inputs); then Relu with `relu`
+///   concat              Concat(axis=1): the channel axis of [N, C, H, W], the length of [N, n]
+///   globalavgpool       GlobalAveragePool
+///
+/// A layer reads its inputs' tensors by name (`from=`, `add`, `concat`): every layer's output tensor is kept.
 ///
 /// Tensors stay in ONNX's NCHW order, and flat tensors in C,H,W order, so PyTorch-layout parameters apply as they
 /// are. The one place cnnc's own H,W,C memory order shows is the class index of a softmax over a spatial tensor:
@@ -54,6 +59,8 @@ private struct GraphBuilder {
     var form: Form
     /// Every node and tensor name used so far (one namespace for both, which keeps Netron's labels unambiguous).
     var taken: Set<String>
+    /// The ONNX tensor and form of each layer's output (and of the network input), by the layer's name.
+    var outputs: [String: (tensor: String, form: Form)] = [:]
 
     init(net: Network, weights: [String: [Float]]) {
         self.net = net
@@ -66,12 +73,16 @@ private struct GraphBuilder {
             let scale = constant(fresh("scale"), dims: [], .float([Float(net.scale)]))
             emit("Mul", fresh("input_scaled"), inputs: [current, scale], form: form)
         }
+        outputs[Network.inputTensor] = (current, form)
     }
 
     mutating func lower(_ layer: Layer) throws {
         // A layer's node and its output tensor carry the layer's name (reserved for it in `taken`), unless the
         // name is one of the graph's input and output tensors.
         let node = ["input", "probabilities"].contains(layer.name) ? fresh(layer.name) : layer.name
+        (current, form) = outputs[layer.inputs[0]]!
+        defer { outputs[layer.name] = (current, form) }
+        let others = layer.inputs.dropFirst().map { outputs[$0]!.tensor }
         switch layer.op {
         case let .conv(_, window, _, activation):
             let bias = layer.parameters.first { $0.name == layer.name + ".bias" }
@@ -114,6 +125,18 @@ private struct GraphBuilder {
             if s.h * s.w > 1 && s.c > 1 { toClassOrder(s, layer.name) }
             flatten(fresh(layer.name + "_flatten"))
             emit("Softmax", node, inputs: [current], attributes: [.int("axis", 1)], form: form, output: "probabilities")
+
+        case let .add(relu):
+            emit(others.count == 1 ? "Add" : "Sum", node, inputs: [current] + others, form: form)
+            if relu { activate(.relu, fresh(layer.name + "_relu")) }
+
+        case .concat:
+            let out = layer.output
+            emit("Concat", node, inputs: [current] + others, attributes: [.int("axis", 1)],
+                 form: out.flat ? .flat(out.count) : .spatial(c: out.c, h: out.h, w: out.w))
+
+        case .globalAvgPool:
+            emit("GlobalAveragePool", node, inputs: [current], form: .spatial(c: layer.output.c, h: 1, w: 1))
         }
     }
 

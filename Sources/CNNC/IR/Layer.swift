@@ -59,6 +59,12 @@ public enum LayerOp: Sendable, Equatable, Hashable {
     case flatten
     /// Softmax; training pairs it with cross-entropy.
     case softmax
+    /// The elementwise sum of the layer's inputs (all of one shape), then ReLU if `relu`.
+    case add(relu: Bool)
+    /// The inputs' channels one after the other (flat inputs: their values one after the other).
+    case concat
+    /// HxWxC -> 1x1xC: the mean over H and W.
+    case globalAvgPool
 
     /// The statement keyword.
     public var keyword: String {
@@ -70,6 +76,9 @@ public enum LayerOp: Sendable, Equatable, Hashable {
         case .pool(let k, _): return k.rawValue
         case .flatten: return "flatten"
         case .softmax: return "softmax"
+        case .add: return "add"
+        case .concat: return "concat"
+        case .globalAvgPool: return "globalavgpool"
         }
     }
 }
@@ -141,8 +150,8 @@ public struct Parameter: Sendable, Equatable, Hashable {
 public struct Layer: Sendable, Equatable {
     public var name: String
     public var op: LayerOp
-    /// The tensors the layer reads, by name: `Network.inputTensor` or an earlier layer's name. Every layer kind
-    /// of the language reads one tensor today; the graph allows several (add, concat).
+    /// The tensors the layer reads, by name: `Network.inputTensor` or an earlier layer's name. `add` and `concat`
+    /// read several (their input first, then the named ones in order); every other kind reads one.
     public var inputs: [String]
     /// The shape of each of `inputs`, in order.
     public var inputShapes: [Shape]

@@ -13,6 +13,13 @@ public enum Lowering {
         }
         let g = plan.groups[gi]
         switch (k.phase, g.op) {
+        case (.backward, _) where k.operands.gradientTerm != nil: return [gradientSum(plan, ki, target).withAccessFromBody()]
+        case (.forward, .add): return [addForward(plan, ki, g).withAccessFromBody()]
+        case (.backward, .add): return [addBackward(plan, ki, g, target).withAccessFromBody()]
+        case (.forward, .concat): return [concatForward(plan, ki, g).withAccessFromBody()]
+        case (.backward, .concat): return [concatBackward(plan, ki, g, target).withAccessFromBody()]
+        case (.forward, .globalAvgPool): return [globalAvgPoolForward(plan, ki, g).withAccessFromBody()]
+        case (.backward, .globalAvgPool): return [globalAvgPoolBackward(plan, ki, g, target).withAccessFromBody()]
         case (.forward, .elementwise): return [elementwiseForward(plan, ki, g).withAccessFromBody()]
         case (.forward, .softmax): return [softmaxForward(plan, ki, g).withAccessFromBody()]
         case (.backward, .elementwise): return backwardPrologue(plan, ki, g, target, inputGradient: true)

@@ -21,6 +21,12 @@ public enum GroupOp: Sendable, Equatable {
     case flatten
     /// Softmax; the loss kernel pairs it with cross-entropy.
     case softmax
+    /// The elementwise sum of the group's inputs; its epilogue is at most an activation (`add ... relu`).
+    case add
+    /// The inputs' channels (or flat values) one after the other.
+    case concat
+    /// The mean over H and W of each channel.
+    case globalAvgPool
 }
 
 /// One fused operation: a primary layer plus the bias and activation layers folded into its epilogue
@@ -90,12 +96,20 @@ public enum Fusion {
                 group.op = .flatten
             case .softmax:
                 group.op = .softmax
+            case let .add(relu):
+                group.op = .add
+                group.activation = relu ? .relu : nil
+                absorbs = !relu
+            case .concat:
+                group.op = .concat
+            case .globalAvgPool:
+                group.op = .globalAvgPool
             }
             i += 1
             while absorbs, i < net.layers.count {
                 let next = net.layers[i]
                 guard next.inputs == [group.outputTensor], consumers[group.outputTensor] == [i] else { break }
-                if case let .bias(kind) = next.op {
+                if case let .bias(kind) = next.op, group.op != .add {
                     group.biases.append(EpilogueBias(kind: kind, parameter: next.parameters[0]))
                 } else if case let .activation(a) = next.op {
                     group.activation = a

@@ -44,13 +44,21 @@ public struct Operands: Sendable, Equatable {
     public var probabilities: String?
     public var labels: String?
     public var loss: String?
+    /// `add` and `concat`: the tensors read after the first (`input`), in order; backward, the gradient of each
+    /// (nil where none is needed), like `inputGradient` for the first.
+    public var otherInputs: [String] = []
+    public var otherInputGradients: [String?] = []
+    /// A gradient sum (a tensor read by several layers): one reader's term, added into `inputGradient`.
+    public var gradientTerm: String?
 
     public init(input: String? = nil, output: String? = nil, savedOutput: String? = nil, argmax: String? = nil,
                 outputGradient: String? = nil, inputGradient: String? = nil, probabilities: String? = nil,
-                labels: String? = nil, loss: String? = nil) {
+                labels: String? = nil, loss: String? = nil, otherInputs: [String] = [],
+                otherInputGradients: [String?] = [], gradientTerm: String? = nil) {
         self.input = input; self.output = output; self.savedOutput = savedOutput; self.argmax = argmax
         self.outputGradient = outputGradient; self.inputGradient = inputGradient
         self.probabilities = probabilities; self.labels = labels; self.loss = loss
+        self.otherInputs = otherInputs; self.otherInputGradients = otherInputGradients; self.gradientTerm = gradientTerm
     }
 }
 
@@ -71,14 +79,17 @@ public struct Kernel: Sendable, Equatable {
     /// The buffers the kernel reads, for lifetimes and the plan listing.
     public var reads: [String] {
         let o = operands
-        return [o.outputGradient, o.probabilities, o.input, o.savedOutput, phase == .forward ? nil : o.argmax, o.labels]
-            .compactMap { $0 }
+        // A gradient sum reads the gradient it adds into, too.
+        return ([o.outputGradient, o.gradientTerm, o.gradientTerm == nil ? nil : o.inputGradient, o.probabilities,
+                 o.input] + o.otherInputs.map { $0 }
+                + [o.savedOutput, phase == .forward ? nil : o.argmax, o.labels]).compactMap { $0 }
     }
 
     /// The buffers the kernel writes.
     public var writes: [String] {
         let o = operands
-        return [o.output, phase == .forward ? o.argmax : nil, o.loss, o.inputGradient].compactMap { $0 }
+        return ([o.output, phase == .forward ? o.argmax : nil, o.loss, o.inputGradient] + o.otherInputGradients)
+            .compactMap { $0 }
     }
 }
 

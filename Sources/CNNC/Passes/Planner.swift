@@ -33,7 +33,7 @@ public enum Planner {
             let x = inputBuffer(g)
             let out = g.op == .softmax ? "probs" : "\(g.name)_out"
             bufferOf[g.outputTensor] = out
-            var operands = Operands(input: x, output: out)
+            var operands = Operands(input: x, output: out, otherInputs: g.inputs.dropFirst().map { bufferOf[$0]! })
             switch g.op {
             case .flatten:
                 add(out, .activation, g.output, storage: buffers[index[x]!].storage)
@@ -75,26 +75,48 @@ public enum Planner {
                               location: hasSoftmax ? groups[last].location : nil))
 
         // Backward: groups in reverse source order (a reverse topological order of the graph); a group's input
-        // gradient is the gradient of the tensor it reads.
+        // gradient is the gradient of the tensor it reads. A tensor read by several groups gets the sum of their
+        // gradients: the first reader the backward pass reaches (the last in source order) writes the tensor's
+        // gradient buffer, each later one writes a term of its own that a sum kernel right after adds into it, so
+        // the gradient is complete before its producer's backward kernel runs.
+        var learnable = [Network.inputTensor: false]
+        for l in net.layers { learnable[l.name] = l.needsBackward }
+        var sums: [Kernel] = []
+        func inputGradient(_ g: FusedGroup, _ gi: Int, input i: Int, aliasing: String? = nil) -> String {
+            let tensor = g.inputs[i], shape = net.layers[g.layers[0]].inputShapes[i]
+            guard let total = gradientOf[tensor] else { return gradient(of: tensor, shape, aliasing: aliasing) }
+            let term = "\(g.name)_dterm\(i)"
+            add(term, .gradient, shape, storage: aliasing.map { buffers[index[$0]!].storage })
+            sums.append(Kernel(name: "\(g.name)_backward_sum\(i)", phase: .backward, group: gi,
+                               operands: Operands(inputGradient: total, gradientTerm: term), parameters: [],
+                               parameterGradients: [], macs: 0, location: g.location))
+            return term
+        }
         if backwardFrom >= 0 {
             for gi in stride(from: backwardFrom, through: 0, by: -1) where groups[gi].needsBackward {
                 let g = groups[gi]
                 let dy = gradientOf[g.outputTensor]!
                 var operands = Operands(input: inputBuffer(g), savedOutput: bufferOf[g.outputTensor]!, outputGradient: dy)
                 if case .pool(.max, _) = g.op { operands = Operands(argmax: "\(g.name)_argmax", outputGradient: dy) }
-                if g.needsInputGradient {
+                sums = []
+                if g.needsInputGradient && learnable[g.inputs[0]]! {
                     if g.op == .flatten {
-                        _ = gradient(of: g.inputs[0], g.input, aliasing: dy)
+                        _ = inputGradient(g, gi, input: 0, aliasing: dy)
+                        kernels += sums
                         continue
                     }
-                    operands.inputGradient = gradient(of: g.inputs[0], g.input)
+                    operands.inputGradient = inputGradient(g, gi, input: 0)
                 } else if g.op == .flatten {
                     continue
+                }
+                operands.otherInputGradients = g.inputs.indices.dropFirst().map { i in
+                    learnable[g.inputs[i]]! ? inputGradient(g, gi, input: i) : nil
                 }
                 kernels.append(Kernel(name: "\(g.name)_backward", phase: .backward, group: gi, operands: operands,
                                       parameters: g.weight.map { [$0.name] } ?? [],
                                       parameterGradients: g.parameters.map(\.name), macs: g.backwardMACs,
                                       location: g.location))
+                kernels += sums
             }
         }
         kernels.append(Kernel(name: "sgd_update", phase: .update, group: nil, operands: Operands(),

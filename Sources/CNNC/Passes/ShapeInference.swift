@@ -14,14 +14,21 @@ public enum ShapeInference {
         var shapes = [Network.inputTensor: tree.input]
         var learnableUpstream = [Network.inputTensor: false]
         var previous = Network.inputTensor
-
+        // Every layer's name first: a name written before its layer is a forward reference, not an unknown name.
+        var names: [String] = []
         for (index, decl) in tree.layers.enumerated() {
             if index == Limits.maxLayers {
                 throw error(decl, tree, "too many layers: at most \(Limits.maxLayers) are supported",
                             hint: "this is layer \(index + 1)")
             }
-            let name = try layerName(decl, ordinals: &ordinals, taken: &taken, tree: tree)
-            let inputs = [previous]  // the previous statement's output: the language names no other tensor yet
+            names.append(try layerName(decl, ordinals: &ordinals, taken: &taken, tree: tree))
+        }
+        let lineOf = Dictionary(names.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+
+        for (index, decl) in tree.layers.enumerated() {
+            let name = names[index]
+            let inputs = try resolveInputs(decl, previous: previous, defined: shapes, names: names, index: index,
+                                           later: lineOf, tree: tree)
             var layer = try inferLayer(decl, name: name, inputs: inputs, shapes: inputs.map { shapes[$0]! }, tree: tree)
             try checkLimits(layer, decl, tree, &totals)
             let upstream = inputs.contains { learnableUpstream[$0]! }
@@ -34,6 +41,7 @@ public enum ShapeInference {
             previous = name
             layers.append(layer)
         }
+        try checkEveryOutputIsRead(layers, tree)
         assignInitializers(&layers)
 
         var name = tree.netName ?? stem(of: tree.file)
@@ -73,6 +81,9 @@ public enum ShapeInference {
         case .pool(let k, _, _, _): return k.rawValue
         case .flatten: return "flatten"
         case .softmax: return "softmax"
+        case .add: return "add"
+        case .concat: return "concat"
+        case .globalAvgPool: return "globalavgpool"
         }
     }
 
@@ -123,6 +134,16 @@ public enum ShapeInference {
             return layer(.flatten, .flattened(input))
         case .softmax:
             return layer(.softmax, .flattened(input))
+        case let .add(relu):
+            return layer(.add(relu: relu), try addShape(decl, inputs: inputs, shapes: shapes, tree: tree))
+        case .concat:
+            return layer(.concat, try concatShape(decl, inputs: inputs, shapes: shapes, tree: tree))
+        case .globalAvgPool:
+            if input.flat {
+                throw error(decl, tree, "globalavgpool needs a spatial input, but its input is flat (\(input.count) values)",
+                            hint: "put globalavgpool before flatten and dense")
+            }
+            return layer(.globalAvgPool, Shape(h: 1, w: 1, c: input.c))
         }
     }
 
@@ -178,19 +199,24 @@ public enum ShapeInference {
 
     /// He for weights whose layer is followed by ReLU (inline or as the next layers after biases), Glorot otherwise.
     private static func assignInitializers(_ layers: inout [Layer]) {
+        var consumers: [String: [Int]] = [:]
+        for (i, l) in layers.enumerated() { for t in Set(l.inputs) { consumers[t, default: []].append(i) } }
         for i in layers.indices {
             switch layers[i].op {
-            case let .conv(_, _, _, inline), let .dense(_, _, inline): setWeightInit(&layers, i, inline)
+            case let .conv(_, _, _, inline), let .dense(_, _, inline): setWeightInit(&layers, i, inline, consumers)
             default: break
             }
         }
     }
 
-    private static func setWeightInit(_ layers: inout [Layer], _ i: Int, _ inline: Activation?) {
+    private static func setWeightInit(_ layers: inout [Layer], _ i: Int, _ inline: Activation?,
+                                      _ consumers: [String: [Int]]) {
         var act = inline
-        var j = i + 1
-        while act == nil, j < layers.count {
-            if case .bias = layers[j].op { j += 1; continue }
+        var tensor = layers[i].name
+        // Along the tensor's one reader while it is a stand-alone bias; an activation there decides.
+        while act == nil, let readers = consumers[tensor], readers.count == 1, layers[readers[0]].inputs == [tensor] {
+            let j = readers[0]
+            if case .bias = layers[j].op { tensor = layers[j].name; continue }
             if case .activation(let a) = layers[j].op { act = a }
             break
         }

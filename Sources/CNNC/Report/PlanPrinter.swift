@@ -54,6 +54,9 @@ public enum PlanPrinter {
         case let .pool(k, w): s = "\(k.rawValue) \(w.kernel)/\(w.stride.y == w.stride.x ? "\(w.stride.y)" : "\(w.stride)") pad \(w.padding)"
         case .flatten: s = "flatten (view)"
         case .softmax: s = "softmax"
+        case .add: s = "add " + g.inputs.joined(separator: " + ")
+        case .concat: s = "concat " + g.inputs.joined(separator: " | ")
+        case .globalAvgPool: s = "globalavgpool"
         }
         for b in g.biases {
             // On a flat tensor channel and element biases are the same thing: one value per element.

@@ -51,7 +51,9 @@ struct ReportModel {
             // Layers and layer statements correspond one to one; the syntax says whether padding was `same`.
             let padding = i < c.syntax.layers.count ? Self.paddingSpec(c.syntax.layers[i].syntax) : nil
             let g = groupOf[i]
-            return Row(index: i + 1, layer: layer, operation: Self.describe(layer, padding: padding),
+            let previous = i == 0 ? Network.inputTensor : c.network.layers[i - 1].name
+            return Row(index: i + 1, layer: layer,
+                       operation: Self.describe(layer, padding: padding) + Self.reads(layer, previous: previous),
                        group: g?.0.name ?? layer.name, groupSize: g?.0.layers.count ?? 1, positionInGroup: g?.1 ?? 1,
                        isView: g?.0.op == .flatten)
         }
@@ -122,6 +124,18 @@ struct ReportModel {
         case let .pool(kind, w): return "\(kind.rawValue) \(window(w, padding: padding))"
         case .flatten: return "flatten"
         case .softmax: return "softmax, cross-entropy loss"
+        case let .add(relu): return "add " + layer.inputs.joined(separator: " + ") + (relu ? ", relu" : "")
+        case .concat: return "concat " + layer.inputs.joined(separator: " | ")
+        case .globalAvgPool: return "globalavgpool"
+        }
+    }
+
+    /// Where a layer reads from, when that is not the previous statement's output (add and concat name all
+    /// their inputs already): `, from input`.
+    static func reads(_ layer: Layer, previous: String) -> String {
+        switch layer.op {
+        case .add, .concat: return ""
+        default: return layer.inputs == [previous] ? "" : ", from " + layer.inputs.joined(separator: ", ")
         }
     }
 

@@ -90,6 +90,7 @@ extension ReportModel {
                 ("kind", .string(l.op.keyword)),
                 ("op", .string(r.operation)),
                 ("line", .int(l.location.line)),
+                ("inputs", .array(l.inputs.map { .string($0) })),
                 ("input", shape(l.input)),
                 ("output", shape(l.output)),
                 ("parameters", .array(params)),

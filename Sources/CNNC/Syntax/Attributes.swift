@@ -4,6 +4,8 @@ struct StatementSpec: Sendable {
     var usage: String
     var attributes: [String]
     var takesActivation = false
+    /// `add` takes `relu` (only) after the sum.
+    var takesRelu = false
 
     static let all: [StatementSpec] = [
         StatementSpec(keyword: "net", usage: "net NAME", attributes: []),
@@ -11,21 +13,25 @@ struct StatementSpec: Sendable {
         StatementSpec(keyword: "scale", usage: "scale X (e.g. 1/255 or 0.5)", attributes: []),
         StatementSpec(keyword: "conv", usage: "conv N KhxKw [stride=S] [pad=P|same|valid] "
                         + "[bias=channel|element|none] [relu|sigmoid|tanh|leakyrelu [slope=X]] [name=ID]",
-                      attributes: ["stride", "pad", "bias", "slope", "name"], takesActivation: true),
+                      attributes: ["stride", "pad", "bias", "slope", "name", "from"], takesActivation: true),
         StatementSpec(keyword: "dense", usage: "dense N [bias=channel|none] [relu|sigmoid|tanh|leakyrelu [slope=X]] "
                         + "[name=ID]",
-                      attributes: ["bias", "slope", "name"], takesActivation: true),
-        StatementSpec(keyword: "bias", usage: "bias element|channel [name=ID]", attributes: ["name"]),
-        StatementSpec(keyword: "relu", usage: "relu [name=ID]", attributes: ["name"]),
-        StatementSpec(keyword: "sigmoid", usage: "sigmoid [name=ID]", attributes: ["name"]),
-        StatementSpec(keyword: "tanh", usage: "tanh [name=ID]", attributes: ["name"]),
-        StatementSpec(keyword: "leakyrelu", usage: "leakyrelu [slope=X] [name=ID]", attributes: ["slope", "name"]),
+                      attributes: ["bias", "slope", "name", "from"], takesActivation: true),
+        StatementSpec(keyword: "bias", usage: "bias element|channel [name=ID]", attributes: ["name", "from"]),
+        StatementSpec(keyword: "relu", usage: "relu [name=ID]", attributes: ["name", "from"]),
+        StatementSpec(keyword: "sigmoid", usage: "sigmoid [name=ID]", attributes: ["name", "from"]),
+        StatementSpec(keyword: "tanh", usage: "tanh [name=ID]", attributes: ["name", "from"]),
+        StatementSpec(keyword: "leakyrelu", usage: "leakyrelu [slope=X] [name=ID]", attributes: ["slope", "name", "from"]),
         StatementSpec(keyword: "maxpool", usage: "maxpool KhxKw [stride=S] [pad=P|same|valid] [name=ID]",
-                      attributes: ["stride", "pad", "name"]),
+                      attributes: ["stride", "pad", "name", "from"]),
         StatementSpec(keyword: "avgpool", usage: "avgpool KhxKw [stride=S] [pad=P|same|valid] [name=ID]",
-                      attributes: ["stride", "pad", "name"]),
-        StatementSpec(keyword: "flatten", usage: "flatten [name=ID]", attributes: ["name"]),
-        StatementSpec(keyword: "softmax", usage: "softmax [name=ID]", attributes: ["name"]),
+                      attributes: ["stride", "pad", "name", "from"]),
+        StatementSpec(keyword: "flatten", usage: "flatten [name=ID]", attributes: ["name", "from"]),
+        StatementSpec(keyword: "softmax", usage: "softmax [name=ID]", attributes: ["name", "from"]),
+        StatementSpec(keyword: "add", usage: "add NAME[,NAME...] [relu] [name=ID] [from=NAME]",
+                      attributes: ["name", "from"], takesRelu: true),
+        StatementSpec(keyword: "concat", usage: "concat NAME[,NAME...] [name=ID] [from=NAME]", attributes: ["name", "from"]),
+        StatementSpec(keyword: "globalavgpool", usage: "globalavgpool [name=ID] [from=NAME]", attributes: ["name", "from"]),
         StatementSpec(keyword: "train", usage: "train [epochs=N] [batch=N] [lr=X] [momentum=X] [seed=N]",
                       attributes: ["epochs", "batch", "lr", "momentum", "seed"]),
     ]
@@ -35,8 +41,10 @@ struct StatementSpec: Sendable {
     /// "valid attributes for 'conv': stride, pad, bias, name, and one activation (relu, sigmoid, tanh)".
     var attributeList: String {
         if attributes.isEmpty { return "'\(keyword)' takes no attributes" }
-        var list = attributes.joined(separator: ", ")
+        var list = attributes.filter { $0 != "from" }.joined(separator: ", ")
         if takesActivation { list += ", and one activation (relu, sigmoid, tanh, leakyrelu)" }
+        if takesRelu { list += ", and 'relu'" }
+        if attributes.contains("from") { list += "; every layer takes from=NAME" }
         return "valid attributes for '\(keyword)': " + list
     }
 }
@@ -131,6 +139,23 @@ extension LineContext {
         return kind
     }
 
+    /// `NAME[,NAME...]`: the tensors `add` and `concat` read besides their input, each with its column.
+    func nameList(_ w: Word) throws -> [NameReference] {
+        var out: [NameReference] = []
+        var column = w.column
+        for part in w.text.split(separator: ",", omittingEmptySubsequences: false) {
+            let word = Word(text: String(part), column: column)
+            if part.isEmpty {
+                throw error("expected a layer name in \(w.quoted)", column: column,
+                            hint: "names are separated by commas without spaces: 'add a,b'")
+            }
+            out.append(NameReference(name: try identifier(word, "layer name"), location: location(column),
+                                     length: word.length))
+            column = word.end + 1
+        }
+        return out
+    }
+
     func identifier(_ w: Word, _ noun: String) throws -> String {
         guard Scan.isIdentifier(w.text) else {
             throw error("expected a \(noun) (letters, digits, '_' or '-', not starting with a digit or '-'), "
@@ -214,6 +239,8 @@ struct StatementAttributes: Sendable {
     /// `slope=X` and where it was written, for leakyrelu.
     var slope: (value: Double, word: Word)?
     var name: String?
+    /// `from=NAME`: the tensor the layer reads instead of the previous statement's output.
+    var from: NameReference?
     var train = TrainConfig()
 }
 
@@ -264,7 +291,8 @@ struct StatementReader {
             let w = words[next]
             next += 1
             guard let eq = w.text.firstIndex(of: "=") else {
-                if spec.takesActivation, let activation = Activation(keyword: w.text) {
+                if spec.takesActivation || (spec.takesRelu && w.text == "relu"),
+                   let activation = Activation(keyword: w.text) {
                     if let first = activationWord {
                         throw ctx.error("more than one activation: \(first.quoted) and \(w.quoted)", at: w,
                                         hint: "'\(spec.keyword)' takes at most one; add another as its own statement")
@@ -308,6 +336,9 @@ struct StatementReader {
             }
             names[name] = ctx.location(v.column)
             r.name = name
+        case "from":
+            let name = try ctx.identifier(v, "layer name")
+            r.from = NameReference(name: name, location: ctx.location(v.column), length: v.length)
         case "epochs":
             r.train.epochs = try ctx.count(v, "epoch count", expected: "a non-negative integer epoch count")
         case "batch":
@@ -336,10 +367,12 @@ struct StatementReader {
     private func strayHint(_ w: Word) -> String {
         if spec.attributes.contains(w.text) { return "attributes are written key=value, e.g. '\(w.text)=...'" }
         if Activation(keyword: w.text) != nil {
+            if spec.takesRelu { return "'\(spec.keyword)' takes only 'relu'; write '\(w.text)' as its own statement on the next line" }
             return "'\(spec.keyword)' takes no activation; write '\(w.text)' as its own statement on the next line"
         }
         var candidates = spec.attributes.map { $0 + "=" }
         if spec.takesActivation { candidates += Activation.keywords }
+        if spec.takesRelu { candidates.append("relu") }
         if let near = Scan.nearest(w.text, in: candidates) { return "did you mean '\(near)'?" }
         return "usage: " + spec.usage
     }

@@ -167,6 +167,7 @@ private struct ParseState {
         }
         let syntax: LayerSyntax
         let attributes: StatementAttributes
+        var operands: [NameReference] = []
         switch keyword.text {
         case "conv":
             let filters = try r.operand("a filter count", after: "'conv'") { try ctx.size($0, "filter count") }
@@ -201,6 +202,14 @@ private struct ParseState {
         case "softmax":
             attributes = try r.attributes(names: &names)
             syntax = .softmax
+        case "add", "concat":
+            operands = try r.operand("the names of the layers to \(keyword.text == "add" ? "add" : "concatenate")",
+                                     after: "'\(keyword.text)'") { try ctx.nameList($0) }
+            attributes = try r.attributes(names: &names)
+            syntax = keyword.text == "add" ? .add(relu: attributes.activation == .relu) : .concat
+        case "globalavgpool":
+            attributes = try r.attributes(names: &names)
+            syntax = .globalAvgPool
         default:
             attributes = try r.attributes(names: &names)
             var activation = Activation(keyword: keyword.text) ?? .relu
@@ -209,7 +218,7 @@ private struct ParseState {
         }
         let decl = LayerDecl(syntax: syntax, name: attributes.name, location: ctx.location(keyword.column),
                              keywordLength: keyword.length, kernelLocation: kernelWord.map { ctx.location($0.column) },
-                             kernelLength: kernelWord?.length ?? 1)
+                             kernelLength: kernelWord?.length ?? 1, from: attributes.from, operands: operands)
         layers.append(decl)
         if case .softmax = syntax { softmax = decl }
     }
@@ -239,6 +248,9 @@ extension StatementSpec {
         case .pool(let kind, _, _, _): return kind.rawValue
         case .flatten: return "flatten"
         case .softmax: return "softmax"
+        case .add: return "add"
+        case .concat: return "concat"
+        case .globalAvgPool: return "globalavgpool"
         }
     }
 }

@@ -39,6 +39,24 @@ public enum LayerSyntax: Sendable, Equatable {
     case pool(PoolKind, kernel: Size2, stride: Size2?, padding: PaddingSpec)
     case flatten
     case softmax
+    /// `add NAME[,NAME...] [relu]`: the elementwise sum of the layer's input and the named tensors.
+    case add(relu: Bool)
+    /// `concat NAME[,NAME...]`: the channels of the layer's input, then those of the named tensors.
+    case concat
+    /// `globalavgpool`: HxWxC -> 1x1xC, the mean over H and W.
+    case globalAvgPool
+}
+
+/// A tensor named in the source (`from=NAME`, the operands of `add` and `concat`), with where it is written so
+/// that shape inference, which knows every layer's name, can point at it.
+public struct NameReference: Sendable, Equatable {
+    public var name: String
+    public var location: SourceLocation
+    public var length: Int
+
+    public init(name: String, location: SourceLocation, length: Int) {
+        self.name = name; self.location = location; self.length = length
+    }
 }
 
 public struct LayerDecl: Sendable, Equatable {
@@ -51,10 +69,16 @@ public struct LayerDecl: Sendable, Equatable {
     /// The kernel-size word's position and length (conv and pools), for shape errors.
     public var kernelLocation: SourceLocation?
     public var kernelLength: Int
+    /// `from=NAME`: the tensor the layer reads instead of the previous statement's output.
+    public var from: NameReference?
+    /// The tensors `add` and `concat` name after their keyword, in order.
+    public var operands: [NameReference]
 
     public init(syntax: LayerSyntax, name: String? = nil, location: SourceLocation, keywordLength: Int,
-                kernelLocation: SourceLocation? = nil, kernelLength: Int = 1) {
+                kernelLocation: SourceLocation? = nil, kernelLength: Int = 1, from: NameReference? = nil,
+                operands: [NameReference] = []) {
         self.syntax = syntax; self.name = name; self.location = location
         self.keywordLength = keywordLength; self.kernelLocation = kernelLocation; self.kernelLength = kernelLength
+        self.from = from; self.operands = operands
     }
 }

@@ -9,6 +9,9 @@
 //   - Parameters are in PyTorch layout (ParamLayout.torchShape, row-major): conv [oc, c, kh, kw],
 //     dense [out, in] with `in` the input flattened in C,H,W order, channel bias [c], element bias [c, h, w].
 //
+// Graphs: every layer reads the tensors named in `Layer.inputs` ("input" or an earlier layer's output); the
+// backward pass adds each reader's gradient into the gradient of the tensor it read (fan-out).
+//
 // Loss: when the last layer is softmax, the mean over the batch of -log p[label]; gradients are of that mean.
 // A network that does not end in softmax has no loss: `loss` is NaN and `gradients` is empty.
 //
@@ -48,7 +51,7 @@ enum Reference {
         guard let last = net.layers.last, last.op == .softmax else { return result }
         precondition(labels.count == batch, "one label per image")
 
-        result.loss = crossEntropy(logits: softmaxInputs(trace), labels)
+        result.loss = crossEntropy(logits: softmaxInputs(net, trace), labels)
 
         // Parameter gradients start at zero and accumulate over the samples.
         var grads: [String: [Double]] = [:]
@@ -60,14 +63,20 @@ enum Reference {
             var g = [Double](repeating: 0, count: p.count)
             for k in 0..<p.count { g[k] = (p[k] - (k == labels[s] ? 1 : 0)) / Double(batch) }
 
-            // Walk back through every layer below the final softmax.
+            // Walk back through every layer below the final softmax, adding each reader's gradient into the
+            // gradient of every tensor it read.
+            var gradientOf = [last.inputs[0]: g]
             var li = net.layers.count - 2
             while li >= 0 {
                 let layer = net.layers[li]
-                let x = li == 0 ? trace.input[s] : trace.values[li - 1][s]
-                g = backward(layer, x: x, pre: trace.pre[li][s], y: trace.values[li][s], g: g,
-                             parameters: parameters, grads: &grads)
                 li -= 1
+                guard let g = gradientOf[layer.name] else { continue }
+                let xs = layer.inputs.map { trace.value($0, sample: s, net) }
+                let dxs = backwardAll(layer, xs: xs, pre: trace.pre[li + 1][s], y: trace.values[li + 1][s], g: g,
+                                      parameters: parameters, grads: &grads)
+                for (name, dx) in zip(layer.inputs, dxs) {
+                    if let sum = gradientOf[name] { gradientOf[name] = zip(sum, dx).map { $0 + $1 } } else { gradientOf[name] = dx }
+                }
             }
         }
         result.gradients = grads
@@ -78,12 +87,12 @@ enum Reference {
     static func loss(_ net: Network, parameters: [String: [Double]], images: [[Double]], labels: [Int]) -> Double {
         let trace = forward(net, parameters: parameters, images: images)
         guard let last = net.layers.last, last.op == .softmax else { return .nan }
-        return crossEntropy(logits: softmaxInputs(trace), labels)
+        return crossEntropy(logits: softmaxInputs(net, trace), labels)
     }
 
     /// [sample]: the input of the final softmax.
-    static func softmaxInputs(_ trace: Trace) -> [[Double]] {
-        trace.values.count >= 2 ? trace.values[trace.values.count - 2] : trace.input
+    static func softmaxInputs(_ net: Network, _ trace: Trace) -> [[Double]] {
+        trace.input.indices.map { trace.value(net.layers.last!.inputs[0], sample: $0, net) }
     }
 
     /// Uniform values in [-scale, scale) for every parameter (biases included), PyTorch layout, from a
@@ -109,6 +118,11 @@ enum Reference {
         /// [layer][sample]: conv/dense output before the inline activation (empty for other layers).
         var pre: [[[Double]]] = []
         var kinkMargin: Double = .infinity
+
+        /// Tensor `name` of sample `s`: the scaled input or a layer's output.
+        func value(_ name: String, sample s: Int, _ net: Network) -> [Double] {
+            name == Network.inputTensor ? input[s] : values[net.layers.firstIndex { $0.name == name }!][s]
+        }
     }
 
     static func forward(_ net: Network, parameters: [String: [Double]], images: [[Double]]) -> Trace {
@@ -133,24 +147,38 @@ enum Reference {
         trace.values = Array(repeating: [], count: net.layers.count)
         trace.pre = Array(repeating: [], count: net.layers.count)
         for s in 0..<images.count {
-            var x = trace.input[s]
             for (li, layer) in net.layers.enumerated() {
                 var pre: [Double] = []
-                let y = forwardLayer(layer, x: x, parameters: parameters, pre: &pre, margin: &trace.kinkMargin)
+                let xs = layer.inputs.map { trace.value($0, sample: s, net) }
+                let y = forwardLayer(layer, xs: xs, parameters: parameters, pre: &pre, margin: &trace.kinkMargin)
                 trace.values[li].append(y)
                 trace.pre[li].append(pre)
-                x = y
             }
         }
         return trace
     }
 
-    /// One layer on one sample. `pre` receives the conv/dense value before the inline activation.
-    static func forwardLayer(_ layer: Layer, x: [Double], parameters: [String: [Double]],
+    /// One layer on one sample, from its inputs `xs` (in `Layer.inputs` order). `pre` receives the conv/dense
+    /// value before the inline activation, and an add's sum before its ReLU.
+    static func forwardLayer(_ layer: Layer, xs: [[Double]], parameters: [String: [Double]],
                              pre: inout [Double], margin: inout Double) -> [Double] {
-        let inS = layer.input, outS = layer.output
-        precondition(x.count == inS.count)
+        let inS = layer.input, outS = layer.output, x = xs[0]
+        for (v, shape) in zip(xs, layer.inputShapes) { precondition(v.count == shape.count) }
         switch layer.op {
+        case let .add(relu):
+            var sum = x
+            for other in xs.dropFirst() { for i in sum.indices { sum[i] += other[i] } }
+            pre = sum
+            return activate(relu ? .relu : nil, sum, margin: &margin)
+
+        case .concat:
+            // C,H,W order: the channels of each input follow the previous input's (flat: the values).
+            return xs.flatMap { $0 }
+
+        case .globalAvgPool:
+            let HW = inS.h * inS.w
+            return (0..<inS.c).map { c in x[(c * HW)..<((c + 1) * HW)].reduce(0, +) / Double(HW) }
+
         case let .conv(filters, window, bias, activation):
             let w = parameters[layer.name + ".weight"]!
             let C = inS.c, H = inS.h, W = inS.w, OH = outS.h, OW = outS.w
@@ -237,6 +265,29 @@ enum Reference {
 
     // MARK: - Backward
 
+    /// One layer on one sample: accumulates its parameter gradients and returns dL/d(input) for each input.
+    static func backwardAll(_ layer: Layer, xs: [[Double]], pre: [Double], y: [Double], g: [Double],
+                            parameters: [String: [Double]], grads: inout [String: [Double]]) -> [[Double]] {
+        switch layer.op {
+        case let .add(relu):
+            let dz = throughActivation(relu ? .relu : nil, pre: pre, g: g)
+            return xs.map { _ in dz }
+        case .concat:
+            var out: [[Double]] = []
+            var at = 0
+            for x in xs {
+                out.append(Array(g[at..<(at + x.count)]))
+                at += x.count
+            }
+            return out
+        case .globalAvgPool:
+            let HW = layer.input.h * layer.input.w
+            return [(0..<layer.input.count).map { g[$0 / HW] / Double(HW) }]
+        default:
+            return [backward(layer, x: xs[0], pre: pre, y: y, g: g, parameters: parameters, grads: &grads)]
+        }
+    }
+
     /// One layer on one sample: accumulates its parameter gradients into `grads` and returns dL/dx.
     /// `x` is the layer's input, `pre` the pre-activation value (conv/dense), `y` its output, `g` = dL/dy.
     static func backward(_ layer: Layer, x: [Double], pre: [Double], y: [Double], g: [Double],
@@ -322,6 +373,9 @@ enum Reference {
             var dot = 0.0
             for j in 0..<y.count { dot += g[j] * y[j] }
             for i in 0..<y.count { dx[i] = y[i] * (g[i] - dot) }
+
+        case .add, .concat, .globalAvgPool:
+            preconditionFailure("backwardAll handles the graph layers")
         }
         return dx
     }

@@ -1,0 +1,58 @@
+import Testing
+@testable import CNNC
+
+/// The planner's fan-out: a tensor read by several layers gets one gradient, the sum of its readers'. The first
+/// reader the backward pass reaches writes it; each later one writes a term that a sum kernel adds in, right after
+/// that reader's backward and before the producer's.
+@Suite struct GradientSumTests {
+    static func plan(_ source: String) throws -> KernelPlan {
+        try Compilation(source: Array(source.utf8), file: "net.cnn").plan
+    }
+
+    @Test func everyExtraReaderAddsItsTermBeforeTheProducerRuns() throws {
+        let plan = try Self.plan(GraphGradientTests.nets[0].source)
+        let index = Dictionary(plan.kernels.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { a, _ in a })
+        let sums = plan.kernels.enumerated().filter { $0.element.operands.gradientTerm != nil }
+        // stem is read by conv2 and block1; block1 by down and proj.
+        #expect(sums.map(\.element.name).sorted() == ["conv2_backward_sum0", "down_backward_sum0"])
+        for (ki, k) in sums {
+            let term = k.operands.gradientTerm!, total = k.operands.inputGradient!
+            let consumer = plan.groups[k.group!].name
+            #expect(index["\(consumer)_backward"]! == ki - 1, "\(k.name) runs right after its reader")
+            let producer = plan.groups.first { "d_\($0.name)_out" == total }!
+            #expect(index["\(producer.name)_backward"]! > ki, "\(k.name) before \(producer.name)'s backward")
+            // The term and the total are alive together, so they never share storage.
+            #expect(plan.buffer(term)!.storage != plan.buffer(total)!.storage)
+            #expect(k.reads.contains(total) && k.writes == [total])
+        }
+        // add writes both inputs' gradients; proj's and down's reads of block1 are summed.
+        let add = plan.kernels[index["block1_backward"]!]
+        #expect(add.operands.inputGradient == "d_conv3_out" && add.operands.otherInputGradients == ["d_stem_out"])
+    }
+
+    @Test func noGradientFlowsToTheInput() throws {
+        let plan = try Self.plan(GraphGradientTests.nets[1].source)
+        let skip = try #require(plan.kernels.first { $0.name == "skip0_backward" })
+        // skip0 = relu(pre + input): only pre's gradient.
+        #expect(skip.operands.inputGradient == "d_pre_out" && skip.operands.otherInputGradients == [nil])
+        #expect(!plan.buffers.contains { $0.name == "d_x" || $0.name == "d_input" })
+        let mix = try #require(plan.kernels.first { $0.name == "mix_forward" })
+        #expect(mix.reads == ["b3_out", "b1_out", "b2_out"])
+    }
+
+    @Test func aFlattenedTensorWithTwoReadersSumsIntoItsView() throws {
+        let plan = try Self.plan("""
+            input 4x4x1
+            conv 2 3x3 pad=same name=c
+            flatten
+            dense 3 name=a
+            dense 3 from=flatten1 name=b
+            add a
+            softmax
+            """)
+        // b's gradient of flatten1 is the total; a's is a term added in; flatten's input gradient is a view of it.
+        let sum = try #require(plan.kernels.first { $0.operands.gradientTerm != nil })
+        #expect(sum.operands.gradientTerm == "a_dterm0" && sum.operands.inputGradient == "d_flatten1_out")
+        #expect(plan.buffer("d_c_out")!.storage == plan.buffer("d_flatten1_out")!.storage)
+    }
+}
