@@ -25,8 +25,7 @@ let package = Package(
             resources: [.copy("cpu"), .copy("vulkan"), .copy("main.swift.template")]
         ),
         // The generated trainer's runtime, copied verbatim into every generated package: the same folders are these
-        // resources and the sources of TrainerRuntime and VulkanTrainerRuntime below, so what is copied is what
-        // cnnc's own build type-checks.
+        // resources and the sources of TrainerRuntime below, so what is copied is what cnnc's own build type-checks.
         .target(
             name: "CNNCRuntimeFiles",
             path: "Runtime",
