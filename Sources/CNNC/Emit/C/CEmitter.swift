@@ -149,9 +149,9 @@ struct CEmitter {
             c.block("switch (stage)") { c in
                 for (si, stage) in stages.enumerated() {
                     switch stage {
-                    case let .samples(kernels):
+                    case let .samples(indices):
                         c.line("case \(si):  // on samples [n0, n1)")
-                        for ki in kernels { c.line("    TIMED(\(ki), \(backwardCall(ki, plan.kernels[ki])));") }
+                        for ki in indices { c.line("    TIMED(\(ki), \(backwardCall(ki, plan.kernels[ki])));") }
                         c.line("    break;")
                     case let .batchWide(ki, rows, block):
                         let k = plan.kernels[ki], g = plan.groups[k.group!]
