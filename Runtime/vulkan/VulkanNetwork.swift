@@ -46,6 +46,8 @@ struct ShaderSpec {
 struct VulkanProgram {
     /// The largest batch whose buffer indices fit in the shaders' 32-bit ints.
     let largestBatch: Int
+    /// Invocations per workgroup of every shader (`local_size_x`).
+    let localSize: Int
     let storages: [StorageSpec]
     /// The kernels of the plan (names and multiply-accumulates per sample), for the profile.
     let kernels: [(name: String, macs: Int)]

@@ -163,7 +163,8 @@ extension VulkanNetwork {
             vk.cmdBindPipeline!(cb, VK_PIPELINE_BIND_POINT_COMPUTE, pipelines[i])
             vk.cmdBindDescriptorSets!(cb, VK_PIPELINE_BIND_POINT_COMPUTE, layouts[i], 0, 1, &sets[i], 0, nil)
             withUnsafeBytes(of: &push) { vk.cmdPushConstants!(cb, layouts[i], VK_SHADER_STAGE_COMPUTE_BIT.rawValue, 0, 16, $0.baseAddress) }
-            let groups = (s.perSample * ((key.count + s.sampleBlock - 1) / s.sampleBlock) + s.fixed + 63) / 64
+            let invocations = s.perSample * ((key.count + s.sampleBlock - 1) / s.sampleBlock) + s.fixed
+            let groups = (invocations + program.localSize - 1) / program.localSize
             let x = min(groups, 65535)
             vk.cmdDispatch!(cb, UInt32(x), UInt32((groups + x - 1) / x), 1)
             out.dispatches += 1

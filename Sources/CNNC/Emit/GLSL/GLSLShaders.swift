@@ -53,7 +53,7 @@ struct GLSLShader {
 
 /// The lowered program: storages and shaders in execution order.
 struct GLSLProgram {
-    /// Invocations per workgroup (`GPUBudget.localSize`); the trainer's dispatch (Templates/vulkan) counts in it.
+    /// Invocations per workgroup (`GPUBudget.localSize`); the generated Network.swift passes it to the trainer's dispatch.
     static let localSize = GPUBudget.standard.localSize
 
     let plan: KernelPlan

@@ -122,6 +122,7 @@ public enum VulkanTarget {
             "lr": "\(Float(net.train.learningRate))", "momentum": "\(Float(net.train.momentum))", "seed": "\(net.train.seed)",
             "parameterCount": "\(plan.parameterCount)", "parameters": params,
             "largestBatch": "\(VulkanLimits.largestBatch(program).batch)",
+            "localSize": "\(GLSLProgram.localSize)",
             "storages": storages, "shaders": shaders, "kernels": kernels,
         ]) { $1 })
     }
