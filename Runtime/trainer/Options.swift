@@ -55,7 +55,8 @@ private func realNumber(_ option: String, _ text: String) throws -> Double {
     return x
 }
 
-private let maximumBatch = 1 << 20
+/// As `Limits.maxBatch` in cnnc: the generated code's size arithmetic was checked for batches up to this.
+private let maximumBatch = 1_000_000
 private let maximumThreads = 1024
 
 /// Every option, its help naming the network's `defaults`.

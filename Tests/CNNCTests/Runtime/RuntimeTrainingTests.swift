@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import TrainerRuntime
+import enum CNNC.Limits
 
 /// The runtime driven through `TrainableNetwork` by a network written in the test (SoftmaxRegression), in process:
 /// the training loop, checkpoints, initialisation and the whole command line, without any generated code.
@@ -157,5 +158,16 @@ struct RuntimeTrainingTests {
                 "the reloaded weights evaluate the same: \(first) \(second)")
         #expect(runTrainer(Net.self, ["--data", csv, "--device", "1", "--threads", "1"]) == 1)
         #expect(runTrainer(Net.self, ["--data", csv, "--bacth", "4"]) == 1)
+    }
+
+    /// --batch took up to 2^20 while cnnc checks the generated code's sizes for batches up to Limits.maxBatch.
+    @Test("--batch is bounded by the batch cnnc checked the generated code for")
+    func batchLimitIsTheCompilersLimit() throws {
+        let defaults = TrainingDefaults(epochs: 1, batch: 8, learningRate: 0.1, momentum: 0, seed: 1)
+        let largest = try parseOptions(["--data", "d", "--batch", "\(Limits.maxBatch)"], defaults: defaults)
+        #expect(largest.batch == Limits.maxBatch)
+        #expect(throws: RuntimeError.self) {
+            _ = try parseOptions(["--data", "d", "--batch", "\(Limits.maxBatch + 1)"], defaults: defaults)
+        }
     }
 }
