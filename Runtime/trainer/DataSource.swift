@@ -40,14 +40,8 @@ final class DataSource {
     /// Opens `path` (a file, pipe or device; not a folder) and looks at its first bytes.
     init(path: String) throws {
         self.path = path
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            let code = errno
-            if code == ENOENT { throw RuntimeError("\(path): no such file") }
-            throw RuntimeError("\(path): cannot open: \(String(cString: strerror(code)))")
-        }
-        var info = stat()
-        if fstat(fd, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR {
+        let (fd, info) = try openForReading(path)
+        if (info.st_mode & S_IFMT) == S_IFDIR {
             close(fd)
             throw RuntimeError("\(path): is a directory, expected a file")
         }
@@ -198,4 +192,21 @@ final class DataSource {
             try refill()
         }
     }
+}
+
+/// Opens `path` read-only and returns its descriptor and `fstat`; a missing or unreadable file is one error.
+func openForReading(_ path: String) throws -> (fd: Int32, info: stat) {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else {
+        let code = errno
+        if code == ENOENT { throw RuntimeError("\(path): no such file") }
+        throw RuntimeError("\(path): cannot open: \(String(cString: strerror(code)))")
+    }
+    var info = stat()
+    guard fstat(fd, &info) == 0 else {
+        let code = errno
+        close(fd)
+        throw RuntimeError("\(path): cannot read its status: \(String(cString: strerror(code)))")
+    }
+    return (fd, info)
 }

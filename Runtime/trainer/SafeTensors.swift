@@ -129,14 +129,8 @@ final class SafetensorsReader {
 
     init(path: String) throws {
         self.path = path
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            let code = errno
-            if code == ENOENT { throw RuntimeError("\(path): no such file") }
-            throw RuntimeError("\(path): cannot open: \(String(cString: strerror(code)))")
-        }
-        var info = stat()
-        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+        let (fd, info) = try openForReading(path)
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
             close(fd)
             throw RuntimeError("\(path): not a regular file (a safetensors checkpoint is one)")
         }
