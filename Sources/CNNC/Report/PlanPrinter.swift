@@ -4,15 +4,19 @@ public enum PlanPrinter {
     public static func render(_ plan: KernelPlan, batch: Int) -> String {
         var out = "kernel plan for \(plan.network.name) (\(plan.network.sourceFile)), batch \(batch)\n\n"
         out += "fused groups:\n"
+        // Columns as wide as their longest entry (at least the widths sequential nets always fit in).
+        let nameWidth = plan.groups.map(\.name.count).max().map { max(12, $0) } ?? 12
+        let whatWidth = plan.groups.map { describe($0).count }.max().map { max(44, $0) } ?? 44
         for g in plan.groups {
             let layers = g.layers.map { plan.network.layers[$0].name }.joined(separator: " + ")
-            out += "  \(pad(g.name, 12)) \(pad(describe(g), 44)) \(layers)\n"
+            out += "  \(pad(g.name, nameWidth)) \(pad(describe(g), whatWidth)) \(layers)\n"
         }
         out += "\nkernels:\n"
         var phase: Phase?
+        let kernelWidth = plan.kernels.map(\.name.count).max().map { max(20, $0) } ?? 20
         for (i, k) in plan.kernels.enumerated() {
             if k.phase != phase { out += "  -- \(k.phase.rawValue)\n"; phase = k.phase }
-            var line = "  \(pad(String(i), 3)) \(pad(k.name, 20))"
+            var line = "  \(pad(String(i), 3)) \(pad(k.name, kernelWidth))"
             if !k.reads.isEmpty { line += " reads " + k.reads.joined(separator: ", ") }
             if !k.writes.isEmpty { line += (k.reads.isEmpty ? " " : "; ") + "writes " + k.writes.joined(separator: ", ") }
             if k.phase == .update {

@@ -30,7 +30,10 @@ extension PlanPrinter {
     static func scheduleLines(_ plan: KernelPlan, _ ki: Int, _ cpu: CPUSchedule,
                               _ gpu: GPUSchedule) -> (cpu: String, gpu: String)? {
         let k = plan.kernels[ki]
-        guard let gi = k.group, k.phase == .forward || k.phase == .backward else { return nil }
+        // A gradient sum belongs to its reader's group but is an elementwise kernel of its own, with no schedule.
+        guard let gi = k.group, k.phase == .forward || k.phase == .backward, k.operands.gradientTerm == nil else {
+            return nil
+        }
         let needsInputGradient = plan.groups[gi].needsInputGradient
         switch (cpu.groups[gi], gpu.groups[gi], k.phase == .forward) {
         case let (.conv(form, _), .conv(g), true):

@@ -30,6 +30,16 @@ import Testing
         #expect(add.operands.inputGradient == "d_conv3_out" && add.operands.otherInputGradients == ["d_stem_out"])
     }
 
+    /// A sum kernel carries its reader's group; `cnnc plan` printed that conv's schedule for it.
+    @Test func sumKernelsHaveNoScheduleLine() throws {
+        let plan = try Self.plan(GraphGradientTests.nets[0].source)
+        let text = PlanPrinter.renderSchedule(plan)
+        #expect(text.contains("conv2_backward "))
+        // (The stage lists still name the sum kernels: they run there.)
+        let kernelLines = text.split(separator: "\n").map { $0.split(separator: " ").prefix(2).map(String.init) }
+        #expect(!kernelLines.contains { $0.count == 2 && Int($0[0]) != nil && $0[1].hasSuffix("_sum0") }, "\(text)")
+    }
+
     @Test func noGradientFlowsToTheInput() throws {
         let plan = try Self.plan(GraphGradientTests.nets[1].source)
         let skip = try #require(plan.kernels.first { $0.name == "skip0_backward" })

@@ -20,11 +20,6 @@ struct CKernels {
         return p
     }
 
-    /// `for` loops zeroing din for samples [n0, n1).
-    func zeroInputGradient(_ c: inout CodeWriter, _ i: Shape) {
-        c.line("for (int n = n0; n < n1; n++) for (int j = 0; j < \(i.count); j++) din[\(Index.sample("n", stride: dxStride, "j"))] = 0.0f;")
-    }
-
     /// `// in is (N,28,28,1), weight is (3,3,1,16), out is (N,28,28,16)`
     func shapes(_ g: FusedGroup) -> String {
         var parts = ["in is \(nhwc(g.input))"]
