@@ -51,8 +51,9 @@ extension Lowering {
             body.append(.store(dx.name, .wide("n") * .int(stride(plan, dx.source.bufferName, target)) + element, "dz"))
         }
         let act = g.activation.map { "dz = dy * \($0.description)'(y)" } ?? "dz = dy"
+        let stores = gradients.map { "\($0.array.name) = dz" }.joined(separator: ", ")
         return LoweredKernel(name: k.name, kernel: ki, group: k.group,
-                             summary: ["\(k.name): \(act); " + gradients.map { "\($0.array.name) = dz" }.joined(separator: ", ")],
+                             summary: ["\(k.name): \(act); " + stores],
                              arrays: arrays, grid: .perSample(("p", s.h * s.w), ("ch", s.c)), body: body)
     }
 
@@ -79,7 +80,8 @@ extension Lowering {
     }
 
     /// dx_i[n, p, c] = dy[n, p, off_i + c] for every input whose gradient is needed.
-    static func concatBackward(_ plan: KernelPlan, _ ki: Int, _ g: FusedGroup, _ target: LoweringTarget) -> LoweredKernel {
+    static func concatBackward(_ plan: KernelPlan, _ ki: Int, _ g: FusedGroup,
+                               _ target: LoweringTarget) -> LoweredKernel {
         let k = plan.kernels[ki], o = k.operands, s = g.output, positions = s.h * s.w
         let shapes = plan.network.layers[g.layers[0]].inputShapes
         let gradients = inputGradientArrays(plan, k)
@@ -141,7 +143,8 @@ extension Lowering {
         let count = plan.buffer(term)!.shape.count
         return LoweredKernel(
             name: k.name, kernel: ki, group: k.group,
-            summary: ["\(k.name): \(total) += \(term) (a tensor read by several layers gets the sum of their gradients)"],
+            summary: ["\(k.name): \(total) += \(term) (a tensor read by several layers gets the sum of "
+                      + "their gradients)"],
             arrays: [buffer(plan, term, as: "term", .read), buffer(plan, total, as: "d", .readWrite)],
             grid: .perSample(("i", count)),
             body: [.accumulate("d", .wide("n") * .int(stride(plan, total, target)) + flatIndex(("i", count)),
