@@ -128,6 +128,18 @@ public enum ParamLayout: Sendable, Equatable, Hashable {
         case let .elementBias(h, w, c), let .flatBias(h, w, c): return [h, w, c]
         }
     }
+
+    /// The shape a comment in generated code gives: the stored order, without the 1x1 that a bias after a dense
+    /// layer (one value per unit) or a flat tensor carries: `(100)`, not `(1,1,100)`.
+    public var describedShape: [Int] {
+        switch self {
+        case let .elementBias(1, 1, c), let .flatBias(1, 1, c): return [c]
+        default: return internalShape
+        }
+    }
+
+    /// `(3,3,1,16)`, `(100)`.
+    public var shapeComment: String { "(" + describedShape.map(String.init).joined(separator: ",") + ")" }
 }
 
 /// How a parameter starts: He (Kaiming) normal for layers followed by ReLU, Glorot (Xavier) uniform otherwise, zeros for biases.

@@ -82,7 +82,7 @@ public enum Lowering {
     static func biases(_ g: FusedGroup) -> [LoweredArray] {
         g.biases.enumerated().map { i, b in
             LoweredArray(name: "bias\(i)", source: .parameter(b.parameter.name), type: .float, access: .read,
-                         comment: "\(b.parameter.name) (\(b.parameter.layout.internalShape.map(String.init).joined(separator: ",")))")
+                         comment: "\(b.parameter.name) \(b.parameter.layout.shapeComment)")
         }
     }
 

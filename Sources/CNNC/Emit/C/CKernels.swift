@@ -23,10 +23,8 @@ struct CKernels {
     /// `// in is (N,28,28,1), weight is (3,3,1,16), out is (N,28,28,16)`
     func shapes(_ g: FusedGroup) -> String {
         var parts = ["in is \(nhwc(g.input))"]
-        if let w = g.weight { parts.append("weight is (\(w.layout.internalShape.map(String.init).joined(separator: ",")))") }
-        for (i, b) in g.biases.enumerated() {
-            parts.append("bias\(i) is (\(b.parameter.layout.internalShape.map(String.init).joined(separator: ",")))")
-        }
+        if let w = g.weight { parts.append("weight is \(w.layout.shapeComment)") }
+        for (i, b) in g.biases.enumerated() { parts.append("bias\(i) is \(b.parameter.layout.shapeComment)") }
         parts.append("out is \(nhwc(g.output))")
         return "// " + parts.joined(separator: ", ")
     }
