@@ -1,11 +1,14 @@
 """The networks of Examples/ in PyTorch, trained the way cnnc's trainer trains them, to compare speed.
 
     python pytorch_reference.py NET [--batch 64] [--images 12800] [--threads 2]
+    python pytorch_reference.py fashion_bn --accuracy --epochs 10 --lr 0.05
 
-Trains NET (mnist002 or lenet5, written out by hand below to match the .cnn files) for one pass over the first
-IMAGES Fashion-MNIST training images, shuffled, with SGD (lr 0.01, momentum 0.9) and cross-entropy, and prints the
-training images per second (data gathering included, like cnnc's metrics). Needs torch and numpy; see
-Benchmarks/compare.sh, which installs them into a private virtual environment when asked.
+Trains NET (written out by hand below to match Examples/NET.cnn) for one pass over the first IMAGES training images,
+shuffled, with SGD (lr 0.01, momentum 0.9) and cross-entropy, and prints the training images per second (data
+gathering included, like cnnc's metrics). The Fashion-MNIST nets read Fashion-MNIST; resnet8 (32x32x3 inputs) reads
+random images, as speed does not depend on the values. With --accuracy it trains for --epochs passes over all
+training images and prints the test accuracy after each. Needs torch and numpy; see Benchmarks/compare.sh, which
+installs them into a private virtual environment when asked.
 """
 import argparse
 import gzip
@@ -48,6 +51,53 @@ def lenet5():
         nn.Flatten(), nn.Linear(400, 120), nn.Tanh(), nn.Linear(120, 84), nn.Tanh(), nn.Linear(84, 10))
 
 
+class FashionBN(nn.Module):
+    """Examples/fashion_bn.cnn: conv-batchnorm-relu pairs, a residual block with a projection shortcut, dropout."""
+
+    def __init__(self):
+        super().__init__()
+        def conv_bn(cin, cout, k, pad):
+            return [nn.Conv2d(cin, cout, k, padding=pad, bias=False), nn.BatchNorm2d(cout)]
+        self.stem = nn.Sequential(*conv_bn(1, 32, 3, 1), nn.ReLU(), *conv_bn(32, 32, 3, 1), nn.ReLU(),
+                                  nn.MaxPool2d(2))
+        self.body = nn.Sequential(*conv_bn(32, 64, 3, 1), nn.ReLU(), *conv_bn(64, 64, 3, 1))
+        self.shortcut = nn.Sequential(*conv_bn(32, 64, 1, 0))
+        self.head = nn.Sequential(nn.MaxPool2d(2), nn.Flatten(), nn.Linear(3136, 256, bias=False),
+                                  nn.BatchNorm1d(256), nn.ReLU(), nn.Dropout(0.3), nn.Linear(256, 10))
+
+    def forward(self, x):
+        x = self.stem(x)
+        return self.head(torch.relu(self.body(x) + self.shortcut(x)))
+
+
+class ResNet8(nn.Module):
+    """Examples/resnet8.cnn: stem, three stages of one residual block each (16, 32, 64 channels; the last two halve
+    the image and take a projection shortcut), global average pooling, dense."""
+
+    def __init__(self):
+        super().__init__()
+        def conv_bn(cin, cout, k, stride, pad):
+            return [nn.Conv2d(cin, cout, k, stride=stride, padding=pad, bias=False), nn.BatchNorm2d(cout)]
+        self.stem = nn.Sequential(*conv_bn(3, 16, 3, 1, 1), nn.ReLU())
+        self.blocks = nn.ModuleList()
+        self.shortcuts = nn.ModuleList()
+        for cin, cout, stride in [(16, 16, 1), (16, 32, 2), (32, 64, 2)]:
+            self.blocks.append(nn.Sequential(*conv_bn(cin, cout, 3, stride, 1), nn.ReLU(),
+                                             *conv_bn(cout, cout, 3, 1, 1)))
+            self.shortcuts.append(nn.Identity() if stride == 1 else nn.Sequential(*conv_bn(cin, cout, 1, stride, 0)))
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10))
+
+    def forward(self, x):
+        x = self.stem(x)
+        for block, shortcut in zip(self.blocks, self.shortcuts):
+            x = torch.relu(block(x) + shortcut(x))
+        return self.head(x)
+
+
+NETS = {"mnist002": mnist002, "lenet5": lenet5, "fashion_bn": FashionBN, "resnet8": ResNet8}
+INPUTS = {"resnet8": (3, 32, 32)}
+
+
 def load(path, count):
     with gzip.open(path + "/train-images-idx3-ubyte.gz") as f:
         images = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 1, 28, 28)[:count]
@@ -56,20 +106,59 @@ def load(path, count):
     return torch.from_numpy(images.astype(np.float32) / 255), torch.from_numpy(labels.astype(np.int64))
 
 
+def load_test(path):
+    with gzip.open(path + "/t10k-images-idx3-ubyte.gz") as f:
+        images = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 1, 28, 28)
+    with gzip.open(path + "/t10k-labels-idx1-ubyte.gz") as f:
+        labels = np.frombuffer(f.read(), np.uint8, offset=8)
+    return torch.from_numpy(images.astype(np.float32) / 255), torch.from_numpy(labels.astype(np.int64))
+
+
+def accuracy(model, x, y, batch=1000):
+    model.eval()
+    with torch.no_grad():
+        hits = sum((model(x[i:i + batch]).argmax(1) == y[i:i + batch]).sum().item() for i in range(0, len(x), batch))
+    model.train()
+    return hits / len(x)
+
+
+def train_for_accuracy(model, opt, loss_fn, a):
+    x, y = load(a.data, 60000)
+    tx, ty = load_test(a.data)
+    for epoch in range(a.epochs):
+        order = torch.randperm(len(x))
+        for i in range(0, len(x), a.batch):
+            idx = order[i:i + a.batch]
+            opt.zero_grad(set_to_none=True)
+            loss_fn(model(x[idx]), y[idx]).backward()
+            opt.step()
+        print(f"epoch {epoch + 1} test accuracy {accuracy(model, tx, ty):.4f}", flush=True)
+
+
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("net", choices=["mnist002", "lenet5"])
+    p.add_argument("net", choices=sorted(NETS))
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--images", type=int, default=12800)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--lr", type=float, default=0.01)
+    p.add_argument("--momentum", type=float, default=0.9)
+    p.add_argument("--accuracy", action="store_true", help="train --epochs epochs and print the test accuracy")
+    p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(1)
-    x, y = load(a.data, a.images)
-    model = {"mnist002": mnist002, "lenet5": lenet5}[a.net]()
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    model = NETS[a.net]()
+    opt = torch.optim.SGD(model.parameters(), lr=a.lr, momentum=a.momentum)
     loss_fn = nn.CrossEntropyLoss()
+    if a.accuracy:
+        train_for_accuracy(model, opt, loss_fn, a)
+        return
+    if a.net in INPUTS:
+        x, y = torch.rand(a.images, *INPUTS[a.net]), torch.randint(0, 10, (a.images,))
+    else:
+        x, y = load(a.data, a.images)
     order = torch.randperm(len(x))
     for i in range(0, 5 * a.batch, a.batch):  # warm-up
         idx = order[i:i + a.batch]
