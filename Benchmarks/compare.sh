@@ -2,8 +2,11 @@
 # cnnc against PyTorch on the same network, data, batch and thread count, runs interleaved so that machine
 # drift cancels out. Not part of the test suite or CI.
 #
-#   INSTALL=1 bash Benchmarks/compare.sh [mnist002|lenet5]    (INSTALL=1: create .venv-bench with torch from PyPI)
+#   INSTALL=1 bash Benchmarks/compare.sh [mnist002|lenet5|fashion_bn|resnet8]
+#                                    (INSTALL=1: create .venv-bench with torch from PyPI)
 #   RUNS=5 BATCH=64 IMAGES=12800 THREADS=2 bash Benchmarks/compare.sh mnist002
+# The Fashion-MNIST nets read Fashion-MNIST; resnet8 (32x32x3) reads random images written once to a CSV file
+# (speed does not depend on the values; PyTorch draws its own random images).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 net=${1:-mnist002}
@@ -19,6 +22,20 @@ if [ ! -x "$venv/bin/python" ]; then
   [ "${INSTALL:-0}" = 1 ] || { echo "error: no $venv; run with INSTALL=1 to install torch into it from PyPI" >&2; exit 1; }
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q torch numpy
+fi
+
+if [ "$net" = resnet8 ]; then
+  data=$work/random-32x32x3-$images.csv
+  if [ ! -s "$data" ]; then
+    mkdir -p "$work"
+    python3 - "$images" > "$data.part" <<'PY'
+import random, sys
+random.seed(1)
+for _ in range(int(sys.argv[1])):
+    print(",".join(str(random.randrange(256)) for _ in range(3072)) + "," + str(random.randrange(10)))
+PY
+    mv "$data.part" "$data"
+  fi
 fi
 
 swift build -c release --product cnnc >/dev/null
