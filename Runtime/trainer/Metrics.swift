@@ -1,5 +1,5 @@
 // The --metrics file: per-epoch training statistics and the final test result as JSON, rewritten atomically
-// after every epoch and at the end.
+// after every epoch and at the end; and the --plot file, the same epochs drawn as curves (Plot.swift).
 
 /// One finished (or, with --steps, partial) epoch.
 struct EpochMetrics {
@@ -10,6 +10,7 @@ struct EpochMetrics {
     let testLoss: Double?
     let seconds: Double         // training time of the epoch (evaluation excluded)
     let imagesPerSecond: Double // training throughput
+    let learningRate: Double    // the learning rate of the epoch's last step
 }
 
 /// The test result after training (both nil without a test set, or when a signal stopped training).
@@ -24,13 +25,20 @@ struct FinalMetrics {
     var steps: Int? = nil
 }
 
-/// Collects the metrics and writes them to `path` (when given).
+/// Collects the metrics and writes them to `path` and the curves to `plotPath` (when given).
 struct MetricsLog {
     let path: String?
+    let plotPath: String?
+    /// The network's name, the plot's title.
+    let title: String
     private(set) var epochs: [EpochMetrics] = []
     private(set) var final: FinalMetrics? = nil
 
-    init(path: String?) { self.path = path }
+    init(path: String?, plotPath: String? = nil, title: String = "training") {
+        self.path = path
+        self.plotPath = plotPath
+        self.title = title
+    }
 
     mutating func record(_ epoch: EpochMetrics) throws {
         epochs.append(epoch)
@@ -46,7 +54,8 @@ struct MetricsLog {
     var json: String {
         let lines = epochs.map { e in
             "    {\"epoch\": \(e.epoch), \"loss\": \(jsonNumber(e.loss)), \"train_accuracy\": \(jsonNumber(e.trainAccuracy)), "
-                + "\"test_accuracy\": \(jsonNumber(e.testAccuracy)), \"seconds\": \(jsonNumber(e.seconds)), "
+                + "\"test_accuracy\": \(jsonNumber(e.testAccuracy)), \"test_loss\": \(jsonNumber(e.testLoss)), "
+                + "\"lr\": \(jsonNumber(e.learningRate)), \"seconds\": \(jsonNumber(e.seconds)), "
                 + "\"images_per_second\": \(jsonNumber(e.imagesPerSecond))}"
         }
         let epochsText = lines.isEmpty ? "[]" : "[\n" + lines.joined(separator: ",\n") + "\n  ]"
@@ -61,7 +70,7 @@ struct MetricsLog {
     }
 
     func write() throws {
-        guard let path else { return }
-        try writeFileAtomically(Array(json.utf8), to: path)
+        if let path { try writeFileAtomically(Array(json.utf8), to: path) }
+        if let plotPath { try writeFileAtomically(Array(curvesSVG(epochs, title: title).utf8), to: plotPath) }
     }
 }

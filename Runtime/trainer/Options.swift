@@ -17,6 +17,7 @@ struct Options {
     var loadPath: String? = nil
     var savePath: String? = nil
     var metricsPath: String? = nil
+    var plotPath: String? = nil
     var profile = false
     var dumpGradientsPath: String? = nil
     var device: Int? = nil
@@ -124,6 +125,10 @@ private func optionDefinitions(_ defaults: TrainingDefaults) -> [OptionDefinitio
     OptionDefinition(name: "--metrics", value: "FILE",
                      help: "write per-epoch and final metrics as JSON (rewritten after every epoch)") {
         $0.metricsPath = $1
+    },
+    OptionDefinition(name: "--plot", value: "FILE.svg",
+                     help: "draw train/test loss and accuracy per epoch as SVG (rewritten after every epoch)") {
+        $0.plotPath = $1
     },
     OptionDefinition(name: "--follow-symlinks", value: nil,
                      help: "write an output that is a symbolic link to its target (default: refuse)") { o, _ in

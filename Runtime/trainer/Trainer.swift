@@ -66,7 +66,7 @@ final class Trainer<N: TrainableNetwork> {
         self.staging = staging
         order = (0..<data.train.count).map { Int32($0) }
         shuffler = TrainerRandom(seed: options.seed, stream: 1)
-        metrics = MetricsLog(path: options.metricsPath)
+        metrics = MetricsLog(path: options.metricsPath, plotPath: options.plotPath, title: N.info.name)
     }
 
     /// Mean loss and accuracy of the network on `set`, in batches of the training batch size.
@@ -146,7 +146,8 @@ final class Trainer<N: TrainableNetwork> {
             if interruption != nil {  // record the partial epoch, skip the evaluation: the user wants to stop
                 let record = EpochMetrics(
                     epoch: epoch, loss: lossSum / Double(max(seen, 1)), trainAccuracy: Double(correct) / Double(max(seen, 1)),
-                    testAccuracy: nil, testLoss: nil, seconds: seconds, imagesPerSecond: seconds > 0 ? Double(seen) / seconds : 0)
+                    testAccuracy: nil, testLoss: nil, seconds: seconds, imagesPerSecond: seconds > 0 ? Double(seen) / seconds : 0,
+                learningRate: Double(options.learningRate))
                 try metrics.record(record)
                 break epochLoop
             }
@@ -158,7 +159,8 @@ final class Trainer<N: TrainableNetwork> {
             let record = EpochMetrics(
                 epoch: epoch, loss: lossSum / Double(max(seen, 1)), trainAccuracy: Double(correct) / Double(max(seen, 1)),
                 testAccuracy: lastTest?.accuracy, testLoss: lastTest?.loss, seconds: seconds,
-                imagesPerSecond: seconds > 0 ? Double(seen) / seconds : 0)
+                imagesPerSecond: seconds > 0 ? Double(seen) / seconds : 0,
+                learningRate: Double(options.learningRate))
             Console.out(summaryLine(record, epochs: options.epochs, partial: stopAfterEpoch && seen < train.count))
             try metrics.record(record)
             if stopAfterEpoch { break epochLoop }

@@ -81,7 +81,8 @@ func runTrainer<N: TrainableNetwork>(_: N.Type, _ arguments: [String]) -> Int32 
             try saveCheckpoint(network, to: save)
         }
         if case .interrupted(let signal, let epoch, let steps) = outcome {
-            var saved = [options.savePath.map { "weights to \($0)" }, options.metricsPath.map { "metrics to \($0)" }]
+            var saved = [options.savePath.map { "weights to \($0)" }, options.metricsPath.map { "metrics to \($0)" },
+                         options.plotPath.map { "curves to \($0)" }]
                 .compactMap { $0 }.joined(separator: " and ")
             if saved.isEmpty { saved = "nothing (no --save or --metrics)" }
             Console.err("interrupted by \(Interruption.name(signal)) after \(steps) steps (epoch \(max(epoch, 1))): "
@@ -105,7 +106,7 @@ func runTrainer<N: TrainableNetwork>(_: N.Type, _ arguments: [String]) -> Int32 
 /// Checks the outputs against the inputs and each other before anything is read (SafeWrite.swift), and
 /// replaces each output path by the path to write (a symlink's target with --follow-symlinks).
 func planFiles(_ options: inout Options) throws {
-    let outputs = [("--save", options.savePath), ("--metrics", options.metricsPath),
+    let outputs = [("--save", options.savePath), ("--metrics", options.metricsPath), ("--plot", options.plotPath),
                    ("--dump-gradients", options.dumpGradientsPath)]
         .compactMap { option, path in path.map { NamedPath(option: option, path: $0) } }
     let planned = try planOutputs(outputs, inputs: inputFiles(options), followSymlinks: options.followSymlinks)
@@ -113,6 +114,7 @@ func planFiles(_ options: inout Options) throws {
         switch output.option {
         case "--save": options.savePath = path
         case "--metrics": options.metricsPath = path
+        case "--plot": options.plotPath = path
         default: options.dumpGradientsPath = path
         }
     }
