@@ -52,22 +52,21 @@ def lenet5():
 
 
 class FashionBN(nn.Module):
-    """Examples/fashion_bn.cnn: conv-batchnorm-relu pairs, a residual block with a projection shortcut, dropout."""
+    """Examples/fashion_bn.cnn: conv-batchnorm-relu layers, a residual block with an identity shortcut, dropout."""
 
     def __init__(self):
         super().__init__()
-        def conv_bn(cin, cout, k, pad):
-            return [nn.Conv2d(cin, cout, k, padding=pad, bias=False), nn.BatchNorm2d(cout)]
-        self.stem = nn.Sequential(*conv_bn(1, 32, 3, 1), nn.ReLU(), *conv_bn(32, 32, 3, 1), nn.ReLU(),
-                                  nn.MaxPool2d(2))
-        self.body = nn.Sequential(*conv_bn(32, 64, 3, 1), nn.ReLU(), *conv_bn(64, 64, 3, 1))
-        self.shortcut = nn.Sequential(*conv_bn(32, 64, 1, 0))
-        self.head = nn.Sequential(nn.MaxPool2d(2), nn.Flatten(), nn.Linear(3136, 256, bias=False),
-                                  nn.BatchNorm1d(256), nn.ReLU(), nn.Dropout(0.3), nn.Linear(256, 10))
+        def conv_bn(cin, cout):
+            return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout)]
+        self.stem = nn.Sequential(*conv_bn(1, 32), nn.ReLU(), nn.MaxPool2d(2))
+        self.body = nn.Sequential(*conv_bn(32, 32), nn.ReLU(), *conv_bn(32, 32))
+        self.head = nn.Sequential(nn.MaxPool2d(2), *conv_bn(32, 64), nn.ReLU(), nn.Flatten(),
+                                  nn.Linear(3136, 128, bias=False), nn.BatchNorm1d(128), nn.ReLU(), nn.Dropout(0.3),
+                                  nn.Linear(128, 10))
 
     def forward(self, x):
         x = self.stem(x)
-        return self.head(torch.relu(self.body(x) + self.shortcut(x)))
+        return self.head(torch.relu(self.body(x) + x))
 
 
 class ResNet8(nn.Module):
