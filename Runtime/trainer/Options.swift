@@ -11,6 +11,13 @@ struct Options {
     var learningRate: Float
     var momentum: Float
     var seed: UInt64
+    /// The learning-rate schedule and warm-up steps (`train` statement, or --schedule/--step-size/--gamma/--warmup).
+    var schedule: TrainerSchedule
+    var warmup: Int
+    /// --schedule, --step-size and --gamma as given, resolved against the defaults at the end of parsing.
+    var scheduleName: String? = nil
+    var stepSize: Int? = nil
+    var gamma: Double? = nil
     var steps: Int? = nil
     var shuffle = true
     var threads = ProcessInfo.processInfo.activeProcessorCount
@@ -33,6 +40,8 @@ struct Options {
         learningRate = defaults.learningRate
         momentum = defaults.momentum
         seed = defaults.seed
+        schedule = defaults.schedule
+        warmup = defaults.warmup
     }
 }
 
@@ -103,6 +112,25 @@ private func optionDefinitions(_ defaults: TrainingDefaults) -> [OptionDefinitio
                      help: "random seed for initial weights and shuffling (default \(defaults.seed))") {
         guard let seed = UInt64($1) else { throw RuntimeError("--seed \($1): not a whole number in 0...\(UInt64.max)") }
         $0.seed = seed
+    },
+    OptionDefinition(name: "--schedule", value: "NAME",
+                     help: "learning rate after warm-up: constant, step or cosine (default \(defaults.schedule.description))") {
+        guard ["constant", "step", "cosine"].contains($1) else {
+            throw RuntimeError("--schedule \($1): must be constant, step or cosine")
+        }
+        $0.scheduleName = $1
+    },
+    OptionDefinition(name: "--warmup", value: "N",
+                     help: "optimizer steps of linear warm-up to --lr (default \(defaults.warmup))") {
+        $0.warmup = try wholeNumber("--warmup", $1, atLeast: 0, atMost: 1 << 40)
+    },
+    OptionDefinition(name: "--step-size", value: "E", help: "with --schedule step: epochs between decays") {
+        $0.stepSize = try wholeNumber("--step-size", $1, atLeast: 1, atMost: 1_000_000)
+    },
+    OptionDefinition(name: "--gamma", value: "X", help: "with --schedule step: the decay factor (default 0.1)") {
+        let x = try realNumber("--gamma", $1)
+        guard x > 0, x <= 1, Float(x).isNormal else { throw RuntimeError("--gamma \($1): must be in (0, 1]") }
+        $0.gamma = x
     },
     OptionDefinition(name: "--steps", value: "N", help: "stop after N optimizer steps in total (default: no limit)") {
         $0.steps = try wholeNumber("--steps", $1, atLeast: 1, atMost: 1 << 40)
@@ -186,6 +214,32 @@ private func editDistance(_ a: String, _ b: String) -> Int {
     return previous[y.count]
 }
 
+/// The schedule from --schedule/--step-size/--gamma over the network's default: a step size or gamma given for
+/// another schedule is an error, not ignored.
+private func resolveSchedule(_ options: inout Options, defaults: TrainingDefaults) throws {
+    var every: Int? = nil, gamma = 0.1
+    if case let .step(e, g) = defaults.schedule { every = e; gamma = g }
+    let name = options.scheduleName ?? {
+        switch defaults.schedule {
+        case .constant: return "constant"
+        case .step: return "step"
+        case .cosine: return "cosine"
+        }
+    }()
+    guard name == "step" else {
+        if options.stepSize != nil || options.gamma != nil {
+            throw RuntimeError("--\(options.stepSize != nil ? "step-size" : "gamma") applies only to --schedule step "
+                + "(the schedule is \(name))")
+        }
+        options.schedule = name == "cosine" ? .cosine : .constant
+        return
+    }
+    guard let size = options.stepSize ?? every else {
+        throw RuntimeError("--schedule step needs --step-size E, the epochs between decays")
+    }
+    options.schedule = .step(every: size, gamma: options.gamma ?? gamma)
+}
+
 /// Parses the arguments (without the program name) and checks combinations; what is not given is `defaults`.
 func parseOptions(_ arguments: [String], defaults: TrainingDefaults) throws -> Options {
     let optionDefinitions = optionDefinitions(defaults)
@@ -229,6 +283,7 @@ func parseOptions(_ arguments: [String], defaults: TrainingDefaults) throws -> O
         }
     }
     if options.help || options.listDevices { return options }
+    try resolveSchedule(&options, defaults: defaults)
     guard options.dataPath != nil else { throw RuntimeError("no training data: give --data PATH (see --help)") }
     if options.testSplit != nil && options.testDataPath != nil {
         throw RuntimeError("--test-split and --test-data both give a test set; use one")

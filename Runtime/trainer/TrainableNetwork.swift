@@ -3,13 +3,16 @@
 // and never names a generated type: the generated package's main.swift is its only binding, and cnnc's own tests
 // run the runtime on a network they write by hand.
 
-/// The defaults of the network's `train` statement, overridden by --epochs, --batch, --lr, --momentum, --seed.
+/// The defaults of the network's `train` statement, overridden by --epochs, --batch, --lr, --momentum, --seed,
+/// --schedule, --warmup, --step-size and --gamma.
 struct TrainingDefaults: Sendable {
     let epochs: Int
     let batch: Int
     let learningRate: Float
     let momentum: Float
     let seed: UInt64
+    var schedule: TrainerSchedule = .constant
+    var warmup: Int = 0
 }
 
 /// What a network is before any instance of it exists: its provenance, what it reads and predicts, its

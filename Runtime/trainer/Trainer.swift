@@ -98,6 +98,11 @@ final class Trainer<N: TrainableNetwork> {
         var lastTest: Evaluation? = nil
         var interruption: TrainingOutcome? = nil
         network.resetMomentum()  // a fresh optimizer, also after --load
+        let plannedSteps = options.epochs.multipliedReportingOverflow(by: batches)
+        let totalSteps = min(plannedSteps.overflow ? Int.max : plannedSteps.partialValue, options.steps ?? Int.max)
+        let rates = LearningRatePlan(base: Double(options.learningRate), schedule: options.schedule,
+                                     warmup: options.warmup, totalSteps: totalSteps)
+        var learningRate = Float(rates.rate(step: 1, epoch: 1))
 
         epochLoop: for epoch in stride(from: 1, through: options.epochs, by: 1) {
             if let signal = Interruption.signal {
@@ -124,7 +129,8 @@ final class Trainer<N: TrainableNetwork> {
                     let kind = result.lossSum.isNaN ? "nan" : "inf"
                     throw DivergedError(message: "loss became \(kind) at epoch \(epoch) batch \(b + 1); try a lower --lr")
                 }
-                network.applyUpdate(learningRate: options.learningRate, momentum: options.momentum)
+                learningRate = Float(rates.rate(step: steps + 1, epoch: epoch))
+                network.applyUpdate(learningRate: learningRate, momentum: options.momentum)
                 steps += 1
                 lossSum += result.lossSum
                 correct += result.correct
@@ -147,7 +153,7 @@ final class Trainer<N: TrainableNetwork> {
                 let record = EpochMetrics(
                     epoch: epoch, loss: lossSum / Double(max(seen, 1)), trainAccuracy: Double(correct) / Double(max(seen, 1)),
                     testAccuracy: nil, testLoss: nil, seconds: seconds, imagesPerSecond: seconds > 0 ? Double(seen) / seconds : 0,
-                learningRate: Double(options.learningRate))
+                learningRate: Double(learningRate))
                 try metrics.record(record)
                 break epochLoop
             }
@@ -160,7 +166,7 @@ final class Trainer<N: TrainableNetwork> {
                 epoch: epoch, loss: lossSum / Double(max(seen, 1)), trainAccuracy: Double(correct) / Double(max(seen, 1)),
                 testAccuracy: lastTest?.accuracy, testLoss: lastTest?.loss, seconds: seconds,
                 imagesPerSecond: seconds > 0 ? Double(seen) / seconds : 0,
-                learningRate: Double(options.learningRate))
+                learningRate: Double(learningRate))
             Console.out(summaryLine(record, epochs: options.epochs, partial: stopAfterEpoch && seen < train.count))
             try metrics.record(record)
             if stopAfterEpoch { break epochLoop }

@@ -194,7 +194,31 @@ public struct TrainConfig: Sendable, Equatable, Hashable {
     public var learningRate: Double = 0.01
     public var momentum: Double = 0.9
     public var seed: UInt64 = 1
+    public var schedule: LearningRateSchedule = .constant
+    /// Optimizer steps over which the learning rate rises linearly to `learningRate` (0: none).
+    public var warmup: Int = 0
     public init() {}
+}
+
+/// How the learning rate changes over a run, per optimizer step t = 1, 2, ... (after `warmup` steps of linear
+/// warm-up): PyTorch's StepLR (stepped per epoch) and CosineAnnealingLR (stepped per optimizer step).
+public enum LearningRateSchedule: Sendable, Equatable, Hashable {
+    case constant
+    /// lr * gamma^floor((epoch - 1) / every)
+    case step(every: Int, gamma: Double)
+    /// lr * (1 + cos(pi * (t - warmup - 1) / (T - warmup))) / 2, T the run's total steps.
+    case cosine
+
+    public static let keywords = ["constant", "step", "cosine"]
+    public static let defaultGamma = 0.1
+
+    public var keyword: String {
+        switch self {
+        case .constant: return "constant"
+        case .step: return "step"
+        case .cosine: return "cosine"
+        }
+    }
 }
 
 /// The typed graph: a DAG of named tensors, every shape known, every layer named, in source order (a topological

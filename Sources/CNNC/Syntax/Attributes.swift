@@ -32,8 +32,9 @@ struct StatementSpec: Sendable {
                       attributes: ["name", "from"], takesRelu: true),
         StatementSpec(keyword: "concat", usage: "concat NAME[,NAME...] [name=ID] [from=NAME]", attributes: ["name", "from"]),
         StatementSpec(keyword: "globalavgpool", usage: "globalavgpool [name=ID] [from=NAME]", attributes: ["name", "from"]),
-        StatementSpec(keyword: "train", usage: "train [epochs=N] [batch=N] [lr=X] [momentum=X] [seed=N]",
-                      attributes: ["epochs", "batch", "lr", "momentum", "seed"]),
+        StatementSpec(keyword: "train", usage: "train [epochs=N] [batch=N] [lr=X] [momentum=X] [seed=N] "
+                          + "[schedule=constant|step|cosine] [warmup=N] [step=E] [gamma=X]",
+                      attributes: ["epochs", "batch", "lr", "momentum", "seed", "schedule", "warmup", "step", "gamma"]),
     ]
 
     static func named(_ keyword: String) -> StatementSpec? { all.first { $0.keyword == keyword } }
@@ -242,6 +243,8 @@ struct StatementAttributes: Sendable {
     /// `from=NAME`: the tensor the layer reads instead of the previous statement's output.
     var from: NameReference?
     var train = TrainConfig()
+    /// `schedule=`, `warmup=`, `step=` and `gamma=` as written: they are read together (TrainAttributes.swift).
+    var scheduleWords: [String: Word] = [:]
 }
 
 /// Reads one statement's words after its keyword: operands in order, then attributes.
@@ -347,6 +350,8 @@ struct StatementReader {
             r.train.learningRate = try ctx.learningRate(v)
         case "momentum":
             r.train.momentum = try ctx.momentum(v)
+        case "schedule", "warmup", "step", "gamma":
+            r.scheduleWords[key] = v
         case "slope":
             r.slope = (try ctx.slope(v), v)
         case "seed":

@@ -132,7 +132,9 @@ private struct ParseState {
             throw r.ctx.error("duplicate 'train' statement", at: r.keyword,
                               hint: "'train' is already given at line \(first)")
         }
-        train = try r.attributes(names: &names).train
+        let attributes = try r.attributes(names: &names)
+        train = attributes.train
+        (train.schedule, train.warmup) = try r.ctx.schedule(attributes.scheduleWords)
         trainLine = r.ctx.line
     }
 

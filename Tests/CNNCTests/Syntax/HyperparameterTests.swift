@@ -37,7 +37,7 @@ private typealias Case = ParserErrorCase
         #expect(Float(c.network.train.learningRate) == 3e38)
         #expect(Float(c.network.train.momentum) == Float(1).nextDown)
         let network = try #require(try CPUTarget.generate(c).files["Sources/train/Network.swift"])
-        #expect(network.contains("learningRate: 3e+38,") && network.contains("momentum: 0.99999994, seed: 1))"))
+        #expect(network.contains("learningRate: 3e+38,") && network.contains("momentum: 0.99999994, seed: 1, schedule: .constant,"))
         let tiny = try Compilation(source: Array("input 2x2\ndense 2\nsoftmax\ntrain lr=1.2e-38 momentum=0\n".utf8), file: "t.cnn")
         #expect(Float(tiny.network.train.learningRate).isNormal)
     }

@@ -91,9 +91,19 @@ public enum CPUTarget {
             "inputH": "\(net.input.h)", "inputW": "\(net.input.w)", "inputC": "\(net.input.c)", "classes": "\(classes)",
             "epochs": "\(net.train.epochs)", "batch": "\(net.train.batch)",
             "lr": "\(Float(net.train.learningRate))", "momentum": "\(Float(net.train.momentum))", "seed": "\(net.train.seed)",
+            "schedule": CPUTarget.scheduleSwift(net.train.schedule), "warmup": "\(net.train.warmup)",
             "parameterCount": "\(plan.parameterCount)", "parameters": params, "allocations": allocations.joined(separator: "\n"),
             "perSampleFloats": "\(perSampleFloats)", "fixedFloats": "\(fixedFloats)",
         ]) { $1 })
+    }
+
+    /// The `train` statement's schedule as the runtime's `TrainerSchedule`, in Swift.
+    static func scheduleSwift(_ s: LearningRateSchedule) -> String {
+        switch s {
+        case .constant: return ".constant"
+        case let .step(every, gamma): return ".step(every: \(every), gamma: \(gamma))"
+        case .cosine: return ".cosine"
+        }
     }
 
     static func layoutSwift(_ l: ParamLayout) -> String {

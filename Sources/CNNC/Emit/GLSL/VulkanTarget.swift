@@ -120,6 +120,7 @@ public enum VulkanTarget {
             "inputH": "\(net.input.h)", "inputW": "\(net.input.w)", "inputC": "\(net.input.c)", "classes": "\(classes)",
             "epochs": "\(net.train.epochs)", "batch": "\(net.train.batch)",
             "lr": "\(Float(net.train.learningRate))", "momentum": "\(Float(net.train.momentum))", "seed": "\(net.train.seed)",
+            "schedule": CPUTarget.scheduleSwift(net.train.schedule), "warmup": "\(net.train.warmup)",
             "parameterCount": "\(plan.parameterCount)", "parameters": params,
             "largestBatch": "\(VulkanLimits.largestBatch(program).batch)",
             "localSize": "\(GLSLProgram.localSize)",
