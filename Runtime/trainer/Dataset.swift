@@ -1,5 +1,5 @@
-// In-memory data sets and how they are found: an MNIST-style IDX folder or a CSV file, with an optional separate
-// test set, a held-out split, and a limit. Samples are gathered into the network's staging buffer per batch.
+// In-memory data sets and how they are found: an MNIST-style IDX folder, a CIFAR-10 binary folder or file
+// (CIFAR.swift) or a CSV file, with an optional separate test set, a held-out split, and a limit. Samples are gathered into the network's staging buffer per batch.
 import Foundation
 
 /// Sample values as read: bytes (IDX) are converted to floats only when a batch is gathered.
@@ -87,7 +87,9 @@ func inputFiles(_ options: Options) -> [NamedPath] {
     for (option, path) in [("--data", options.dataPath), ("--test-data", options.testDataPath)] {
         guard let path else { continue }
         if isDirectory(path) {
-            for name in [IDXNames.trainImages, IDXNames.trainLabels, IDXNames.testImages, IDXNames.testLabels] {
+            let names = [IDXNames.trainImages, IDXNames.trainLabels, IDXNames.testImages, IDXNames.testLabels]
+                + CIFARNames.train + [CIFARNames.test]
+            for name in names {
                 if let file = findIDXFile(path, name) { files.append(NamedPath(option: option, path: file)) }
             }
         } else {
@@ -116,12 +118,16 @@ func loadDataSets(_ options: Options, layout: SampleLayout, trainOnly: Bool, bud
     var test: Dataset? = nil
     let folder = isDirectory(dataPath)
     let readLimit = options.testSplit == nil ? options.limit : nil
-    if folder {
+    let cifar = folder ? isCIFARFolder(dataPath) : isCIFARFile(dataPath)
+    if cifar {
+        let files = folder ? try cifarFiles(dataPath, test: false) : [dataPath]
+        train = try readCIFAR(files, layout: layout, limit: readLimit, budget: budget)
+    } else if folder {
         train = try loadIDXFolder(dataPath, layout: layout, test: false, limit: readLimit, budget: budget)
     } else {
         train = try loadCSV(dataPath, layout: layout, limit: readLimit, budget: budget)
     }
-    let left = Swift.max(0, budget - saturatingProduct(train.count, train.sampleSize, folder ? 1 : 4))
+    let left = Swift.max(0, budget - saturatingProduct(train.count, train.sampleSize, folder || cifar ? 1 : 4))
 
     if let fraction = options.testSplit {
         let held = Int((Double(train.count) * fraction).rounded())
@@ -136,9 +142,20 @@ func loadDataSets(_ options: Options, layout: SampleLayout, trainOnly: Bool, bud
             guard FileManager.default.fileExists(atPath: testPath) else {
                 throw RuntimeError("\(testPath): no such file or folder")
             }
-            test = isDirectory(testPath)
-                ? try loadIDXFolder(testPath, layout: layout, test: true, fallBackToTrain: true, budget: left)
-                : try loadCSV(testPath, layout: layout, limit: nil, budget: left)
+            if isDirectory(testPath) && isCIFARFolder(testPath) {
+                let tests = findIDXFile(testPath, CIFARNames.test) != nil
+                test = try readCIFAR(try cifarFiles(testPath, test: tests), layout: layout, limit: nil, budget: left)
+            } else if isCIFARFile(testPath) {
+                test = try readCIFAR([testPath], layout: layout, limit: nil, budget: left)
+            } else {
+                test = isDirectory(testPath)
+                    ? try loadIDXFolder(testPath, layout: layout, test: true, fallBackToTrain: true, budget: left)
+                    : try loadCSV(testPath, layout: layout, limit: nil, budget: left)
+            }
+        } else if cifar && folder {
+            if findIDXFile(dataPath, CIFARNames.test) != nil {
+                test = try readCIFAR(try cifarFiles(dataPath, test: true), layout: layout, limit: nil, budget: left)
+            }
         } else if folder {
             let images = findIDXFile(dataPath, IDXNames.testImages), labels = findIDXFile(dataPath, IDXNames.testLabels)
             if images != nil || labels != nil { test = try loadIDXFolder(dataPath, layout: layout, test: true, budget: left) }

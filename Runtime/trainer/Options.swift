@@ -71,8 +71,9 @@ private let maximumThreads = 1024
 
 /// Every option, its help naming the network's `defaults`.
 private func optionDefinitions(_ defaults: TrainingDefaults) -> [OptionDefinition] { [
-    OptionDefinition(name: "--data", value: "PATH", help: "training data: a folder of MNIST-style IDX files "
-                     + "(optionally .gz) or a CSV file (values in H,W,C order, then the label; optionally .gz)") {
+    OptionDefinition(name: "--data", value: "PATH", help: "training data: a folder of MNIST-style IDX files, "
+                     + "a CIFAR-10 binary folder (data_batch_N.bin, test_batch.bin) or .bin file, or a CSV file "
+                     + "(values in H,W,C order, then the label); any file optionally .gz") {
         $0.dataPath = $1
     },
     OptionDefinition(name: "--test-data", value: "PATH", help: "separate test set (CSV file or IDX folder)") {
