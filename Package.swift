@@ -31,7 +31,7 @@ let package = Package(
             path: "Runtime",
             exclude: ["README.md"],
             sources: ["RuntimeFiles.swift"],
-            resources: [.copy("trainer"), .copy("vulkan"), .copy("czlib"), .copy("cvulkan")]
+            resources: [.copy("trainer"), .copy("vulkan"), .copy("czlib"), .copy("cpng"), .copy("cvulkan")]
         ),
         // The command-line front end: argument parsing only.
         .executableTarget(
@@ -44,15 +44,17 @@ let package = Package(
         // driver; a file cannot be in two targets, so the CPU package's trainer/ alone is built by its tests).
         .target(
             name: "TrainerRuntime",
-            dependencies: ["CZlib", "CVulkan"],
+            dependencies: ["CZlib", "CPNG", "CVulkan"],
             path: "Runtime",
-            exclude: ["README.md", "RuntimeFiles.swift", "czlib", "cvulkan"],
+            exclude: ["README.md", "RuntimeFiles.swift", "czlib", "cpng", "cvulkan"],
             sources: ["trainer", "vulkan"],
             swiftSettings: [.swiftLanguageMode(.v5)]  // as in the generated package (tools 5.9)
         ),
-        // The system zlib and the Vulkan headers; the same module maps are copied into generated packages.
+        // The system zlib, libpng and the Vulkan headers; the same module maps are copied into generated packages.
         .systemLibrary(name: "CZlib", path: "Runtime/czlib"),
+        .systemLibrary(name: "CPNG", path: "Runtime/cpng"),
         .systemLibrary(name: "CVulkan", path: "Runtime/cvulkan"),
-        .testTarget(name: "CNNCTests", dependencies: ["CNNC", "TrainerRuntime", "CZlib"], exclude: ["Emit/Golden"]),
+        .testTarget(name: "CNNCTests", dependencies: ["CNNC", "TrainerRuntime", "CZlib", "CPNG"],
+                    exclude: ["Emit/Golden"]),
     ]
 )

@@ -1,11 +1,11 @@
 import Foundation
 
 /// The generated trainer's runtime as cnnc ships it: `trainer/` (every package), `vulkan/` (the Vulkan driver),
-/// `czlib/` and `cvulkan/` (module maps of the system zlib and Vulkan headers). These files have no holes; they are
-/// copied verbatim, and the same folders are compiled by cnnc's own build (targets TrainerRuntime and
-/// VulkanTrainerRuntime in Package.swift).
+/// `czlib/`, `cpng/` and `cvulkan/` (module maps of the system zlib, libpng and Vulkan headers). These files have no
+/// holes; they are copied verbatim, and the same folders are compiled by cnnc's own build (target TrainerRuntime in
+/// Package.swift).
 public enum RuntimeFiles {
-    /// The folder holding `trainer/`, `vulkan/`, `czlib/` and `cvulkan/`.
+    /// The folder holding `trainer/`, `vulkan/`, `czlib/`, `cpng/` and `cvulkan/`.
     public static var root: URL { Bundle.module.resourceURL! }
 
     /// The files of one folder, sorted by name, as (file name, text).

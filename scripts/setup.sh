@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs the system packages cnnc and its generated trainers need, idempotently.
 # Debian 12: Vulkan loader and headers, shaderc and glslang (static archives), glslc,
-# Mesa's lavapipe driver, the Khronos validation layer, zlib, and Fashion-MNIST.
+# Mesa's lavapipe driver, the Khronos validation layer, zlib, libpng, and Fashion-MNIST.
 set -euo pipefail
 
 packages=(
-  zlib1g-dev
+  zlib1g-dev libpng-dev
   libvulkan-dev mesa-vulkan-drivers vulkan-validationlayers vulkan-tools
   libshaderc-dev glslang-dev spirv-tools glslc
   dataset-fashion-mnist

@@ -92,6 +92,7 @@ func inputFiles(_ options: Options) -> [NamedPath] {
             for name in names {
                 if let file = findIDXFile(path, name) { files.append(NamedPath(option: option, path: file)) }
             }
+            for image in pngClassFolderImages(path) { files.append(NamedPath(option: option, path: image)) }
         } else {
             files.append(NamedPath(option: option, path: path))
         }
@@ -119,7 +120,14 @@ func loadDataSets(_ options: Options, layout: SampleLayout, trainOnly: Bool, bud
     let folder = isDirectory(dataPath)
     let readLimit = options.testSplit == nil ? options.limit : nil
     let cifar = folder ? isCIFARFolder(dataPath) : isCIFARFile(dataPath)
-    if cifar {
+    let png = folder && !cifar && isPNGClassFolder(dataPath)
+    var classes: [String] = []
+    if png {
+        classes = try pngClasses(dataPath, layout: layout)
+        let names = classes.enumerated().map { "\($0.offset) \($0.element)" }.joined(separator: ", ")
+        Console.out("classes of \(dataPath): \(names)\n")
+        train = try readPNGFolder(dataPath, classes: classes, layout: layout, limit: readLimit, budget: budget)
+    } else if cifar {
         let files = folder ? try cifarFiles(dataPath, test: false) : [dataPath]
         train = try readCIFAR(files, layout: layout, limit: readLimit, budget: budget)
     } else if folder {
@@ -127,7 +135,7 @@ func loadDataSets(_ options: Options, layout: SampleLayout, trainOnly: Bool, bud
     } else {
         train = try loadCSV(dataPath, layout: layout, limit: readLimit, budget: budget)
     }
-    let left = Swift.max(0, budget - saturatingProduct(train.count, train.sampleSize, folder || cifar ? 1 : 4))
+    let left = Swift.max(0, budget - saturatingProduct(train.count, train.sampleSize, folder || cifar ? 1 : 4))  // IDX, CIFAR, PNG: bytes
 
     if let fraction = options.testSplit {
         let held = Int((Double(train.count) * fraction).rounded())
@@ -142,7 +150,13 @@ func loadDataSets(_ options: Options, layout: SampleLayout, trainOnly: Bool, bud
             guard FileManager.default.fileExists(atPath: testPath) else {
                 throw RuntimeError("\(testPath): no such file or folder")
             }
-            if isDirectory(testPath) && isCIFARFolder(testPath) {
+            if png {
+                guard isDirectory(testPath) else {
+                    throw RuntimeError("--test-data \(testPath): training data is a PNG class folder, so the test set "
+                        + "must be one too")
+                }
+                test = try readPNGFolder(testPath, classes: classes, layout: layout, limit: nil, budget: left)
+            } else if isDirectory(testPath) && isCIFARFolder(testPath) {
                 let tests = findIDXFile(testPath, CIFARNames.test) != nil
                 test = try readCIFAR(try cifarFiles(testPath, test: tests), layout: layout, limit: nil, budget: left)
             } else if isCIFARFile(testPath) {

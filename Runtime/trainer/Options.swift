@@ -72,6 +72,7 @@ private let maximumThreads = 1024
 /// Every option, its help naming the network's `defaults`.
 private func optionDefinitions(_ defaults: TrainingDefaults) -> [OptionDefinition] { [
     OptionDefinition(name: "--data", value: "PATH", help: "training data: a folder of MNIST-style IDX files, "
+                     + "a folder of class subfolders of PNG images, "
                      + "a CIFAR-10 binary folder (data_batch_N.bin, test_batch.bin) or .bin file, or a CSV file "
                      + "(values in H,W,C order, then the label); any file optionally .gz") {
         $0.dataPath = $1

@@ -23,6 +23,7 @@ struct RuntimeFilesTests {
         var expected: [String: String] = [:]
         for (name, text) in try Self.sources("trainer") { expected["Sources/train/" + name] = text }
         for (name, text) in try Self.sources("czlib") { expected["Sources/CZlib/" + name] = text }
+        for (name, text) in try Self.sources("cpng") { expected["Sources/CPNG/" + name] = text }
         if target == "vulkan" {
             for (name, text) in try Self.sources("vulkan") { expected["Sources/train/" + name] = text }
             for (name, text) in try Self.sources("cvulkan") { expected["Sources/CVulkan/" + name] = text }

@@ -69,6 +69,7 @@ public enum CPUTarget {
     static func addRuntime(to files: inout [String: String], _ net: Network) throws {
         for (name, text) in try RuntimeFiles.files(in: "trainer") { files["Sources/train/" + name] = text }
         for (name, text) in try RuntimeFiles.files(in: "czlib") { files["Sources/CZlib/" + name] = text }
+        for (name, text) in try RuntimeFiles.files(in: "cpng") { files["Sources/CPNG/" + name] = text }
         files["Sources/train/main.swift"] = try Template.fill("main.swift.template", provenance(net, ["nameComment", "sourceComment"]))
     }
 
