@@ -14,6 +14,7 @@ struct Options {
     /// The learning-rate schedule and warm-up steps (`train` statement, or --schedule/--step-size/--gamma/--warmup).
     var schedule: TrainerSchedule
     var warmup: Int
+    var augmentation: Augmentation
     /// --schedule, --step-size and --gamma as given, resolved against the defaults at the end of parsing.
     var scheduleName: String? = nil
     var stepSize: Int? = nil
@@ -42,6 +43,7 @@ struct Options {
         seed = defaults.seed
         schedule = defaults.schedule
         warmup = defaults.warmup
+        augmentation = defaults.augmentation
     }
 }
 
@@ -133,6 +135,11 @@ private func optionDefinitions(_ defaults: TrainingDefaults) -> [OptionDefinitio
         let x = try realNumber("--gamma", $1)
         guard x > 0, x <= 1, Float(x).isNormal else { throw RuntimeError("--gamma \($1): must be in (0, 1]") }
         $0.gamma = x
+    },
+    OptionDefinition(name: "--augment", value: "SPEC",
+                     help: "change training samples: none, or hflip and/or crop=P, comma-separated "
+                         + "(default \(defaults.augmentation.description))") {
+        $0.augmentation = try Augmentation(parsing: $1, maximumCrop: 1 << 16)
     },
     OptionDefinition(name: "--steps", value: "N", help: "stop after N optimizer steps in total (default: no limit)") {
         $0.steps = try wholeNumber("--steps", $1, atLeast: 1, atMost: 1 << 40)

@@ -3,8 +3,8 @@
 // and never names a generated type: the generated package's main.swift is its only binding, and cnnc's own tests
 // run the runtime on a network they write by hand.
 
-/// The defaults of the network's `train` statement, overridden by --epochs, --batch, --lr, --momentum, --seed,
-/// --schedule, --warmup, --step-size and --gamma.
+/// The defaults of the network's `train` and `augment` statements, overridden by --epochs, --batch, --lr,
+/// --momentum, --seed, --schedule, --warmup, --step-size, --gamma and --augment.
 struct TrainingDefaults: Sendable {
     let epochs: Int
     let batch: Int
@@ -13,6 +13,7 @@ struct TrainingDefaults: Sendable {
     let seed: UInt64
     var schedule: TrainerSchedule = .constant
     var warmup: Int = 0
+    var augmentation = Augmentation()
 }
 
 /// What a network is before any instance of it exists: its provenance, what it reads and predicts, its

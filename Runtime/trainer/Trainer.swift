@@ -103,6 +103,9 @@ final class Trainer<N: TrainableNetwork> {
         let rates = LearningRatePlan(base: Double(options.learningRate), schedule: options.schedule,
                                      warmup: options.warmup, totalSteps: totalSteps)
         var learningRate = Float(rates.rate(step: 1, epoch: 1))
+        let loader = BatchLoader(data: train, batch: batch, first: staging, augmentation: options.augmentation,
+                                 seed: options.seed, height: N.info.inputH, width: N.info.inputW,
+                                 channels: N.info.inputC)
 
         epochLoop: for epoch in stride(from: 1, through: options.epochs, by: 1) {
             if let signal = Interruption.signal {
@@ -116,14 +119,13 @@ final class Trainer<N: TrainableNetwork> {
             var lossSum = 0.0, correct = 0, seen = 0
             var stopAfterEpoch = false
 
+            loader.order = order
+            loader.load(0, epoch: epoch)
             for b in 0..<batches {
-                let first = b * batch
-                let count = min(batch, train.count - first)
-                order.withUnsafeBufferPointer { all in
-                    train.gather(UnsafeBufferPointer(rebasing: all[first..<first + count]),
-                                 images: staging.images, labels: staging.labels)
-                }
-                let result = network.computeGradients(images: staging.images, labels: staging.labels, count: count)
+                let count = loader.count(b), current = loader.buffers[b % 2]
+                if b + 1 < batches { loader.prefetch(b + 1, epoch: epoch) }
+                defer { loader.wait() }  // the next batch is ready before anything else happens
+                let result = network.computeGradients(images: current.images, labels: current.labels, count: count)
                 guard result.lossSum.isFinite else {
                     progress.clear()
                     let kind = result.lossSum.isNaN ? "nan" : "inf"

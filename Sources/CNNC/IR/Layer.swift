@@ -197,7 +197,18 @@ public struct TrainConfig: Sendable, Equatable, Hashable {
     public var schedule: LearningRateSchedule = .constant
     /// Optimizer steps over which the learning rate rises linearly to `learningRate` (0: none).
     public var warmup: Int = 0
+    /// The `augment` statement: what the trainer does to each training sample.
+    public var augmentation = Augmentation()
     public init() {}
+}
+
+/// Random changes to each training sample, drawn from the seed (torchvision's RandomCrop(padding=crop) then
+/// RandomHorizontalFlip): zero-pad `crop` pixels on each side and take a random window of the input's size, then
+/// mirror left-right with probability 1/2. Test samples are never changed.
+public struct Augmentation: Sendable, Equatable, Hashable {
+    public var hflip = false
+    public var crop = 0
+    public init(hflip: Bool = false, crop: Int = 0) { self.hflip = hflip; self.crop = crop }
 }
 
 /// How the learning rate changes over a run, per optimizer step t = 1, 2, ... (after `warmup` steps of linear

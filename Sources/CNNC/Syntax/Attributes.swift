@@ -6,6 +6,8 @@ struct StatementSpec: Sendable {
     var takesActivation = false
     /// `add` takes `relu` (only) after the sum.
     var takesRelu = false
+    /// Bare words the statement takes as switches (`augment hflip`).
+    var flags: [String] = []
 
     static let all: [StatementSpec] = [
         StatementSpec(keyword: "net", usage: "net NAME", attributes: []),
@@ -32,6 +34,7 @@ struct StatementSpec: Sendable {
                       attributes: ["name", "from"], takesRelu: true),
         StatementSpec(keyword: "concat", usage: "concat NAME[,NAME...] [name=ID] [from=NAME]", attributes: ["name", "from"]),
         StatementSpec(keyword: "globalavgpool", usage: "globalavgpool [name=ID] [from=NAME]", attributes: ["name", "from"]),
+        StatementSpec(keyword: "augment", usage: "augment [hflip] [crop=P]", attributes: ["crop"], flags: ["hflip"]),
         StatementSpec(keyword: "train", usage: "train [epochs=N] [batch=N] [lr=X] [momentum=X] [seed=N] "
                           + "[schedule=constant|step|cosine] [warmup=N] [step=E] [gamma=X]",
                       attributes: ["epochs", "batch", "lr", "momentum", "seed", "schedule", "warmup", "step", "gamma"]),
@@ -245,6 +248,10 @@ struct StatementAttributes: Sendable {
     var train = TrainConfig()
     /// `schedule=`, `warmup=`, `step=` and `gamma=` as written: they are read together (TrainAttributes.swift).
     var scheduleWords: [String: Word] = [:]
+    /// The statement's switches that were written (`hflip`).
+    var flags: Set<String> = []
+    /// `crop=P` and where it was written.
+    var crop: (value: Int, word: Word)?
 }
 
 /// Reads one statement's words after its keyword: operands in order, then attributes.
@@ -304,6 +311,13 @@ struct StatementReader {
                     result.activation = activation
                     continue
                 }
+                if spec.flags.contains(w.text) {
+                    guard !result.flags.contains(w.text) else {
+                        throw ctx.error("'\(w.text)' given twice", at: w, hint: "write it once")
+                    }
+                    result.flags.insert(w.text)
+                    continue
+                }
                 throw ctx.error("unexpected extra operand \(w.quoted)", at: w, hint: strayHint(w))
             }
             let key = Word(text: String(w.text[..<eq]), column: w.column)
@@ -352,6 +366,8 @@ struct StatementReader {
             r.train.momentum = try ctx.momentum(v)
         case "schedule", "warmup", "step", "gamma":
             r.scheduleWords[key] = v
+        case "crop":
+            r.crop = (try ctx.count(v, "crop padding", expected: "a padding in pixels like 4"), v)
         case "slope":
             r.slope = (try ctx.slope(v), v)
         case "seed":

@@ -33,6 +33,7 @@ private struct ParseState {
     var layers: [LayerDecl] = []
     var softmax: LayerDecl?
     var trainLine: Int?
+    var augmentLine: Int?
     var train = TrainConfig()
     var names: [String: SourceLocation] = [:]
 
@@ -56,6 +57,7 @@ private struct ParseState {
         case "input": try inputStatement(&reader)
         case "scale": try scaleStatement(&reader)
         case "train": try trainStatement(&reader)
+        case "augment": try augmentStatement(&reader)
         default: try layer(&reader, index: index)
         }
         if firstStatementLine == nil { firstStatementLine = ctx.line }
@@ -127,13 +129,35 @@ private struct ParseState {
         scale = (value, text, ctx.line)
     }
 
+    /// `augment [hflip] [crop=P]`: the trainer's augmentation of training samples (TrainConfig.augmentation).
+    mutating func augmentStatement(_ r: inout StatementReader) throws {
+        if let first = augmentLine {
+            throw r.ctx.error("duplicate 'augment' statement", at: r.keyword,
+                              hint: "'augment' is already given at line \(first)")
+        }
+        guard let input else {
+            throw r.ctx.error("'augment' must come after 'input'", at: r.keyword,
+                              hint: "the crop is checked against the input's size")
+        }
+        let attributes = try r.attributes(names: &names)
+        if let crop = attributes.crop, crop.value > max(input.shape.h, input.shape.w) {
+            throw r.ctx.error("crop=\(crop.value) pads more than the input is wide or high "
+                              + "(\(input.shape.h)x\(input.shape.w))", at: crop.word,
+                              hint: "a few pixels, like crop=4 for 32x32 images")
+        }
+        train.augmentation = Augmentation(hflip: attributes.flags.contains("hflip"), crop: attributes.crop?.value ?? 0)
+        augmentLine = r.ctx.line
+    }
+
     mutating func trainStatement(_ r: inout StatementReader) throws {
         if let first = trainLine {
             throw r.ctx.error("duplicate 'train' statement", at: r.keyword,
                               hint: "'train' is already given at line \(first)")
         }
         let attributes = try r.attributes(names: &names)
+        let augmentation = train.augmentation
         train = attributes.train
+        train.augmentation = augmentation
         (train.schedule, train.warmup) = try r.ctx.schedule(attributes.scheduleWords)
         trainLine = r.ctx.line
     }

@@ -42,8 +42,36 @@ private typealias Case = ParserErrorCase
         let source = "input 2x2\ndense 2\nsoftmax\ntrain schedule=step step=4 gamma=0.25 warmup=7\n"
         let c = try Compilation(source: Array(source.utf8), file: "t.cnn")
         let cpu = try #require(try CPUTarget.generate(c).files["Sources/train/Network.swift"])
-        #expect(cpu.contains("schedule: .step(every: 4, gamma: 0.25),") && cpu.contains("warmup: 7))"))
+        #expect(cpu.contains("schedule: .step(every: 4, gamma: 0.25),") && cpu.contains("warmup: 7,"))
         let vulkan = try #require(try VulkanTarget.generate(c).files["Sources/train/Network.swift"])
-        #expect(vulkan.contains("schedule: .step(every: 4, gamma: 0.25),") && vulkan.contains("warmup: 7))"))
+        #expect(vulkan.contains("schedule: .step(every: 4, gamma: 0.25),") && vulkan.contains("warmup: 7,"))
+    }
+}
+
+/// `augment [hflip] [crop=P]`.
+@Suite struct AugmentSyntaxTests {
+    @Test("augment's forms; the train statement keeps it")
+    func parsed() throws {
+        func augmentation(_ text: String) throws -> Augmentation {
+            try Parser.parse("input 8x8\n" + text + "\ndense 2\nsoftmax\ntrain lr=0.1\n", file: "net.cnn").train.augmentation
+        }
+        #expect(try augmentation("augment hflip crop=2") == Augmentation(hflip: true, crop: 2))
+        #expect(try augmentation("augment crop=8") == Augmentation(crop: 8))
+        #expect(try augmentation("") == Augmentation())
+    }
+
+    static let cases: [ParserErrorCase] = [
+        Case("input 8x8\naugment crop=9\n", 2, 14, "crop=9 pads more than the input is wide or high (8x8)",
+             hint: "a few pixels, like crop=4 for 32x32 images"),
+        Case("input 8x8\naugment hflip hflip\n", 2, 15, "'hflip' given twice"),
+        Case("input 8x8\naugment vflip\n", 2, 9, "unexpected extra operand 'vflip'"),
+        Case("augment hflip\ninput 8x8\n", 1, 1, "'augment' must come after 'input'"),
+        Case("input 8x8\naugment hflip\naugment crop=1\n", 3, 1, "duplicate 'augment' statement",
+             hint: "'augment' is already given at line 2"),
+    ]
+
+    @Test("augment errors are diagnostics at the word", arguments: cases)
+    func rejected(_ c: ParserErrorCase) {
+        ParserErrorTests.check(c, ParserErrorTests.diagnostic(c.source))
     }
 }

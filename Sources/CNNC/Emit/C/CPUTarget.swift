@@ -93,6 +93,7 @@ public enum CPUTarget {
             "epochs": "\(net.train.epochs)", "batch": "\(net.train.batch)",
             "lr": "\(Float(net.train.learningRate))", "momentum": "\(Float(net.train.momentum))", "seed": "\(net.train.seed)",
             "schedule": CPUTarget.scheduleSwift(net.train.schedule), "warmup": "\(net.train.warmup)",
+            "augmentation": "Augmentation(hflip: \(net.train.augmentation.hflip), crop: \(net.train.augmentation.crop))",
             "parameterCount": "\(plan.parameterCount)", "parameters": params, "allocations": allocations.joined(separator: "\n"),
             "perSampleFloats": "\(perSampleFloats)", "fixedFloats": "\(fixedFloats)",
         ]) { $1 })

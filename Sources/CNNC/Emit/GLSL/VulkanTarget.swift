@@ -121,6 +121,7 @@ public enum VulkanTarget {
             "epochs": "\(net.train.epochs)", "batch": "\(net.train.batch)",
             "lr": "\(Float(net.train.learningRate))", "momentum": "\(Float(net.train.momentum))", "seed": "\(net.train.seed)",
             "schedule": CPUTarget.scheduleSwift(net.train.schedule), "warmup": "\(net.train.warmup)",
+            "augmentation": "Augmentation(hflip: \(net.train.augmentation.hflip), crop: \(net.train.augmentation.crop))",
             "parameterCount": "\(plan.parameterCount)", "parameters": params,
             "largestBatch": "\(VulkanLimits.largestBatch(program).batch)",
             "localSize": "\(GLSLProgram.localSize)",

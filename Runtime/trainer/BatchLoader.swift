@@ -1,0 +1,57 @@
+// Training batches gathered (and augmented) on a second thread: while the network computes batch b from one
+// staging buffer, batch b + 1 is gathered into the other, so gathering and augmentation cost no step time.
+import Dispatch
+
+/// Two staging buffers and the thread that fills them, for one epoch order at a time.
+final class BatchLoader: @unchecked Sendable {
+    let data: Dataset
+    let batch: Int
+    let buffers: [StagingBuffer]
+    let augmentation: Augmentation
+    let seed: UInt64
+    let height: Int, width: Int, channels: Int
+    /// The epoch's sample order; set only while no batch is being gathered.
+    var order: [Int32] = []
+    private let scratch: UnsafeMutablePointer<Float>
+    private let queue = DispatchQueue(label: "cnnc.batches")
+    private let group = DispatchGroup()
+
+    /// `first` is one staging buffer (the trainer's); a second of the same capacity is made here.
+    init(data: Dataset, batch: Int, first: StagingBuffer, augmentation: Augmentation, seed: UInt64,
+         height: Int, width: Int, channels: Int) {
+        self.data = data
+        self.batch = batch
+        buffers = [first, StagingBuffer(capacity: first.capacity, sampleSize: data.sampleSize)]
+        self.augmentation = augmentation
+        self.seed = seed
+        self.height = height; self.width = width; self.channels = channels
+        scratch = .allocate(capacity: max(data.sampleSize, 1))
+    }
+
+    deinit {
+        group.wait()
+        scratch.deallocate()
+    }
+
+    /// Samples in batch `b`.
+    func count(_ b: Int) -> Int { min(batch, data.count - b * batch) }
+
+    /// Gathers batch `b` of epoch `epoch` into buffer `b % 2` on this thread.
+    func load(_ b: Int, epoch: Int) {
+        let buffer = buffers[b % 2], first = b * batch, count = count(b)
+        order.withUnsafeBufferPointer { all in
+            data.gather(UnsafeBufferPointer(rebasing: all[first..<first + count]), images: buffer.images,
+                        labels: buffer.labels)
+        }
+        augmentation.apply(to: buffer.images, count: count, height: height, width: width, channels: channels,
+                           scratch: scratch, seed: seed, epoch: epoch, batch: b + 1)
+    }
+
+    /// Starts gathering batch `b` on the loader's thread.
+    func prefetch(_ b: Int, epoch: Int) {
+        queue.async(group: group) { self.load(b, epoch: epoch) }
+    }
+
+    /// Waits until the batch being prefetched (if any) is ready.
+    func wait() { group.wait() }
+}
