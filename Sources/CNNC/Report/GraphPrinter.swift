@@ -36,7 +36,8 @@ public enum GraphPrinter {
         let title = "\(net.name) (\(net.sourceFile)): \(net.layers.count) layers, \(net.parameterCount) parameters"
         out += "  label=\(quoted(title, "fused kernels of several layers are dashed boxes"));\n"
         out += "  labelloc=t;\n  fontname=\"Helvetica\";\n"
-        out += "  node [shape=box, style=\"rounded,filled\", fillcolor=\"#eeeeee\", fontname=\"Helvetica\", fontsize=10];\n"
+        out += "  node [shape=box, style=\"rounded,filled\", fillcolor=\"#eeeeee\", fontname=\"Helvetica\", "
+            + "fontsize=10];\n"
         out += "  edge [fontname=\"Helvetica\", fontsize=9];\n\n"
 
         var inputLines = ["input", net.input.description]
@@ -95,7 +96,8 @@ public enum GraphPrinter {
                 case "\"": s += "\\\""
                 case "\\": s += "\\\\"
                 default:
-                    if u.value < 0x20 || u.value == 0x7F || u == "\u{2028}" || u == "\u{2029}" || u == "\u{85}" { continue }
+                    let lineBreak = u == "\u{85}" || u == "\u{2028}" || u == "\u{2029}"
+                    if u.value < 0x20 || u.value == 0x7F || lineBreak { continue }
                     s.unicodeScalars.append(u)
                 }
             }

@@ -52,7 +52,8 @@ public enum Graphviz {
 
     static func firstIndex(of needle: [UInt8], in hay: ArraySlice<UInt8>) -> Int? {
         guard hay.count >= needle.count else { return nil }
-        for i in hay.startIndex...(hay.endIndex - needle.count) where hay[i..<(i + needle.count)].elementsEqual(needle) {
+        for i in hay.startIndex...(hay.endIndex - needle.count)
+        where hay[i..<(i + needle.count)].elementsEqual(needle) {
             return i
         }
         return nil

@@ -80,7 +80,8 @@ struct GraphPrinterTests {
         #expect(g.edges["b2 -> block2"] == "7x7x32")
         #expect(g.edges["globalavgpool1 -> dense1"] == "1x1x32")
         #expect(g.labels["block2"] == #"block2\nadd proj + b2, relu"#)
-        // The clusters are the plan's fused groups of more than one layer, whatever fusion decides.
+        // The adds are the epilogues of the convs before them (a residual each): one kernel, one cluster.
+        #expect(g.clusters == ["a2": ["a2", "block1"], "proj": ["proj", "block2"]])
         let fused = c.plan.groups.filter(\.isFused)
         #expect(g.clusters == Dictionary(uniqueKeysWithValues: fused.map {
             ($0.name, $0.layers.map { c.network.layers[$0].name })
@@ -112,6 +113,7 @@ struct GraphPrinterTests {
         #expect(GraphPrinter.quoted("two\nlines\r\tx\u{7F}") == #""twolinesx""#)
         #expect(GraphPrinter.quoted("a", "b\"") == #""a\nb\"""#)
         #expect(GraphPrinter.quoted("ünïcode ✓") == "\"ünïcode ✓\"")
+        #expect(GraphPrinter.quoted("a\u{2028}b\u{85}c") == #""abc""#)
     }
 
     /// Layer and net names are identifiers; the file name is anything. One that tries to close the label and add
