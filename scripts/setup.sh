@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages cnnc and its generated trainers need, idempotently.
 # Debian 12: Vulkan loader and headers, shaderc and glslang (static archives), glslc,
-# Mesa's lavapipe driver, the Khronos validation layer, zlib, libpng, and Fashion-MNIST.
+# Mesa's lavapipe driver, the Khronos validation layer, zlib, libpng, Fashion-MNIST, and Graphviz
+# (`cnnc graph --format svg`).
 set -euo pipefail
 
 packages=(
@@ -9,6 +10,7 @@ packages=(
   libvulkan-dev mesa-vulkan-drivers vulkan-validationlayers vulkan-tools
   libshaderc-dev glslang-dev spirv-tools glslc
   dataset-fashion-mnist
+  graphviz
 )
 
 missing=()

@@ -47,6 +47,33 @@ struct Report: ParsableCommand {
 
 extension ReportFormat: ExpressibleByArgument {}
 
+struct Graph: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the network's graph as Graphviz DOT: layers as nodes, shapes on the edges, fused kernels as clusters.",
+        discussion: "Draw it with `cnnc graph NET.cnn | dot -Tsvg > NET.svg`, or let cnnc run Graphviz's dot: "
+            + "`cnnc graph NET.cnn --format svg -o NET.svg` (Debian: apt-get install graphviz).")
+
+    @Argument(help: "The network, a .cnn file.") var file: String
+    @Option(help: "Output format: dot (Graphviz's text) or svg (drawn by Graphviz's dot, found on PATH).")
+    var format: GraphFormat = .dot
+    @Option(name: .shortAndLong, help: "Output file (default: standard output); replaces only a graph cnnc wrote.")
+    var output: String?
+
+    func run() throws {
+        let c = try reporting { try Compilation(path: file) }
+        let searchPath = ProcessInfo.processInfo.environment["PATH"]
+        let bytes = try reporting { try GraphPrinter.render(c, format: format, searchPath: searchPath) }
+        guard let output else {
+            FileHandle.standardOutput.write(Data(bytes))
+            return
+        }
+        try reporting { try GraphPrinter.write(bytes, to: output) }
+        print("wrote \(output) (\(format.rawValue) graph of \(c.network.name): \(c.network.layers.count + 1) nodes)")
+    }
+}
+
+extension GraphFormat: ExpressibleByArgument {}
+
 struct Compile: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Compile a network into a standalone Swift package that trains it.",

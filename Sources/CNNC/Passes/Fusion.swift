@@ -37,7 +37,8 @@ public struct FusedGroup: Sendable, Equatable {
     public var op: GroupOp
     /// Indices into `Network.layers`, in source order.
     public var layers: [Int]
-    /// The tensors the group reads (its first layer's inputs) and the tensor it produces (its last layer's output).
+    /// The tensors the group reads (its first layer's inputs, then its residuals) and the tensor it produces (its
+    /// last layer's output).
     public var inputs: [String]
     public var outputTensor: String
     public var input: Shape
@@ -45,6 +46,10 @@ public struct FusedGroup: Sendable, Equatable {
     public var weight: Parameter?
     public var biases: [EpilogueBias]
     public var activation: Activation?
+    /// How many of `inputs`, at its end, are residuals: the other operands of an `add` folded into a conv or dense
+    /// epilogue, added after the biases and before the activation. Each has the output's shape, and receives the
+    /// gradient dz (the output gradient through the activation) unchanged.
+    public var residuals: Int = 0
     public var location: SourceLocation
     public var needsBackward: Bool
     public var needsInputGradient: Bool
@@ -52,6 +57,15 @@ public struct FusedGroup: Sendable, Equatable {
     public var backwardMACs: Int
 
     public var parameters: [Parameter] { (weight.map { [$0] } ?? []) + biases.map(\.parameter) }
+    /// Whether the group is a conv or a dense layer: a kernel whose epilogue a residual can join.
+    public var takesResiduals: Bool {
+        switch op {
+        case .conv, .dense: return true
+        default: return false
+        }
+    }
+    /// The residual tensors (see `residuals`).
+    public var residualInputs: ArraySlice<String> { inputs.suffix(residuals) }
     public var isFused: Bool { layers.count > 1 }
 }
 
@@ -59,6 +73,9 @@ public struct FusedGroup: Sendable, Equatable {
 /// activation become one group. A layer with an inline activation (`conv ... relu`) ends its group: a bias after
 /// an activation is not a linear epilogue. A layer joins the group before it only when it reads that group's
 /// output and nothing else does: a tensor another layer also reads must stay in memory.
+/// An `add` of two tensors (with its `relu`) joins a conv or dense group the same way, as a residual epilogue: its
+/// other operand comes earlier in the source (a topological order), so it is computed when the group runs, and the
+/// add's kernel and its pass over memory disappear.
 public enum Fusion {
     public static func fuse(_ net: Network) -> [FusedGroup] {
         var groups: [FusedGroup] = []
@@ -108,8 +125,17 @@ public enum Fusion {
             i += 1
             while absorbs, i < net.layers.count {
                 let next = net.layers[i]
-                guard next.inputs == [group.outputTensor], consumers[group.outputTensor] == [i] else { break }
-                if case let .bias(kind) = next.op, group.op != .add {
+                guard consumers[group.outputTensor] == [i] else { break }
+                // One residual at most: its gradient is the kernel's dz, left in place in the output gradient's
+                // storage, which can stand for one tensor's gradient only.
+                if case let .add(relu) = next.op, group.residuals == 0, group.takesResiduals, next.inputs.count == 2,
+                   next.inputs.contains(group.outputTensor) {
+                    group.inputs += next.inputs.filter { $0 != group.outputTensor }
+                    group.residuals = next.inputs.count - 1
+                    if relu { group.activation = .relu; absorbs = false }
+                } else if next.inputs != [group.outputTensor] {
+                    break
+                } else if case let .bias(kind) = next.op, group.op != .add, group.residuals == 0 {
                     group.biases.append(EpilogueBias(kind: kind, parameter: next.parameters[0]))
                 } else if case let .activation(a) = next.op {
                     group.activation = a

@@ -83,7 +83,8 @@ public enum Planner {
         for l in net.layers { learnable[l.name] = l.needsBackward }
         var sums: [Kernel] = []
         func inputGradient(_ g: FusedGroup, _ gi: Int, input i: Int, aliasing: String? = nil) -> String {
-            let tensor = g.inputs[i], shape = net.layers[g.layers[0]].inputShapes[i]
+            let first = net.layers[g.layers[0]]
+            let tensor = g.inputs[i], shape = i < first.inputShapes.count ? first.inputShapes[i] : g.output
             guard let total = gradientOf[tensor] else { return gradient(of: tensor, shape, aliasing: aliasing) }
             let term = "\(g.name)_dterm\(i)"
             add(term, .gradient, shape, storage: aliasing.map { buffers[index[$0]!].storage })
@@ -109,8 +110,12 @@ public enum Planner {
                 } else if g.op == .flatten {
                     continue
                 }
+                // A residual's gradient is dz, which the kernel leaves in its output gradient's storage (in place
+                // of dy): the residual's gradient buffer (or its term of a sum) is that storage.
+                let residualsFrom = g.inputs.count - g.residuals
                 operands.otherInputGradients = g.inputs.indices.dropFirst().map { i in
-                    learnable[g.inputs[i]]! ? inputGradient(g, gi, input: i) : nil
+                    guard learnable[g.inputs[i]]! else { return nil }
+                    return inputGradient(g, gi, input: i, aliasing: i >= residualsFrom ? dy : nil)
                 }
                 kernels.append(Kernel(name: "\(g.name)_backward", phase: .backward, group: gi, operands: operands,
                                       parameters: g.weight.map { [$0.name] } ?? [],

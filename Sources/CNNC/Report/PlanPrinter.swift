@@ -67,6 +67,7 @@ public enum PlanPrinter {
             if case .flatBias = b.parameter.layout { s += (s.isEmpty ? "" : " + ") + "bias"; continue }
             s += (s.isEmpty ? "" : " + ") + "bias \(b.kind.rawValue)"
         }
+        if g.residuals > 0 { s += " + add " + g.residualInputs.joined(separator: " + ") }
         if let a = g.activation { s += (s.isEmpty ? "" : " + ") + a.description }
         return s
     }

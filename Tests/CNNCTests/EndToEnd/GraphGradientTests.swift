@@ -6,7 +6,11 @@ import Testing
 /// probabilities, loss and every parameter gradient within 1e-4 relative. graph_a has an identity shortcut whose
 /// tensor fans out, a projection shortcut (a stride-2 1x1 conv reached with from=), add with and without relu, and
 /// globalavgpool; graph_b has an add with the network input (no gradient to it), from=input, a three-way concat,
-/// a tensor read by two dense layers, and a concat of flat tensors.
+/// a tensor read by two dense layers, and a concat of flat tensors. The adds of both that follow a conv without
+/// activation are fused into its epilogue as residuals; graph_c has the other cases of that fusion: a residual
+/// whose gradient is the first of its tensor's (and gets later readers' terms added), one that is a term of a
+/// sum, one that is the conv's (or the dense's) own input too, a first conv (no input gradient, its single-pass
+/// backward form) with a residual that needs a gradient, and a stand-alone add of three tensors (not fused).
 @Suite("generated graph networks match the reference", .serialized)
 struct GraphGradientTests {
     static let nets: [(name: String, source: String)] = [
@@ -41,6 +45,26 @@ struct GraphGradientTests {
          dense 5 tanh name=h1
          dense 4 sigmoid from=avgpool1 name=h2
          concat h1 name=flat
+         dense 3
+         softmax
+         """),
+        ("graph_c", """
+         net graph_c
+         input 6x6x2
+         scale 0.5
+         conv 3 3x3 pad=same relu name=c1
+         conv 3 1x1 from=input name=c2
+         add c1 relu name=s1
+         conv 3 3x3 pad=same name=c3
+         add s1 name=s2
+         conv 3 3x3 pad=same relu name=c4
+         add s2,s1 name=s3
+         conv 3 1x1 name=c5
+         add s2 relu name=s4
+         globalavgpool
+         dense 4 relu name=d1
+         dense 4 name=d2
+         add d1 relu name=s5
          dense 3
          softmax
          """),

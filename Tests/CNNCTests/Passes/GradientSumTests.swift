@@ -25,9 +25,13 @@ import Testing
             #expect(plan.buffer(term)!.storage != plan.buffer(total)!.storage)
             #expect(k.reads.contains(total) && k.writes == [total])
         }
-        // add writes both inputs' gradients; proj's and down's reads of block1 are summed.
-        let add = plan.kernels[index["block1_backward"]!]
-        #expect(add.operands.inputGradient == "d_conv3_out" && add.operands.otherInputGradients == ["d_stem_out"])
+        // block1 = relu(conv3 + stem) is conv3's residual epilogue: conv3's backward writes conv2's gradient and
+        // stem's, which is its dz, left in place in its output gradient's storage; proj's and down's reads of
+        // block1 are summed.
+        #expect(index["block1_backward"] == nil)
+        let fused = plan.kernels[index["conv3_backward"]!]
+        #expect(fused.operands.inputGradient == "d_conv2_out" && fused.operands.otherInputGradients == ["d_stem_out"])
+        #expect(plan.buffer("d_stem_out")!.storage == plan.buffer(fused.operands.outputGradient!)!.storage)
     }
 
     /// A sum kernel carries its reader's group; `cnnc plan` printed that conv's schedule for it.
@@ -42,9 +46,10 @@ import Testing
 
     @Test func noGradientFlowsToTheInput() throws {
         let plan = try Self.plan(GraphGradientTests.nets[1].source)
-        let skip = try #require(plan.kernels.first { $0.name == "skip0_backward" })
-        // skip0 = relu(pre + input): only pre's gradient.
-        #expect(skip.operands.inputGradient == "d_pre_out" && skip.operands.otherInputGradients == [nil])
+        // skip0 = relu(pre + input) is pre's residual epilogue; neither pre's input nor its residual (both the
+        // input) gets a gradient.
+        let skip = try #require(plan.kernels.first { $0.name == "pre_backward" })
+        #expect(skip.operands.inputGradient == nil && skip.operands.otherInputGradients == [nil])
         #expect(!plan.buffers.contains { $0.name == "d_x" || $0.name == "d_input" })
         let mix = try #require(plan.kernels.first { $0.name == "mix_forward" })
         #expect(mix.reads == ["b3_out", "b1_out", "b2_out"])

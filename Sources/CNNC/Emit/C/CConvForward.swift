@@ -6,7 +6,7 @@ extension CKernels {
         var c = CodeWriter()
         header(g, "forward").forEach { c.line($0) }
         c.block("static void \(g.name)_forward(const float* restrict in, const float* restrict weight"
-                + "\(biasParams(g, grad: false)), float* restrict out, int n0, int n1)") { c in
+                + "\(biasParams(g, grad: false))\(residualParams(g)), float* restrict out, int n0, int n1)") { c in
             switch form {
             case let .rows(blocks, cv, looped, inRegisters):
                 rowConvForward(&c, g, filters: oc, window: w, blocks: blocks, filterVectors: cv, loopedFilters: looped,
@@ -29,7 +29,8 @@ extension CKernels {
                     c.line("float* restrict op = out + \(Index.nhwc("n", "oy", "ox", "0", o));")
                     c.block("for (int oc = 0; oc < \(oc); oc++)") { c in
                         c.line("float v = acc[oc];")
-                        lang.epilogue("v", biases: epilogueBiases(g), activation: g.activation, channel: "oc",
+                        lang.epilogue("v", biases: epilogueBiases(g, sample: "n"), activation: g.activation,
+                                      channel: "oc",
                                       element: "(oy * \(o.w) + ox) * \(oc) + oc").forEach { c.line($0) }
                         c.line("op[oc] = v;")
                     }
@@ -127,7 +128,7 @@ extension CKernels {
         c.line("// epilogue")
         c.block("SCALAR_LOOP for (int p = 0; p < \(o.h * o.w); p++) for (int oc = 0; oc < \(oc); oc++)") { c in
             c.line("float v = op[p * \(oc) + oc];")
-            lang.epilogue("v", biases: epilogueBiases(g), activation: g.activation, channel: "oc",
+            lang.epilogue("v", biases: epilogueBiases(g, sample: "n"), activation: g.activation, channel: "oc",
                           element: "p * \(oc) + oc").forEach { c.line($0) }
             c.line("op[p * \(oc) + oc] = v;")
         }
@@ -139,7 +140,7 @@ extension CKernels {
     /// `group` is the C variable of a looped filter group, added to `channel`.
     func epilogue(_ v: String, _ g: FusedGroup, channel: Int, group: String? = nil, element: String) -> String {
         var e = v
-        for b in epilogueBiases(g) {
+        for b in epilogueBiases(g, sample: "n") {
             switch b.kind {
             case .channel:
                 e = "\(e) + vf16_load(\(Index.plus(group.map { "\(b.pointer) + \($0)" } ?? b.pointer, channel)))"

@@ -89,15 +89,20 @@ extension CKernels {
     func singlePassWeightGradient(_ c: inout CodeWriter, _ g: FusedGroup, filters oc: Int, window w: Window,
                                   taps: Int) {
         let i = g.input, o = g.output
+        // A residual's gradient is dz in dout's storage (the plan aliases it), so dz is stored where the
+        // activation changes it.
+        let storesDz = g.residuals > 0 && g.activation != nil
         c.line("// one pass per sample: the activation gradient, the bias gradients, and the whole weight gradient")
-        c.line("// (\(taps) taps x \(oc) outputs) in registers; dz is not stored, "
-               + "since nothing after this kernel reads it")
+        c.line("// (\(taps) taps x \(oc) outputs) in registers; " + (storesDz
+            ? "dz is stored in place: it is the residuals' gradient"
+            : "dz is not stored, since nothing after this kernel reads it"))
         c.line("float acc[\(taps)][\(oc)];")
         c.line("UNROLLED_LOOP for (int t = 0; t < \(taps); t++) for (int oc = 0; oc < \(oc); oc++) acc[t][oc] = 0.0f;")
         c.block("SCALAR_LOOP for (int oy = 0; oy < \(o.h); oy++) "
                 + "SCALAR_LOOP for (int ox = 0; ox < \(o.w); ox++)") { c in
             c.line("const int p = oy * \(o.w) + ox;")
-            c.line("const float* restrict d = dout + \(Index.sample("n", stride: dyStride, "p * \(oc)"));")
+            c.line("\(storesDz ? "" : "const ")float* restrict d = dout + "
+                   + "\(Index.sample("n", stride: dyStride, "p * \(oc)"));")
             if g.activation != nil {
                 c.line("const float* restrict y = out + ((size_t)n * \(o.h * o.w) + p) * \(oc);")
             }
@@ -106,6 +111,7 @@ extension CKernels {
                 // d[oc] is loaded unconditionally, so that the ReLU mask is a select, not a branch per element
                 c.line("const float dv = d[oc];")
                 c.line("dz[oc] = \(lang.activationGradient("dv", output: "y[oc]", g.activation));")
+                if storesDz { c.line("d[oc] = dz[oc];") }
                 for (k, b) in g.biases.enumerated() {
                     let at = b.kind == .channel ? "oc" : "p * \(oc) + oc"
                     c.line("dbias\(k)[\(at)] += dz[oc];  // \(b.parameter.name)")

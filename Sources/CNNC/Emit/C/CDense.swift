@@ -13,7 +13,7 @@ extension CKernels {
         var c = CodeWriter()
         header(g, "forward").forEach { c.line($0) }
         c.block("static void \(g.name)_forward(const float* restrict in, const float* restrict weight"
-                + "\(biasParams(g, grad: false)), float* restrict out, int n0, int n1)") { c in
+                + "\(biasParams(g, grad: false))\(residualParams(g)), float* restrict out, int n0, int n1)") { c in
             // Samples and outputs at a time as the schedule blocks them: each weight vector loaded feeds a FMA per
             // sample, and the weight matrix streams through the cache once per block of samples.
             let block = schedule.samples, tile = schedule.tile
@@ -54,7 +54,8 @@ extension CKernels {
                     c.block("for (int k = 0; k < count; k++) for (int o = 0; o < \(width); o++)") { c in
                         c.line("float v = acc[k][o];")
                         let o = o0.isEmpty ? "o" : "\(o0) + o"
-                        lang.epilogue("v", biases: epilogueBiases(g), activation: g.activation, channel: o, element: o)
+                        lang.epilogue("v", biases: epilogueBiases(g, sample: "(s + k)"), activation: g.activation,
+                                      channel: o, element: o)
                             .forEach { c.line($0) }
                         c.line("out[(size_t)(s + k) * \(units) + \(o)] = v;")
                         }

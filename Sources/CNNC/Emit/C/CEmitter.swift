@@ -226,6 +226,7 @@ struct CEmitter {
         let g = plan.groups[k.group!]
         var args = [storage(k.operands.input!)]
         args += g.parameters.map { param($0.name) }
+        args += k.operands.otherInputs.map(storage)  // a conv's or dense's residuals
         args += [k.operands.output, k.operands.argmax].compactMap { $0 }.map(storage)
         return "\(k.name)(\((args + ["n0", "n1"]).joined(separator: ", ")))"
     }

@@ -21,10 +21,11 @@ struct CKernels {
     }
 
     /// `// in is (N,28,28,1), weight is (3,3,1,16), out is (N,28,28,16)`
-    func shapes(_ g: FusedGroup) -> String {
+    func shapes(_ g: FusedGroup, residuals: Bool = false) -> String {
         var parts = ["in is \(nhwc(g.input))"]
         if let w = g.weight { parts.append("weight is \(w.layout.shapeComment)") }
         for (i, b) in g.biases.enumerated() { parts.append("bias\(i) is \(b.parameter.layout.shapeComment)") }
+        if residuals { for r in 0..<g.residuals { parts.append("res\(r) is \(nhwc(g.output))") } }
         parts.append("out is \(nhwc(g.output))")
         return "// " + parts.joined(separator: ", ")
     }
@@ -36,7 +37,8 @@ struct CKernels {
 
     func header(_ g: FusedGroup, _ suffix: String) -> [String] {
         let layers = g.layers.map { plan.network.layers[$0].name }.joined(separator: " + ")
-        var lines = ["// \(g.name)_\(suffix): \(PlanPrinter.describe(g))  [\(layers); \(basename(g.location.file)):\(g.location.line)]", shapes(g)]
+        var lines = ["// \(g.name)_\(suffix): \(PlanPrinter.describe(g))  [\(layers); \(basename(g.location.file)):\(g.location.line)]",
+                     shapes(g, residuals: suffix == "forward")]
         if suffix == "backward" && (dyStride != g.output.count || (g.needsInputGradient && dxStride != g.input.count)) {
             lines.append("// gradients live in shared slots: dout's samples are \(dyStride) floats apart, din's \(dxStride)")
         }
@@ -47,11 +49,21 @@ struct CKernels {
         g.biases.indices.map { ", \(grad ? "float* restrict dbias" : "const float* restrict bias")\($0)" }.joined()
     }
 
-    func epilogueBiases(_ g: FusedGroup) -> [(kind: BiasKind, pointer: String, comment: String)] {
+    /// The terms the forward epilogue adds before the activation: the biases, then the residuals, which are
+    /// indexed like an element bias from the start of sample `sample` (a C expression) of their buffers.
+    func epilogueBiases(_ g: FusedGroup, sample: String) -> [(kind: BiasKind, pointer: String, comment: String)] {
         g.biases.enumerated().map { i, b in
             if case .flatBias = b.parameter.layout { return (kind: b.kind, pointer: "bias\(i)", comment: "\(b.parameter.name) (one per element)") }
             return (kind: b.kind, pointer: "bias\(i)", comment: "\(b.parameter.name) (\(b.kind.rawValue))")
+        } + g.residualInputs.enumerated().map { r, tensor in
+            (kind: .element, pointer: "(res\(r) + (size_t)\(sample) * \(g.output.count))",
+             comment: "the residual \(tensor)")
         }
+    }
+
+    /// The forward kernel's residual parameters (`FusedGroup.residuals`), after its biases.
+    func residualParams(_ g: FusedGroup) -> String {
+        (0..<g.residuals).map { ", const float* restrict res\($0)" }.joined()
     }
 
     // MARK: conv

@@ -18,7 +18,8 @@ extension GLSLProgram {
                 + "out is \(GLSLText.nhwc(o))",
             "One invocation per sample n, output row oy, \(xb) output columns from ox0 and \(cb) output channels "
                 + "from oc (channels fastest).",
-        ], bindings: [bind(k.operands.input!, as: "x", .read), params(g), bind(k.operands.output!, as: "y", .write)],
+        ], bindings: [bind(k.operands.input!, as: "x", .read), params(g)] + residualBindings(k)
+            + [bind(k.operands.output!, as: "y", .write)],
         threads: .perSample(o.h * columns * groups)) { c in
             c.line("int oc = (t % \(groups)) * \(cb);")
             c.line("int ox0 = ((t / \(groups)) % \(columns)) * \(xb);")
@@ -53,7 +54,7 @@ extension GLSLProgram {
                 c.line("int ob = \(GLSLText.nhwc("n", "oy", "ox", "oc", o));")
                 c.block("for (int k = 0; k < \(cb); k++)") { c in
                     c.line("float v = \(cb == 1 ? "acc[j]" : "acc[j][k]");")
-                    epilogue(g, channel: "oc + k", element: "(oy * \(o.w) + ox) * \(oc) + oc + k")
+                    epilogue(g, channel: "oc + k", element: "(oy * \(o.w) + ox) * \(oc) + oc + k", at: "ob + k")
                         .forEach { c.line($0) }
                     c.line("y[ob + k] = v;")
                 }

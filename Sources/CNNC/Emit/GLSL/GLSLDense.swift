@@ -10,7 +10,8 @@ extension GLSLProgram {
         return shader(k.name, kernel: ki, group: g, what: [
             "in is (N,\(n)), weight is (\(n),\(units)) at params[\(W)], out is (N,\(units))",
             "One invocation per \(nb) samples from n0 and \(ob) outputs from o (outputs fastest).",
-        ], bindings: [bind(k.operands.input!, as: "x", .read), params(g), bind(k.operands.output!, as: "y", .write)],
+        ], bindings: [bind(k.operands.input!, as: "x", .read), params(g)] + residualBindings(k)
+            + [bind(k.operands.output!, as: "y", .write)],
         threads: .sampleBlocks(block: nb, groups)) { c in
             c.line("int o = (t % \(groups)) * \(ob);")
             c.line("int n0 = (t / \(groups)) * \(nb);")
@@ -24,7 +25,8 @@ extension GLSLProgram {
             c.block("for (int j = 0; j < \(nb) && n0 + j < pc.n; j++)") { c in
                 c.block("for (int k = 0; k < \(ob); k++)") { c in
                     c.line("float v = \(ob == 1 ? "acc[j]" : "acc[j][k]");")
-                    epilogue(g, channel: "o + k", element: "o + k").forEach { c.line($0) }
+                    epilogue(g, channel: "o + k", element: "o + k", at: "(n0 + j) * \(units) + o + k")
+                        .forEach { c.line($0) }
                     c.line("y[(n0 + j) * \(units) + o + k] = v;")
                 }
             }
