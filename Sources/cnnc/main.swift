@@ -8,7 +8,7 @@ struct CNNCCommand: ParsableCommand {
         commandName: "cnnc",
         abstract: "An ahead-of-time compiler for convolutional networks.",
         discussion: "Write a network in a .cnn file; report its shapes and costs, print its kernel plan, or compile it into a standalone Swift package that trains it.",
-        subcommands: [Report.self, Plan.self, Compile.self, Export.self]
+        subcommands: [Report.self, Plan.self, Compile.self, Export.self, Check.self]
     )
 }
 
