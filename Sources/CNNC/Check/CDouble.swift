@@ -12,11 +12,11 @@
 enum CDouble {
     /// The double kernel file: prelude, kernels, step functions (the header is `header(_:)`).
     static func kernels(_ emitter: CEmitter) throws -> String {
-        prelude + (try widen(emitter.kernelFunctions())) + "\n" + (try widen(emitter.stepFunctions()))
+        LineWrap.wrap(prelude + (try widen(emitter.kernelFunctions())) + "\n" + (try widen(emitter.stepFunctions())))
     }
 
     /// The header of the double kernel file: the buffer struct and the step functions, in doubles.
-    static func header(_ emitter: CEmitter) throws -> String { try widen(emitter.header()) }
+    static func header(_ emitter: CEmitter) throws -> String { LineWrap.wrap(try widen(emitter.header())) }
 
     /// Identifiers renamed: the type, the vector types and their macros, libm's float functions and the kernel
     /// file's own exp and tanh.
@@ -51,7 +51,8 @@ enum CDouble {
         func isDigit(_ c: UInt8) -> Bool { c >= 48 && c <= 57 }
         while i < s.count {
             let c = s[i]
-            if c == UInt8(ascii: "/") && i + 1 < s.count && (s[i + 1] == UInt8(ascii: "/") || s[i + 1] == UInt8(ascii: "*")) {
+            let slash = UInt8(ascii: "/"), star = UInt8(ascii: "*")
+            if c == slash && i + 1 < s.count && (s[i + 1] == slash || s[i + 1] == star) {
                 let block = s[i + 1] == UInt8(ascii: "*")
                 var j = i + 2
                 if block {
@@ -94,7 +95,8 @@ enum CDouble {
                         && d != UInt8(ascii: "F") {
                         let exponent = d == UInt8(ascii: "e") || d == UInt8(ascii: "E")
                         j += 1
-                        if exponent && j < s.count && (s[j] == UInt8(ascii: "+") || s[j] == UInt8(ascii: "-")) { j += 1 }
+                        let sign = j < s.count && (s[j] == UInt8(ascii: "+") || s[j] == UInt8(ascii: "-"))
+                        if exponent && sign { j += 1 }
                     } else {
                         break
                     }
@@ -129,7 +131,8 @@ enum CDouble {
         #define vd16_load(p) __extension__({ vd16 v_; memcpy(&v_, (p), sizeof v_); v_; })
         #define vd16_store(p, v) do { const vd16 s_ = (v); memcpy((p), &s_, sizeof s_); } while (0)
         /// Stores 16 int lanes (argmax offsets) into an int array.
-        #define vl16_store(p, v) do { const vl16 s_ = (v); for (int l_ = 0; l_ < 16; l_++) (p)[l_] = (int)s_[l_]; } while (0)
+        #define vl16_store(p, v) \\
+            do { const vl16 s_ = (v); for (int l_ = 0; l_ < 16; l_++) (p)[l_] = (int)s_[l_]; } while (0)
         #define vd16_select(m, a, b) ((vd16)(((vl16)(a) & (m)) | ((vl16)(b) & ~(m))))
         #define vl16_select(m, a, b) (((a) & (m)) | ((b) & ~(m)))
         #define vd16_relu(v) __extension__({ const vd16 r_ = (v); (vd16)((vl16)r_ & (r_ > (vd16){0})); })

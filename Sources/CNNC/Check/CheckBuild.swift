@@ -10,7 +10,8 @@ enum CheckBuild {
             let candidate = "\(dir)/cc"
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }
-        throw CompileError("error: cnnc check builds the kernels with the system C compiler, and there is no 'cc' on PATH")
+        throw CompileError("error: cnnc check builds the kernels with the system C compiler, and there is no 'cc' "
+                           + "on PATH")
     }
 
     /// A folder of cnnc's own (mkdtemp: a fresh name, mode 0700) under the temporary directory; `remove` deletes
@@ -20,7 +21,8 @@ enum CheckBuild {
         private var written: [String] = []
 
         init() throws {
-            var template = Array((NSTemporaryDirectory() + "/cnnc-check-XXXXXX").utf8CString)
+            let pattern = (NSTemporaryDirectory() as NSString).appendingPathComponent("cnnc-check-XXXXXX")
+            var template = Array(pattern.utf8CString)
             guard let made = mkdtemp(&template) else {
                 throw CompileError("error: cannot create a temporary folder: \(String(cString: strerror(errno)))")
             }
@@ -53,7 +55,9 @@ enum CheckBuild {
         try bytes.withUnsafeBytes { raw in
             while written < raw.count {
                 let n = Foundation.write(fd, raw.baseAddress! + written, raw.count - written)
-                guard n > 0 else { throw CompileError("\(path): error: cannot write: \(String(cString: strerror(errno)))") }
+                guard n > 0 else {
+                    throw CompileError("\(path): error: cannot write: \(String(cString: strerror(errno)))")
+                }
                 written += n
             }
         }
@@ -71,7 +75,8 @@ enum CheckBuild {
         for dir in dirs {
             let result = results.value[dir]!
             guard result.status == 0 else {
-                let first = result.output.split(separator: "\n").first.map(String.init) ?? "exit status \(result.status)"
+                let first = result.output.split(separator: "\n").first.map(String.init)
+                    ?? "exit status \(result.status)"
                 throw CompileError("\(file): error: the C compiler rejected the double-precision kernels: \(first)")
             }
         }
@@ -105,7 +110,8 @@ enum CheckBuild {
 
     /// The `count` doubles of a file the driver wrote.
     private static func doubles(_ path: String, count: Int, file: String) throws -> [Double] {
-        guard let data = FileManager.default.contents(atPath: path), data.count == count * MemoryLayout<Double>.size else {
+        guard let data = FileManager.default.contents(atPath: path),
+              data.count == count * MemoryLayout<Double>.size else {
             throw CompileError("\(file): error: the gradient check's kernels wrote no complete result")
         }
         return data.withUnsafeBytes { Array($0.bindMemory(to: Double.self)) }

@@ -93,8 +93,8 @@ public enum GradientCheck {
         }
         var results: [(tensor: Int, element: Int, row: [Double])] = []
         for (v, dir) in dirs.enumerated() {
-            let r = try CheckBuild.runDriver(in: dir, run: 1, data: data.file(probes: probes[v]), probes: owner[v].count,
-                                             gradients: gradientCount, file: file).rows
+            let r = try CheckBuild.runDriver(in: dir, run: 1, data: data.file(probes: probes[v]),
+                                             probes: owner[v].count, gradients: gradientCount, file: file).rows
             for (k, row) in r.enumerated() {
                 let t = tensors[owner[v][k]], index = Int(probes[v][2 * k + 1])
                 results.append((owner[v][k], t.variant == 0 ? index - t.start : index, row))
@@ -155,7 +155,8 @@ public enum GradientCheck {
     public static func render(_ r: Result, file: String) -> String {
         let o = r.options
         var lines = ["\(Spelling.fileName(file)): gradients of the CPU kernels (in double precision) against central "
-                     + "differences of the loss,", "batch \(o.batch), seed \(o.seed), up to \(o.samples) elements per tensor"]
+                     + "differences of the loss,",
+                     "batch \(o.batch), seed \(o.seed), up to \(o.samples) elements per tensor"]
         let header = ["layer", "tensor", "elements", "checked", "nonzero", "max rel. error", "worst element"]
         let body = r.rows.map { row in
             [row.layer, row.tensor, "\(row.elements)", "\(row.checked)", "\(row.nonzero)", format(row.maxError),

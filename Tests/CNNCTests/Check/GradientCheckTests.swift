@@ -130,3 +130,27 @@ struct CDoubleTests {
         }
     }
 }
+
+extension CDoubleTests {
+    /// The double kernels and the driver compile warning-free under both compilers `cc` may be (clang's vector
+    /// comparisons and lax conversions differ from gcc's).
+    @Test("the double kernels compile with clang and gcc", arguments: ["mnist002", "inception"])
+    func compiles(_ name: String) throws {
+        let c = try Compilation(path: repositoryRoot.appendingPathComponent("Examples/\(name).cnn").path, inputGradient: true)
+        let emitter = CEmitter(plan: c.plan)
+        let dir = GeneratedTrainer.workRoot.appendingPathComponent("double-\(name)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try CDouble.kernels(emitter).write(to: dir.appendingPathComponent("kernels.c"), atomically: true, encoding: .utf8)
+        try CDouble.header(emitter).write(to: dir.appendingPathComponent("kernels.h"), atomically: true, encoding: .utf8)
+        try CheckDriver.source(emitter).write(to: dir.appendingPathComponent("driver.c"), atomically: true, encoding: .utf8)
+        for compiler in ["clang", "gcc"] {
+            for source in ["kernels.c", "driver.c"] {
+                let r = try GeneratedTrainer.run("/usr/bin/env", [
+                    compiler, "-std=gnu11", "-c", "-O0", "-Wall", "-Werror", "-Wno-unused-parameter",
+                    dir.appendingPathComponent(source).path, "-o", dir.appendingPathComponent("\(source)-\(compiler).o").path,
+                ])
+                #expect(r.status == 0, "\(compiler) \(source): \(r.output.prefix(2000))")
+            }
+        }
+    }
+}
