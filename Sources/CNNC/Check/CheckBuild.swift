@@ -75,7 +75,8 @@ enum CheckBuild {
         for dir in dirs {
             let result = results.value[dir]!
             guard result.status == 0 else {
-                let first = result.output.split(separator: "\n").first.map(String.init)
+                let lines = result.output.split(separator: "\n")
+                let first = (lines.first { $0.contains("error") } ?? lines.first).map(String.init)
                     ?? "exit status \(result.status)"
                 throw CompileError("\(file): error: the C compiler rejected the double-precision kernels: \(first)")
             }

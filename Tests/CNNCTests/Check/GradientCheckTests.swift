@@ -60,6 +60,20 @@ struct GradientCheckTests {
         #expect(text.contains("1 of 9 tensors fail: \(tensor)"), "\(text)")
     }
 
+    /// Kernels the C compiler rejects are a one-line error, and the temporary folder is gone afterwards.
+    @Test("a compile error is one line and leaves nothing behind")
+    func compileError() throws {
+        #expect {
+            _ = try Self.check(try Self.example("digits004"), file: "digits004.cnn") { $0 + "\nthis is not C;\n" }
+        } throws: { error in
+            let text = "\(error)"
+            return text.hasPrefix("digits004.cnn: error: the C compiler rejected the double-precision kernels: ")
+                && !text.contains("\n")
+        }
+        let left = try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory()).filter { $0.hasPrefix("cnnc-check-") }
+        #expect(left.isEmpty, "\(left)")
+    }
+
     /// The command: exit 0 and the table on a good network; one line and exit 1 on a file with an error, a missing
     /// file, and a network without a softmax.
     @Test("the command's exit status and errors")
@@ -83,6 +97,10 @@ struct GradientCheckTests {
             #expect(r.output.contains(message), "\(name): \(r.output)")
             #expect(r.output.contains("error:"), "\(name): \(r.output)")
         }
+        let noCompiler = try GeneratedTrainer.run(cnnc, ["check", repositoryRoot.appendingPathComponent("Examples/digits004.cnn").path],
+                                                  environment: ["PATH": dir.path])
+        #expect(noCompiler.status == 1 && noCompiler.output == "error: cnnc check builds the kernels with the system C "
+                + "compiler, and there is no 'cc' on PATH\n", "\(noCompiler.output)")
         let missing = try GeneratedTrainer.run(cnnc, ["check", dir.appendingPathComponent("missing.cnn").path])
         #expect(missing.status == 1 && missing.output.hasSuffix("missing.cnn: error: cannot read file\n"), "\(missing.output)")
         // Nothing left behind in the temporary directory.
