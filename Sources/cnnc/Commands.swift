@@ -122,3 +122,45 @@ struct Export: ParsableCommand {
             + "\(c.network.input.c), \(c.network.input.h), \(c.network.input.w)], output probabilities [N, \(c.network.output.count)])")
     }
 }
+
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check every gradient the CPU kernels compute against central finite differences of the loss.",
+        discussion: """
+            Prints, per parameter tensor and for the input, the largest relative error over the probed elements, \
+            and exits 1 where one exceeds the tolerance. The network's C kernels are built in double precision \
+            (float spelled double, the same loops) with the system C compiler (`cc`) in a temporary folder that \
+            is removed afterwards, and run on one random batch with random labels; each probed element's \
+            gradient is compared with (loss(x + h) - loss(x - h)) / 2h for h = 1e-5 and 1e-6 (times max(1, |x|)), \
+            the better of the two counting (a step across a ReLU or max-pool kink is wrong, the smaller one \
+            rarely crosses it). An element's error is relative to the larger of its two gradients, at least a \
+            hundredth of the tensor's largest gradient. The Vulkan target is not checked yet.
+            """)
+
+    @Argument(help: "The network, a .cnn file.") var file: String
+    @Option(help: "Samples in the random batch.") var batch = 2
+    @Option(help: "Elements probed per tensor (every element of a smaller tensor).") var samples = 12
+    @Option(help: "Seed of the batch, the labels, the parameters and the probed elements.") var seed: UInt64 = 1
+    @Option(help: "The largest relative error that passes.") var tolerance = 1e-5
+
+    func validate() throws {
+        if batch < 1 || batch > 64 { throw ValidationError("--batch must be between 1 and 64") }
+        if samples < 1 || samples > 10_000 { throw ValidationError("--samples must be between 1 and 10000") }
+        if !(tolerance > 0 && tolerance < 1) { throw ValidationError("--tolerance must be between 0 and 1") }
+    }
+
+    func run() throws {
+        guard let data = FileManager.default.contents(atPath: file) else {
+            FileHandle.standardError.write(Data("\(file): error: cannot read file\n".utf8))
+            throw ExitCode(1)
+        }
+        var options = GradientCheck.Options()
+        options.batch = batch
+        options.samples = samples
+        options.seed = seed
+        options.tolerance = tolerance
+        let result = try reporting { try GradientCheck.run(source: [UInt8](data), file: file, options: options) }
+        print(GradientCheck.render(result, file: file), terminator: "")
+        if !result.passed { throw ExitCode(1) }
+    }
+}

@@ -7,8 +7,9 @@ struct CNNCCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cnnc",
         abstract: "An ahead-of-time compiler for convolutional networks.",
-        discussion: "Write a network in a .cnn file; report its shapes and costs, print its kernel plan or its graph, or compile it into a standalone Swift package that trains it.",
-        subcommands: [Report.self, Plan.self, Graph.self, Compile.self, Export.self]
+        discussion: "Write a network in a .cnn file; report its shapes and costs, print its kernel plan or its graph, "
+            + "check its gradients, or compile it into a standalone Swift package that trains it.",
+        subcommands: [Report.self, Plan.self, Graph.self, Check.self, Compile.self, Export.self]
     )
 }
 

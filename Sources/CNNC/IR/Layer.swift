@@ -246,6 +246,9 @@ public struct Network: Sendable, Equatable {
     public var scaleText: String?
     public var layers: [Layer]
     public var train: TrainConfig
+    /// Whether the backward pass also computes the gradient of the network input (`cnnc check` asks for it; a
+    /// trainer never needs it).
+    public var inputGradient = false
 
     public var parameters: [Parameter] { layers.flatMap(\.parameters) }
     /// The index of the layer that produces `tensor`, nil for the network input.

@@ -79,7 +79,7 @@ public enum Planner {
         // gradients: the first reader the backward pass reaches (the last in source order) writes the tensor's
         // gradient buffer, each later one writes a term of its own that a sum kernel right after adds into it, so
         // the gradient is complete before its producer's backward kernel runs.
-        var learnable = [Network.inputTensor: false]
+        var learnable = [Network.inputTensor: net.inputGradient]
         for l in net.layers { learnable[l.name] = l.needsBackward }
         var sums: [Kernel] = []
         func inputGradient(_ g: FusedGroup, _ gi: Int, input i: Int, aliasing: String? = nil) -> String {

@@ -2,7 +2,8 @@
 /// strides against the actual input sizes, creates parameter tensors, and counts MACs forward and backward.
 /// Every impossible shape is a `Diagnostic` at the statement that causes it.
 public enum ShapeInference {
-    public static func infer(_ tree: SyntaxTree) throws -> Network {
+    /// `inputGradient`: whether the backward pass computes the input's gradient too (see `Network.inputGradient`).
+    public static func infer(_ tree: SyntaxTree, inputGradient: Bool = false) throws -> Network {
         var layers: [Layer] = []
         var ordinals: [String: Int] = [:]
         var taken: [String: SourceLocation] = [:]
@@ -12,7 +13,7 @@ public enum ShapeInference {
         // Every tensor's shape, and whether a learnable parameter lies upstream of it (so that its gradient is
         // needed), by tensor name.
         var shapes = [Network.inputTensor: tree.input]
-        var learnableUpstream = [Network.inputTensor: false]
+        var learnableUpstream = [Network.inputTensor: inputGradient]
         var previous = Network.inputTensor
         // Every layer's name first: a name written before its layer is a forward reference, not an unknown name.
         var names: [String] = []
@@ -47,7 +48,7 @@ public enum ShapeInference {
         var name = tree.netName ?? stem(of: tree.file)
         if name.isEmpty { name = "net" }
         return Network(name: name, sourceFile: tree.file, input: tree.input, scale: tree.scale,
-                       scaleText: tree.scaleText, layers: layers, train: tree.train)
+                       scaleText: tree.scaleText, layers: layers, train: tree.train, inputGradient: inputGradient)
     }
 
     /// `name=` or kind + ordinal (`conv1`, `relu2`); an automatic name never reuses one taken explicitly.

@@ -1,0 +1,174 @@
+import Foundation
+import Testing
+@testable import CNNC
+
+/// `cnnc check` end to end: it passes on the example networks and the graph networks, and it fails, on the
+/// tensor concerned only, when the double kernel file's gradient is broken by a thousandth.
+@Suite("cnnc check: gradients against finite differences", .serialized)
+struct GradientCheckTests {
+    static func check(_ source: String, file: String, edit: @escaping (String) -> String = { $0 }) throws
+        -> GradientCheck.Result {
+        try GradientCheck.run(source: Array(source.utf8), file: file, options: GradientCheck.Options(), editKernels: edit)
+    }
+
+    static func example(_ name: String) throws -> String {
+        try String(contentsOf: repositoryRoot.appendingPathComponent("Examples/\(name).cnn"), encoding: .utf8)
+    }
+
+    @Test("the examples pass", arguments: ["mnist002", "residual", "inception"])
+    func examplesPass(_ name: String) throws {
+        let r = try Self.check(try Self.example(name), file: "\(name).cnn")
+        let failing = r.rows.filter { $0.maxError > r.options.tolerance }.map { "\($0.tensor) \($0.maxError)" }
+        #expect(r.passed, "\(failing)")
+        let c = try Compilation(source: Array(try Self.example(name).utf8), file: "\(name).cnn")
+        #expect(r.rows.map(\.tensor) == c.network.parameters.map(\.name) + ["input"])
+        for row in r.rows {
+            #expect(row.checked == min(row.elements, r.options.samples))
+            #expect(row.nonzero > 0, "\(row.tensor): every probed gradient is zero")
+        }
+    }
+
+    /// Every layer kind of the graph tests: shortcuts, concat, add with the input, tanh, sigmoid, pooling.
+    @Test("the graph networks pass")
+    func graphNetsPass() throws {
+        for net in GraphGradientTests.nets {
+            let r = try Self.check(net.source, file: "\(net.name).cnn")
+            #expect(r.passed, "\(net.name): \(r.rows.map { "\($0.tensor) \($0.maxError)" })")
+        }
+    }
+
+    /// A gradient off by a thousandth, in a lowered kernel (dense1's bias), in a hand-printed conv weight gradient
+    /// (conv2), and in the input's gradient alone (conv1's input gradient, which only the input variant has):
+    /// the check fails on exactly that tensor.
+    @Test("a broken gradient fails the check", arguments: [
+        (#"(dbias0\[p \* 32 \+ oc\] \+=) dz;  // dense1\.bias"#, "$1 1.001 * dz;", "dense1.bias"),
+        (#"(dwp\[cb \* 4 \+ oc\] \+=) s;"#, "$1 1.001 * s;", "conv2.weight"),
+        (#"(for \(int j = 0; j < 64; j\+\+\) din\[[^\]]*\]) = 0\.0;"#, "$1 = 1e-3;", "input"),
+    ])
+    func brokenGradientFails(_ pattern: String, _ template: String, _ tensor: String) throws {
+        let regex = try NSRegularExpression(pattern: pattern)
+        var edited = 0
+        let r = try Self.check(try Self.example("digits004"), file: "digits004.cnn") { text in
+            let all = NSRange(text.startIndex..., in: text)
+            edited += regex.numberOfMatches(in: text, range: all)
+            return regex.stringByReplacingMatches(in: text, range: all, withTemplate: template)
+        }
+        try #require(edited > 0, "the double kernels no longer match \(pattern)")
+        #expect(!r.passed)
+        #expect(r.rows.filter { $0.maxError > r.options.tolerance }.map(\.tensor) == [tensor])
+        let text = GradientCheck.render(r, file: "digits004.cnn")
+        #expect(text.contains("1 of 9 tensors fail: \(tensor)"), "\(text)")
+    }
+
+    /// Kernels the C compiler rejects are a one-line error, and the temporary folder is gone afterwards.
+    @Test("a compile error is one line and leaves nothing behind")
+    func compileError() throws {
+        #expect {
+            _ = try Self.check(try Self.example("digits004"), file: "digits004.cnn") { $0 + "\nthis is not C;\n" }
+        } throws: { error in
+            let text = "\(error)"
+            return text.hasPrefix("digits004.cnn: error: the C compiler rejected the double-precision kernels: ")
+                && !text.contains("\n")
+        }
+        let left = try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory()).filter { $0.hasPrefix("cnnc-check-") }
+        #expect(left.isEmpty, "\(left)")
+    }
+
+    /// The command: exit 0 and the table on a good network; one line and exit 1 on a file with an error, a missing
+    /// file, and a network without a softmax.
+    @Test("the command's exit status and errors")
+    func command() throws {
+        let cnnc = repositoryRoot.appendingPathComponent(".build/debug/cnnc").path
+        try #require(FileManager.default.isExecutableFile(atPath: cnnc), "build cnnc first")
+        let good = try GeneratedTrainer.run(cnnc, ["check", repositoryRoot.appendingPathComponent("Examples/digits004.cnn").path])
+        #expect(good.status == 0, "\(good.output)")
+        #expect(good.output.contains("tolerance 1.0e-05: all 9 tensors pass"))
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("check-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cases = [
+            ("bad.cnn", "input 8x8\nconv 2 9x9\nflatten\ndense 10\nsoftmax\n", "bad.cnn:2:"),
+            ("nosoftmax.cnn", "input 8x8\nflatten\ndense 10\n", "needs 'softmax' as the last layer"),
+        ]
+        for (name, text, message) in cases {
+            try Data(text.utf8).write(to: dir.appendingPathComponent(name))
+            let r = try GeneratedTrainer.run(cnnc, ["check", dir.appendingPathComponent(name).path])
+            #expect(r.status == 1, "\(name): \(r.output)")
+            #expect(r.output.contains(message), "\(name): \(r.output)")
+            #expect(r.output.contains("error:"), "\(name): \(r.output)")
+        }
+        let noCompiler = try GeneratedTrainer.run(cnnc, ["check", repositoryRoot.appendingPathComponent("Examples/digits004.cnn").path],
+                                                  environment: ["PATH": dir.path])
+        #expect(noCompiler.status == 1 && noCompiler.output == "error: cnnc check builds the kernels with the system C "
+                + "compiler, and there is no 'cc' on PATH\n", "\(noCompiler.output)")
+        let missing = try GeneratedTrainer.run(cnnc, ["check", dir.appendingPathComponent("missing.cnn").path])
+        #expect(missing.status == 1 && missing.output.hasSuffix("missing.cnn: error: cannot read file\n"), "\(missing.output)")
+        // Nothing left behind in the temporary directory.
+        let left = try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory()).filter { $0.hasPrefix("cnnc-check-") }
+        #expect(left.isEmpty, "\(left)")
+    }
+}
+
+/// The double spelling of the C kernels.
+@Suite("CDouble")
+struct CDoubleTests {
+    @Test("float words become double ones; comments and strings stay")
+    func widen() throws {
+        let c = """
+            static const char* const names[1] = {"float 1.0f"};  // float and 2.0f stay in comments
+            static void k(const float* restrict x, float* restrict y) {
+                const float a = fmaxf(x[0], 0.5f) + logf(1e-7f) + net_expf(x[1]) + net_tanhf(2.f) + (float)3;
+                const vf16 v = vf16_load(x); const vi16 m = v > (vf16){0}; vi16_store((int*)y, vi16_select(m, m, m));
+                y[0] = a; y[1] = 0x1f; /* float */
+            }
+            """
+        let d = try CDouble.widen(c)
+        #expect(d == """
+            static const char* const names[1] = {"float 1.0f"};  // float and 2.0f stay in comments
+            static void k(const double* restrict x, double* restrict y) {
+                const double a = fmax(x[0], 0.5) + log(1e-7) + exp(x[1]) + tanh(2.) + (double)3;
+                const vd16 v = vd16_load(x); const vl16 m = v > (vd16){0}; vl16_store((int*)y, vl16_select(m, m, m));
+                y[0] = a; y[1] = 0x1f; /* float */
+            }
+            """)
+        #expect(throws: CompileError.self) { try CDouble.widen("y = net_rsqrtf(x);") }
+    }
+
+    /// Every example's kernels, widened, name no float type or float function outside comments.
+    @Test("no float word is left in the examples' double kernels")
+    func examplesWiden() throws {
+        for name in ["mnist002", "lenet5", "residual", "inception", "fashion", "digits004"] {
+            let c = try Compilation(path: repositoryRoot.appendingPathComponent("Examples/\(name).cnn").path)
+            let text = try CDouble.kernels(CEmitter(plan: c.plan)) + CDouble.header(CEmitter(plan: c.plan))
+            let code = text.split(separator: "\n").map { $0.split(separator: "//", maxSplits: 1).first ?? "" }.joined(separator: "\n")
+            for word in ["float", "vf16", "vi16", "net_expf", "logf", "fmaxf", "0f"] {
+                #expect(!code.contains(word + " ") && !code.contains(word + "(") && !code.contains(word + ")")
+                        && !code.contains(word + ";") && !code.contains(word + ","), "\(name): \(word)")
+            }
+        }
+    }
+}
+
+extension CDoubleTests {
+    /// The double kernels and the driver compile warning-free under both compilers `cc` may be (clang's vector
+    /// comparisons and lax conversions differ from gcc's).
+    @Test("the double kernels compile with clang and gcc", arguments: ["mnist002", "inception"])
+    func compiles(_ name: String) throws {
+        let c = try Compilation(path: repositoryRoot.appendingPathComponent("Examples/\(name).cnn").path, inputGradient: true)
+        let emitter = CEmitter(plan: c.plan)
+        let dir = GeneratedTrainer.workRoot.appendingPathComponent("double-\(name)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try CDouble.kernels(emitter).write(to: dir.appendingPathComponent("kernels.c"), atomically: true, encoding: .utf8)
+        try CDouble.header(emitter).write(to: dir.appendingPathComponent("kernels.h"), atomically: true, encoding: .utf8)
+        try CheckDriver.source(emitter).write(to: dir.appendingPathComponent("driver.c"), atomically: true, encoding: .utf8)
+        for compiler in ["clang", "gcc"] {
+            for source in ["kernels.c", "driver.c"] {
+                let r = try GeneratedTrainer.run("/usr/bin/env", [
+                    compiler, "-std=gnu11", "-c", "-O0", "-Wall", "-Werror", "-Wno-unused-parameter",
+                    dir.appendingPathComponent(source).path, "-o", dir.appendingPathComponent("\(source)-\(compiler).o").path,
+                ])
+                #expect(r.status == 0, "\(compiler) \(source): \(r.output.prefix(2000))")
+            }
+        }
+    }
+}
