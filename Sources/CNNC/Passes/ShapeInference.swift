@@ -84,6 +84,7 @@ public enum ShapeInference {
         case .add: return "add"
         case .concat: return "concat"
         case .globalAvgPool: return "globalavgpool"
+        case .dropout: return "dropout"
         }
     }
 
@@ -144,6 +145,8 @@ public enum ShapeInference {
                             hint: "put globalavgpool before flatten and dense")
             }
             return layer(.globalAvgPool, Shape(h: 1, w: 1, c: input.c))
+        case let .dropout(p):
+            return layer(.dropout(p: p), input)
         }
     }
 

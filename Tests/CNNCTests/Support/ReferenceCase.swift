@@ -13,7 +13,9 @@ struct ReferenceCase {
     let data: URL
     let reference: ReferenceResult
 
-    init(_ trainer: GeneratedTrainer, name: String, index: Int, batch: Int = 7) throws {
+    /// `masks`: the dropout masks the trainer draws in the step it dumps (`DropoutMasks`), none without dropout.
+    init(_ trainer: GeneratedTrainer, name: String, index: Int, batch: Int = 7,
+         masks: [String: [[Double]]] = [:]) throws {
         self.name = name
         self.batch = batch
         net = trainer.compilation.network
@@ -31,7 +33,7 @@ struct ReferenceCase {
         try writeCSV(images, labels, to: data)
         // The reference sees the same float inputs and weights the trainer reads.
         reference = Reference.run(net, parameters: params.mapValues { $0.map { Double(Float($0)) } },
-                                  images: images.map { $0.map { Double(Float($0)) } }, labels: labels)
+                                  images: images.map { $0.map { Double(Float($0)) } }, labels: labels, masks: masks)
     }
 
     /// The trainer's arguments that dump the gradients of this case's batch to `dump`.
