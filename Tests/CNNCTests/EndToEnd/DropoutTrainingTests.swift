@@ -65,6 +65,27 @@ struct DropoutTrainingTests {
         }
     }
 
+    @Test("evaluation is the identity: the test loss is the reference's without masks, on both targets")
+    func evaluationIsTheIdentity() throws {
+        var targets = ["cpu"]
+        if VulkanProbe.available { targets.append("vulkan") }
+        for target in targets {
+            let trainer = try GeneratedTrainer.build(Self.source, name: Self.name, target: target)
+            let test = try referenceCase(trainer)
+            let plain = Reference.run(test.net, parameters: test.parameters, images: test.images, labels: test.labels)
+            // The control: the masks of a training step change the loss, so equality below means no mask.
+            #expect(abs(plain.loss - test.reference.loss) > 1e-3 * plain.loss)
+            let metrics = GeneratedTrainer.workRoot.appendingPathComponent("\(Self.name)-\(target)-eval.json")
+            let run = try trainer.train(["--data", test.data.path, "--test-data", test.data.path, "--load",
+                                         test.weights.path, "--batch", "7", "--epochs", "0", "--metrics", metrics.path])
+            #expect(run.status == 0, "\(target): \(run.output)")
+            let json = try JSONSerialization.jsonObject(with: Data(contentsOf: metrics)) as? [String: Any]
+            let final = try #require(json?["final"] as? [String: Any])
+            let loss = try #require(final["test_loss"] as? Double)
+            #expect(abs(loss - plain.loss) < 1e-5 * plain.loss, "\(target): test loss \(loss), reference \(plain.loss)")
+        }
+    }
+
     /// Six steps (two epochs of 7 samples in batches of 3) from the case's weights; the saved parameters.
     func trained(_ trainer: GeneratedTrainer, _ test: ReferenceCase, tag: String, extra: [String] = [],
                  environment: [String: String] = [:]) throws -> [String: SafeTensorsFile.Tensor] {
