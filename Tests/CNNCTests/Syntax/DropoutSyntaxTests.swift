@@ -21,6 +21,9 @@ import Testing
         let names = c.plan.kernels.map(\.name)
         #expect(names.contains("dropout1_forward") && names.contains("dropout1_backward"))
         #expect(names.contains("late_forward") && names.contains("late_backward"))
+        // The backward recomputes the mask: it reads only the output's gradient.
+        let backward = try #require(c.plan.kernels.first { $0.name == "dropout1_backward" })
+        #expect(backward.reads == ["d_dropout1_out"] && backward.writes == ["d_conv1_out"])
         // Every dropout kernel has a lowering rule: no printer has a form of its own for it.
         for (ki, k) in c.plan.kernels.enumerated() where k.name.hasPrefix("dropout1") || k.name.hasPrefix("late") {
             #expect(Lowering.lower(c.plan, kernel: ki, for: .sampleRanges) != nil, "\(k.name)")
