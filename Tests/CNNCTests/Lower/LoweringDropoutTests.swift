@@ -97,6 +97,17 @@ import Testing
         if p == 0 { #expect(kept == elements) }
     }
 
+    @Test func unsignedOperatorsTakeCsPrecedence() {
+        let c = KernelPrinter(lang: .c) { "\($0)[\($1)]" }, glsl = KernelPrinter(lang: .glsl) { "\($0)[\($1)]" }
+        #expect(c.expr("h" ^ "h" >> .uint(16)) == "h ^ h >> 16u")  // >> binds tighter than ^
+        #expect(c.expr(("h" ^ "k") >> .uint(8)) == "(h ^ k) >> 8u")
+        #expect(c.expr(("a" + "b") >> .uint(1)) == "a + b >> 1u")  // + binds tighter than >>
+        #expect(c.expr(("h" >> .uint(8)) < .uint(5)) == "h >> 8u < 5u")
+        #expect(c.expr(.binary(.equal, "a" ^ "b", .uint(0))) == "(a ^ b) == 0u")  // ^ is below ==
+        #expect(c.expr(.toUnsigned("n" + "i")) == "(uint32_t)(n + i)")
+        #expect(glsl.expr(.toUnsigned("n" + "i") * .uint(0x85EB_CA6B)) == "uint(n + i) * 0x85ebca6bu")
+    }
+
     @Test func theGeneratorsThresholdIsIntegerAndPrintedAlikeByBothPrinters() throws {
         #expect(Lowering.dropThreshold(0.5) == 1 << 23)
         #expect(Lowering.dropThreshold(0.3) == 5_033_165)
