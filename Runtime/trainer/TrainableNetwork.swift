@@ -16,6 +16,9 @@ struct TrainingDefaults: Sendable {
     var augmentation = Augmentation()
 }
 
+/// The 64-bit --seed folded to the 32 bits of the masks' key (both halves count).
+func maskSeed(_ seed: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: seed ^ (seed >> 32)) }
+
 /// What a network is before any instance of it exists: its provenance, what it reads and predicts, its
 /// parameter table (names, layouts, offsets, initializers) and its training defaults.
 struct NetworkInfo: Sendable {
@@ -68,6 +71,10 @@ protocol TrainableNetwork: AnyObject {
     func evaluate(images: UnsafePointer<Float>, labels: UnsafePointer<Int32>, count: Int) -> StepResult
     /// SGD with momentum on the last gradients: v = momentum*v + g; w -= lr*v (PyTorch's SGD).
     func applyUpdate(learningRate: Float, momentum: Float)
+    /// Keys the masks of `dropout` layers: those of the s-th `computeGradients` after this call (s from 0) are a
+    /// function of (seed, s) and the element alone, the same on every target and thread count. The trainer calls it
+    /// with `maskSeed(--seed)` before the first step; `evaluate` neither draws masks nor counts a step.
+    func seedMasks(_ seed: UInt32)
     /// Zeroes the momentum (a fresh optimizer).
     func resetMomentum()
     /// Called after `parameters` was written from outside (initialisation, checkpoint load).

@@ -54,6 +54,7 @@ func runTrainer<N: TrainableNetwork>(_: N.Type, _ arguments: [String]) -> Int32 
         let maxBatch = min(options.batch, largest)
         let network = try N(maxBatch: maxBatch, threads: options.threads, device: options.device)
         network.profilingEnabled = options.profile
+        network.seedMasks(maskSeed(options.seed))
         if let checkpoint {
             try loadCheckpoint(network, from: checkpoint)
         } else {

@@ -92,6 +92,11 @@ final class VulkanNetwork<Spec: VulkanNetworkSpec>: TrainableNetwork {
     var pendingUpdate: (learningRate: Float, momentum: Float)?
     var profile = ProfileCounters(shaders: Spec.program.shaders.count)
     let inputIndex: Int, labelsIndex: Int, lossIndex: Int, hitsIndex: Int, probsIndex: Int
+    /// The storage of dropout's mask key (seed, training steps taken), uploaded before every step; nil without
+    /// dropout. A buffer rather than push constants, which a replayed command buffer would repeat unchanged.
+    let stepKeyIndex: Int?
+    var maskSeed: UInt32 = 0
+    var maskStep: UInt32 = 0
 
     var probabilities: UnsafeMutablePointer<Float> {
         hostSide[probsIndex]!.mapped!.assumingMemoryBound(to: Float.self)
@@ -125,6 +130,7 @@ final class VulkanNetwork<Spec: VulkanNetworkSpec>: TrainableNetwork {
         gradients.initialize(repeating: 0, count: Spec.info.parameterCount)
         func index(_ name: String) -> Int { Spec.program.storages.firstIndex { $0.name == name }! }
         (inputIndex, labelsIndex, lossIndex, hitsIndex, probsIndex) = (index("input"), index("labels"), index("loss"), index("hits"), index("probs"))
+        stepKeyIndex = Spec.program.storages.firstIndex { $0.name == "stepkey" }
         transfer = try context.makeBuffer("parameter transfer", bytes: 8 * Spec.info.parameterCount, host: true)
         for s in program.storages {
             let bytes = 4 * (s.perSample * maxBatch + s.fixed)
@@ -268,7 +274,13 @@ final class VulkanNetwork<Spec: VulkanNetworkSpec>: TrainableNetwork {
     // MARK: the contract
 
     func computeGradients(images: UnsafePointer<Float>, labels: UnsafePointer<Int32>, count: Int) -> StepResult {
-        step(.train, images: images, labels: labels, count: count)
+        defer { maskStep &+= 1 }
+        return step(.train, images: images, labels: labels, count: count)
+    }
+
+    func seedMasks(_ seed: UInt32) {
+        maskSeed = seed
+        maskStep = 0
     }
 
     func evaluate(images: UnsafePointer<Float>, labels: UnsafePointer<Int32>, count: Int) -> StepResult {

@@ -58,6 +58,10 @@ extension VulkanNetwork {
         let sample = Spec.info.inputH * Spec.info.inputW * Spec.info.inputC
         hostSide[inputIndex]!.mapped!.copyMemory(from: images, byteCount: 4 * count * sample)
         hostSide[labelsIndex]!.mapped!.copyMemory(from: labels, byteCount: 4 * count)
+        if let key = stepKeyIndex {
+            let words = hostSide[key]!.mapped!.assumingMemoryBound(to: UInt32.self)
+            (words[0], words[1]) = (maskSeed, maskStep)
+        }
         let profiled = profilingEnabled && kind == .train && queryPool != nil
         let key = StepKey(kind: kind, count: count, update: pendingUpdate.map(Self.bits), profiled: profiled)
         let started = DispatchTime.now().uptimeNanoseconds
@@ -156,7 +160,9 @@ extension VulkanNetwork {
         }
         var order = key.update == nil ? [] : program.shaders.indices.filter { program.shaders[$0].phase == .update }
         order += program.shaders.indices.filter { phases.contains(program.shaders[$0].phase) }
-        if key.kind != .update { [inputIndex, labelsIndex].forEach { copy($0, toDevice: true) } }
+        if key.kind != .update {
+            ([inputIndex, labelsIndex] + [stepKeyIndex].compactMap { $0 }).forEach { copy($0, toDevice: true) }
+        }
         for i in order {
             let s = program.shaders[i]
             guardHazards(reads: s.reads, writes: s.writes)

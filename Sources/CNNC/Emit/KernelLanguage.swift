@@ -22,23 +22,28 @@ struct KernelLanguage: Sendable {
     var wide: @Sendable (String) -> String
     /// The type of batch-sized offsets.
     var index: String
+    /// The 32-bit unsigned type, and an integer converted to it.
+    var uint: String
+    var toUnsigned: @Sendable (String) -> String
 
     /// C's exp and tanh are the vectorizable ones of the kernel file's prelude (Templates/cpu/kernels.c.template).
     static let c = KernelLanguage(float: "float", int: "int", literalSuffix: "f", exp: "net_expf", log: "logf",
                                   tanh: "net_tanhf", max: "fmaxf", letInt: "const int", letFloat: "const float",
                                   min: "fminf", toFloat: { "(float)\($0)" }, castBindsTightly: true,
                                   negativeInfinity: "-INFINITY",
-                                  wide: { "(size_t)\($0)" }, index: "size_t")
+                                  wide: { "(size_t)\($0)" }, index: "size_t",
+                                  uint: "uint32_t", toUnsigned: { "(uint32_t)\($0)" })
     /// The lowered form as `cnnc plan --lowered` shows it: C's syntax without any target's types or library names.
     static let neutral = KernelLanguage(float: "float", int: "int", literalSuffix: "", exp: "exp", log: "log",
                                         tanh: "tanh", max: "max", letInt: "let int", letFloat: "let float", min: "min",
                                         toFloat: { "float(\($0))" }, castBindsTightly: false,
-                                        negativeInfinity: "-inf", wide: { "wide(\($0))" }, index: "index")
+                                        negativeInfinity: "-inf", wide: { "wide(\($0))" }, index: "index",
+                                        uint: "uint", toUnsigned: { "uint(\($0))" })
     static let glsl = KernelLanguage(float: "float", int: "int", literalSuffix: "", exp: "exp", log: "log", tanh: "tanh",
                                      max: "max", letInt: "int", letFloat: "float", min: "min",
                                      toFloat: { "float(\($0))" }, castBindsTightly: false,
                                      negativeInfinity: "uintBitsToFloat(0xff800000u)",
-                                     wide: { $0 }, index: "int")
+                                     wide: { $0 }, index: "int", uint: "uint", toUnsigned: { "uint(\($0))" })
 
     /// The type of a local.
     func type(_ t: ScalarType) -> String {
@@ -46,6 +51,7 @@ struct KernelLanguage: Sendable {
         case .int: return int
         case .float: return float
         case .index: return index
+        case .uint: return uint
         }
     }
 
@@ -55,6 +61,7 @@ struct KernelLanguage: Sendable {
         case .int: return letInt
         case .float: return letFloat
         case .index: return letInt == int ? index : letInt.replacingOccurrences(of: int, with: index)
+        case .uint: return letInt == int ? uint : letInt.replacingOccurrences(of: int, with: uint)
         }
     }
 

@@ -58,6 +58,7 @@ struct KernelPrinter {
     func expr(_ e: Expr, context: Int = 0) -> String {
         switch e {
         case let .int(v): return String(v)
+        case let .uint(v): return (v < 65536 ? String(v) : "0x" + String(v, radix: 16)) + "u"
         case let .float(v): return lang.lit(v)
         case let .name(n): return n
         case let .load(array, index): return element(array, expr(index))
@@ -71,11 +72,13 @@ struct KernelPrinter {
             let text = "\(expr(condition, context: 1)) ? \(expr(a, context: 1)) : \(expr(b, context: 1))"
             return context > 0 ? "(\(text))" : text
         case let .negate(x):
-            return "-" + expr(x, context: 6)
+            return "-" + expr(x, context: BinaryOperator.unary)
         case let .toFloat(x):
-            return lang.toFloat(expr(x, context: lang.castBindsTightly ? 6 : 0))
+            return lang.toFloat(expr(x, context: lang.castBindsTightly ? BinaryOperator.unary : 0))
+        case let .toUnsigned(x):
+            return lang.toUnsigned(expr(x, context: lang.castBindsTightly ? BinaryOperator.unary : 0))
         case let .wide(x):
-            return lang.wide(expr(x, context: lang.castBindsTightly ? 6 : 0))
+            return lang.wide(expr(x, context: lang.castBindsTightly ? BinaryOperator.unary : 0))
         case .negativeInfinity:
             return lang.negativeInfinity
         }

@@ -137,6 +137,12 @@ private struct GraphBuilder {
 
         case .globalAvgPool:
             emit("GlobalAveragePool", node, inputs: [current], form: .spatial(c: layer.output.c, h: 1, w: 1))
+
+        case let .dropout(p):
+            // Dropout with its ratio and no training_mode input: an identity at inference, as in cnnc's evaluation,
+            // that keeps the layer and its P in the exported model.
+            let ratio = constant(fresh(layer.name + "_ratio"), dims: [], .float([Float(p)]))
+            emit("Dropout", node, inputs: [current, ratio], form: form)
         }
     }
 

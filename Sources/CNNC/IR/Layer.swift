@@ -65,6 +65,9 @@ public enum LayerOp: Sendable, Equatable, Hashable {
     case concat
     /// HxWxC -> 1x1xC: the mean over H and W.
     case globalAvgPool
+    /// Inverted dropout: while training, each element is zeroed with probability `p` and the others are scaled by
+    /// 1/(1-p); evaluation passes the input through. 0 <= p < 1.
+    case dropout(p: Double)
 
     /// The statement keyword.
     public var keyword: String {
@@ -79,6 +82,7 @@ public enum LayerOp: Sendable, Equatable, Hashable {
         case .add: return "add"
         case .concat: return "concat"
         case .globalAvgPool: return "globalavgpool"
+        case .dropout: return "dropout"
         }
     }
 }

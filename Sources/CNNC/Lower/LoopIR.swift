@@ -8,6 +8,8 @@
 public indirect enum Expr: Sendable, ExpressibleByStringLiteral, ExpressibleByIntegerLiteral {
     case int(Int)
     case float(Double)
+    /// A 32-bit unsigned literal (printed in hex with a `u`): the constants of the dropout generator's mixer.
+    case uint(UInt32)
     /// A local, a loop variable or a grid coordinate.
     case name(String)
     /// Element `index` of one of the kernel's arrays (by its name in `LoweredKernel.arrays`).
@@ -19,6 +21,8 @@ public indirect enum Expr: Sendable, ExpressibleByStringLiteral, ExpressibleByIn
     case negate(Expr)
     /// An integer as a float.
     case toFloat(Expr)
+    /// An integer as a 32-bit unsigned integer, whose arithmetic wraps modulo 2^32 alike in C and GLSL.
+    case toUnsigned(Expr)
     /// An integer widened to the index type where batch-sized offsets can exceed 32 bits (`size_t` in C; GLSL's
     /// indices are 32-bit and the Vulkan target checks its limits instead).
     case wide(Expr)
@@ -38,6 +42,9 @@ public indirect enum Expr: Sendable, ExpressibleByStringLiteral, ExpressibleByIn
     public static func equal(_ a: Expr, _ b: Expr) -> Expr { .binary(.equal, a, b) }
     public static func notEqual(_ a: Expr, _ b: Expr) -> Expr { .binary(.notEqual, a, b) }
     public static func or(_ a: Expr, _ b: Expr) -> Expr { .binary(.or, a, b) }
+    /// Bitwise exclusive or and logical right shift, on unsigned integers.
+    public static func ^ (a: Expr, b: Expr) -> Expr { .binary(.xor, a, b) }
+    public static func >> (a: Expr, b: Expr) -> Expr { .binary(.shiftRight, a, b) }
 
     /// Leaves out `+ 0`, `* 1` and `0 *` so that printed indices read as written by hand.
     static func simplified(_ op: BinaryOperator, _ a: Expr, _ b: Expr) -> Expr {
@@ -56,6 +63,7 @@ public indirect enum Expr: Sendable, ExpressibleByStringLiteral, ExpressibleByIn
     func isEqual(to other: Expr) -> Bool {
         switch (self, other) {
         case let (.int(a), .int(b)): return a == b
+        case let (.uint(a), .uint(b)): return a == b
         case let (.float(a), .float(b)): return a == b
         case let (.name(a), .name(b)): return a == b
         case let (.load(a, i), .load(b, j)): return a == b && i.isEqual(to: j)
@@ -63,7 +71,8 @@ public indirect enum Expr: Sendable, ExpressibleByStringLiteral, ExpressibleByIn
         case let (.call(f, a), .call(g, b)):
             return f == g && a.count == b.count && zip(a, b).allSatisfy { $0.isEqual(to: $1) }
         case let (.select(a, b, c), .select(d, e, f)): return a.isEqual(to: d) && b.isEqual(to: e) && c.isEqual(to: f)
-        case let (.toFloat(a), .toFloat(b)), let (.wide(a), .wide(b)), let (.negate(a), .negate(b)):
+        case let (.toFloat(a), .toFloat(b)), let (.wide(a), .wide(b)), let (.negate(a), .negate(b)),
+             let (.toUnsigned(a), .toUnsigned(b)):
             return a.isEqual(to: b)
         case (.negativeInfinity, .negativeInfinity): return true
         default: return false
@@ -74,17 +83,24 @@ public indirect enum Expr: Sendable, ExpressibleByStringLiteral, ExpressibleByIn
 public enum BinaryOperator: String, Sendable, Equatable {
     case add = "+", subtract = "-", multiply = "*", divide = "/", remainder = "%"
     case less = "<", greater = ">", greaterOrEqual = ">=", equal = "==", notEqual = "!=", or = "||"
+    case xor = "^", shiftRight = ">>"
 
-    /// C's precedence (GLSL's is the same): higher binds tighter.
+    /// C's precedence (GLSL's is the same): higher binds tighter; `unary` is that of a prefix operator or cast.
     var precedence: Int {
         switch self {
-        case .multiply, .divide, .remainder: return 5
-        case .add, .subtract: return 4
-        case .less, .greater, .greaterOrEqual: return 3
-        case .equal, .notEqual: return 2
+        case .multiply, .divide, .remainder: return 7
+        case .add, .subtract: return 6
+        case .shiftRight: return 5
+        case .less, .greater, .greaterOrEqual: return 4
+        case .equal, .notEqual: return 3
+        case .xor: return 2
         case .or: return 1
         }
     }
+    static let unary = 8
+
+    /// Whether the result is a truth value (0 or 1), whatever the operands' type.
+    var isComparison: Bool { [.less, .greater, .greaterOrEqual, .equal, .notEqual, .or].contains(self) }
 }
 
 /// Functions every kernel language has, under its own names (KernelLanguage spells them).
@@ -94,6 +110,8 @@ public enum Builtin: String, Sendable, Equatable {
 
 public enum ScalarType: String, Sendable, Equatable {
     case int, float
+    /// 32-bit unsigned, wrapping (the dropout generator's hash).
+    case uint
     /// An offset into a batch-sized buffer (see `Expr.wide`).
     case index
 }
@@ -224,8 +242,16 @@ public enum StepValue: String, Sendable, Equatable, CaseIterable {
     case training
     /// The learning rate and the momentum of SGD.
     case lr, mu
+    /// The key of dropout's masks: the run's seed (folded to 32 bits) and the training steps taken before this one.
+    case seed, trainStep = "train_step"
 
-    public var type: ScalarType { self == .lr || self == .mu ? .float : .int }
+    public var type: ScalarType {
+        switch self {
+        case .lr, .mu: return .float
+        case .seed, .trainStep: return .uint
+        case .batch, .training: return .int
+        }
+    }
 }
 
 /// A sum over the samples a kernel runs on, returned to its caller.
@@ -245,8 +271,8 @@ extension LoweredKernel {
             case let .binary(_, a, b): visit(a); visit(b)
             case let .call(_, args): args.forEach(visit)
             case let .select(c, a, b): visit(c); visit(a); visit(b)
-            case let .toFloat(x), let .wide(x), let .negate(x): visit(x)
-            case .int, .float, .name, .negativeInfinity: break
+            case let .toFloat(x), let .wide(x), let .negate(x), let .toUnsigned(x): visit(x)
+            case .int, .uint, .float, .name, .negativeInfinity: break
             }
         }
         func visit(_ s: Stmt) {

@@ -20,6 +20,8 @@ public enum Lowering {
         case (.backward, .concat): return [concatBackward(plan, ki, g, target).withAccessFromBody()]
         case (.forward, .globalAvgPool): return [globalAvgPoolForward(plan, ki, g).withAccessFromBody()]
         case (.backward, .globalAvgPool): return [globalAvgPoolBackward(plan, ki, g, target).withAccessFromBody()]
+        case let (.forward, .dropout(p)): return [dropoutForward(plan, ki, g, p: p).withAccessFromBody()]
+        case let (.backward, .dropout(p)): return [dropoutBackward(plan, ki, g, p: p, target).withAccessFromBody()]
         case (.forward, .elementwise): return [elementwiseForward(plan, ki, g).withAccessFromBody()]
         case (.forward, .softmax): return [softmaxForward(plan, ki, g).withAccessFromBody()]
         case (.backward, .elementwise): return backwardPrologue(plan, ki, g, target, inputGradient: true)

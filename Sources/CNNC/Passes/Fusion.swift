@@ -27,6 +27,8 @@ public enum GroupOp: Sendable, Equatable {
     case concat
     /// The mean over H and W of each channel.
     case globalAvgPool
+    /// Inverted dropout with drop probability `p`; its masks are keyed by the group's layer (`layers[0]`).
+    case dropout(p: Double)
 }
 
 /// One fused operation: a primary layer plus the bias and activation layers folded into its epilogue
@@ -121,6 +123,8 @@ public enum Fusion {
                 group.op = .concat
             case .globalAvgPool:
                 group.op = .globalAvgPool
+            case let .dropout(p):
+                group.op = .dropout(p: p)
             }
             i += 1
             while absorbs, i < net.layers.count {

@@ -99,6 +99,8 @@ public enum Planner {
                 let dy = gradientOf[g.outputTensor]!
                 var operands = Operands(input: inputBuffer(g), savedOutput: bufferOf[g.outputTensor]!, outputGradient: dy)
                 if case .pool(.max, _) = g.op { operands = Operands(argmax: "\(g.name)_argmax", outputGradient: dy) }
+                // Dropout's backward recomputes its mask: it reads neither its input nor its output.
+                if case .dropout = g.op { operands = Operands(outputGradient: dy) }
                 sums = []
                 if g.needsInputGradient && learnable[g.inputs[0]]! {
                     if g.op == .flatten {

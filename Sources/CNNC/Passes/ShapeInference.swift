@@ -85,6 +85,7 @@ public enum ShapeInference {
         case .add: return "add"
         case .concat: return "concat"
         case .globalAvgPool: return "globalavgpool"
+        case .dropout: return "dropout"
         }
     }
 
@@ -145,6 +146,8 @@ public enum ShapeInference {
                             hint: "put globalavgpool before flatten and dense")
             }
             return layer(.globalAvgPool, Shape(h: 1, w: 1, c: input.c))
+        case let .dropout(p):
+            return layer(.dropout(p: p), input)
         }
     }
 

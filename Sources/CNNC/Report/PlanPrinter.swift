@@ -61,6 +61,7 @@ public enum PlanPrinter {
         case .add: s = "add " + g.inputs.joined(separator: " + ")
         case .concat: s = "concat " + g.inputs.joined(separator: " | ")
         case .globalAvgPool: s = "globalavgpool"
+        case let .dropout(p): s = "dropout \(p)"
         }
         for b in g.biases {
             // On a flat tensor channel and element biases are the same thing: one value per element.

@@ -127,6 +127,7 @@ struct ReportModel {
         case let .add(relu): return "add " + layer.inputs.joined(separator: " + ") + (relu ? ", relu" : "")
         case .concat: return "concat " + layer.inputs.joined(separator: " | ")
         case .globalAvgPool: return "globalavgpool"
+        case let .dropout(p): return "dropout \(p) (training only)"
         }
     }
 

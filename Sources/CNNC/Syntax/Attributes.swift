@@ -34,6 +34,7 @@ struct StatementSpec: Sendable {
                       attributes: ["name", "from"], takesRelu: true),
         StatementSpec(keyword: "concat", usage: "concat NAME[,NAME...] [name=ID] [from=NAME]", attributes: ["name", "from"]),
         StatementSpec(keyword: "globalavgpool", usage: "globalavgpool [name=ID] [from=NAME]", attributes: ["name", "from"]),
+        StatementSpec(keyword: "dropout", usage: "dropout P [name=ID] [from=NAME]", attributes: ["name", "from"]),
         StatementSpec(keyword: "augment", usage: "augment [hflip] [crop=P]", attributes: ["crop"], flags: ["hflip"]),
         StatementSpec(keyword: "train", usage: "train [epochs=N] [batch=N] [lr=X] [momentum=X] [seed=N] "
                           + "[schedule=constant|step|cosine] [warmup=N] [step=E] [gamma=X]",
@@ -200,6 +201,21 @@ extension LineContext {
             throw error("slope \(v.quoted) does not fit a 32-bit float", at: v, hint: "PyTorch's default is 0.01")
         }
         return s
+    }
+
+    /// Dropout's drop probability: in [0, 1), and below 1 at the generator's precision (an element is dropped when
+    /// 24 bits of its hash fall below round(P * 2^24)), so that some elements always survive.
+    func dropProbability(_ v: Word) throws -> Double {
+        let p = try number(v, expected: "a drop probability like 0.5")
+        guard p >= 0, p < 1 else {
+            throw error("dropout probability must be in [0, 1), got \(v.quoted)", at: v,
+                        hint: "P is the fraction of elements dropped while training, e.g. 0.5; 0 keeps every one")
+        }
+        guard (p * 16_777_216).rounded() < 16_777_216 else {
+            throw error("dropout probability \(v.quoted) rounds to 1 at the mask generator's 24-bit precision", at: v,
+                        hint: "the largest usable P is \(1 - 1 / 16_777_216.0)")
+        }
+        return p
     }
 
     func momentum(_ v: Word) throws -> Double {

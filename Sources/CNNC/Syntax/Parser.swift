@@ -236,6 +236,10 @@ private struct ParseState {
         case "globalavgpool":
             attributes = try r.attributes(names: &names)
             syntax = .globalAvgPool
+        case "dropout":
+            let p = try r.operand("a drop probability like 0.5", after: "'dropout'") { try ctx.dropProbability($0) }
+            attributes = try r.attributes(names: &names)
+            syntax = .dropout(p: p)
         default:
             attributes = try r.attributes(names: &names)
             var activation = Activation(keyword: keyword.text) ?? .relu
@@ -277,6 +281,7 @@ extension StatementSpec {
         case .add: return "add"
         case .concat: return "concat"
         case .globalAvgPool: return "globalavgpool"
+        case .dropout: return "dropout"
         }
     }
 }

@@ -45,6 +45,8 @@ public enum LayerSyntax: Sendable, Equatable {
     case concat
     /// `globalavgpool`: HxWxC -> 1x1xC, the mean over H and W.
     case globalAvgPool
+    /// `dropout P`: inverted dropout with drop probability P (0 <= P < 1).
+    case dropout(p: Double)
 }
 
 /// A tensor named in the source (`from=NAME`, the operands of `add` and `concat`), with where it is written so

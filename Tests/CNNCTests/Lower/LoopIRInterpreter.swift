@@ -1,21 +1,31 @@
 @testable import CNNC
 
-/// Runs a lowered kernel's statements on arrays of numbers, with C's integer arithmetic (division truncates), so
+/// Runs a lowered kernel's statements on arrays of numbers, with C's integer arithmetic (division truncates; 32-bit
+/// unsigned values wrap), so
 /// that a test can check what a rule computes, on every target's shape of work, against a direct computation.
 /// The grid's lanes are a spelling of the C printer and change nothing here.
 struct LoopIRInterpreter {
     enum Value {
-        case int(Int), float(Double)
+        case int(Int), float(Double), uint(UInt32)
         var double: Double {
             switch self {
             case let .int(v): return Double(v)
             case let .float(v): return v
+            case let .uint(v): return Double(v)
             }
         }
         var int: Int {
             switch self {
             case let .int(v): return v
             case let .float(v): return Int(v)
+            case let .uint(v): return Int(v)
+            }
+        }
+        /// C's conversion of an integer to uint32_t: modulo 2^32.
+        var uint: UInt32 {
+            switch self {
+            case let .uint(v): return v
+            default: return UInt32(truncatingIfNeeded: int)
             }
         }
     }
@@ -46,7 +56,7 @@ struct LoopIRInterpreter {
             switch s {
             case let .constant(name, type, e), let .variable(name, type, e):
                 let v = eval(e, env)
-                env[name] = type == .float ? .float(v.double) : .int(v.int)
+                env[name] = type == .float ? .float(v.double) : type == .uint ? .uint(v.uint) : .int(v.int)
             case let .assign(name, e):
                 env[name] = convert(eval(e, env), like: env[name]!)
             case let .addAssign(name, e):
@@ -84,17 +94,30 @@ struct LoopIRInterpreter {
 
     private func convert(_ v: Value, like old: Value) -> Value {
         if case .int = old { return .int(v.int) }
+        if case .uint = old { return .uint(v.uint) }
         return .float(v.double)
     }
 
     private func eval(_ e: Expr, _ env: [String: Value]) -> Value {
         switch e {
         case let .int(v): return .int(v)
+        case let .uint(v): return .uint(v)
         case let .float(v): return .float(v)
         case let .name(n): return env[n] ?? values[n]!
         case let .load(a, i): return .float(arrays[a]![eval(i, env).int])
         case let .binary(op, a, b):
             let x = eval(a, env), y = eval(b, env)
+            if case let .uint(i) = x, case let .uint(j) = y {
+                switch op {
+                case .add: return .uint(i &+ j)
+                case .subtract: return .uint(i &- j)
+                case .multiply: return .uint(i &* j)
+                case .xor: return .uint(i ^ j)
+                case .shiftRight: return .uint(i >> j)
+                case .less: return .int(i < j ? 1 : 0)
+                default: preconditionFailure("no \(op) on unsigned values here")
+                }
+            }
             if case let .int(i) = x, case let .int(j) = y {
                 switch op {
                 case .add: return .int(i + j)
@@ -118,6 +141,7 @@ struct LoopIRInterpreter {
             case .equal: return .int(p == q ? 1 : 0)
             case .notEqual: return .int(p != q ? 1 : 0)
             case .or: return .int(p != 0 || q != 0 ? 1 : 0)
+            case .xor, .shiftRight: preconditionFailure("\(op) takes unsigned operands")
             }
         case let .call(f, args):
             let v = args.map { eval($0, env).double }
@@ -134,6 +158,7 @@ struct LoopIRInterpreter {
             return .float(-eval(x, env).double)
         case let .toFloat(x): return .float(eval(x, env).double)
         case let .wide(x): return eval(x, env)
+        case let .toUnsigned(x): return .uint(eval(x, env).uint)
         case .negativeInfinity: return .float(-.infinity)
         }
     }

@@ -188,3 +188,44 @@ struct ReferenceGradientTests {
         }
     }
 }
+
+/// Dropout in the reference: a given mask multiplies the input and the gradient (finite differences through two
+/// dropout layers, one spatial and one flat); without a mask it is the identity.
+@Suite("Reference interpreter: dropout with a given mask")
+struct ReferenceDropoutTests {
+    typealias N = RefNet
+
+    static func net() throws -> Network {
+        try N.build(Shape(h: 5, w: 4, c: 2), [
+            N.conv(3, 3, 3, pad: .same, act: .tanh), .dropout(p: 0.4), N.flatten,
+            N.dense(6, act: .sigmoid), .dropout(p: 0.5), N.dense(3), N.softmax,
+        ])
+    }
+
+    @Test func gradientsThroughTheMasksByFiniteDifferences() throws {
+        let net = try Self.net()
+        let masks = DropoutMasks.masks(net, batch: 3, seed: 5, step: 2)
+        #expect(masks.count == 2 && masks.values.allSatisfy { $0.count == 3 })
+        // Both values of every mask occur, so the check covers kept and dropped elements.
+        for (name, mask) in masks {
+            let values = Set(mask.flatMap { $0 })
+            #expect(values.count == 2 && values.contains(0), "\(name): \(values)")
+        }
+        RefFD.check(net, seed: 31, label: "dropout with masks", masks: masks)
+    }
+
+    @Test func aMaskMultipliesAndNoMaskIsTheIdentity() throws {
+        let net = try Self.net()
+        let params = Reference.randomParameters(net, seed: 3)
+        let data = RefNet.data(net, count: 2, seed: 3)
+        let plain = Reference.run(net, parameters: params, images: data.images, labels: data.labels)
+        #expect(plain.outputs["dropout1"]! == plain.outputs["conv1"]!)
+        let masks = DropoutMasks.masks(net, batch: 2, seed: 9, step: 0)
+        let masked = Reference.run(net, parameters: params, images: data.images, labels: data.labels, masks: masks)
+        for s in 0..<2 {
+            let want = zip(masked.outputs["conv1"]![s], masks["dropout1"]![s]).map { $0 * $1 }
+            #expect(masked.outputs["dropout1"]![s] == want)
+        }
+        #expect(abs(masked.loss - plain.loss) > 1e-6)
+    }
+}

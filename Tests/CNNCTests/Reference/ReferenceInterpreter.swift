@@ -15,6 +15,10 @@
 // Loss: when the last layer is softmax, the mean over the batch of -log p[label]; gradients are of that mean.
 // A network that does not end in softmax has no loss: `loss` is NaN and `gradients` is empty.
 //
+// Dropout: the caller gives each dropout layer's mask per sample (`masks[layer][sample]`, C,H,W order, each value
+// 0 or 1/(1-P)); the layer multiplies its input and its gradient by it. Without a mask it is the identity
+// (evaluation).
+//
 // Pool windows that contain no in-range cell at all (possible only with explicit padding >= kernel) output 0
 // and pass no gradient.
 
@@ -39,8 +43,9 @@ struct ReferenceResult {
 enum Reference {
     // MARK: - Public entry points
 
-    static func run(_ net: Network, parameters: [String: [Double]], images: [[Double]], labels: [Int]) -> ReferenceResult {
-        let trace = forward(net, parameters: parameters, images: images)
+    static func run(_ net: Network, parameters: [String: [Double]], images: [[Double]], labels: [Int],
+                    masks: [String: [[Double]]] = [:]) -> ReferenceResult {
+        let trace = forward(net, parameters: parameters, images: images, masks: masks)
         let batch = images.count
         let probabilities = trace.values.last ?? trace.input
         var outputs: [String: [[Double]]] = [:]
@@ -73,7 +78,7 @@ enum Reference {
                 guard let g = gradientOf[layer.name] else { continue }
                 let xs = layer.inputs.map { trace.value($0, sample: s, net) }
                 let dxs = backwardAll(layer, xs: xs, pre: trace.pre[li + 1][s], y: trace.values[li + 1][s], g: g,
-                                      parameters: parameters, grads: &grads)
+                                      mask: masks[layer.name]?[s], parameters: parameters, grads: &grads)
                 for (name, dx) in zip(layer.inputs, dxs) {
                     if let sum = gradientOf[name] { gradientOf[name] = zip(sum, dx).map { $0 + $1 } } else { gradientOf[name] = dx }
                 }
@@ -84,8 +89,9 @@ enum Reference {
     }
 
     /// The loss alone (no backward pass), for finite differences.
-    static func loss(_ net: Network, parameters: [String: [Double]], images: [[Double]], labels: [Int]) -> Double {
-        let trace = forward(net, parameters: parameters, images: images)
+    static func loss(_ net: Network, parameters: [String: [Double]], images: [[Double]], labels: [Int],
+                     masks: [String: [[Double]]] = [:]) -> Double {
+        let trace = forward(net, parameters: parameters, images: images, masks: masks)
         guard let last = net.layers.last, last.op == .softmax else { return .nan }
         return crossEntropy(logits: softmaxInputs(net, trace), labels)
     }
@@ -125,7 +131,8 @@ enum Reference {
         }
     }
 
-    static func forward(_ net: Network, parameters: [String: [Double]], images: [[Double]]) -> Trace {
+    static func forward(_ net: Network, parameters: [String: [Double]], images: [[Double]],
+                        masks: [String: [[Double]]] = [:]) -> Trace {
         for p in net.parameters {
             precondition(parameters[p.name]?.count == p.count, "parameter \(p.name) needs \(p.count) values")
         }
@@ -150,7 +157,8 @@ enum Reference {
             for (li, layer) in net.layers.enumerated() {
                 var pre: [Double] = []
                 let xs = layer.inputs.map { trace.value($0, sample: s, net) }
-                let y = forwardLayer(layer, xs: xs, parameters: parameters, pre: &pre, margin: &trace.kinkMargin)
+                let y = forwardLayer(layer, xs: xs, parameters: parameters, mask: masks[layer.name]?[s], pre: &pre,
+                                     margin: &trace.kinkMargin)
                 trace.values[li].append(y)
                 trace.pre[li].append(pre)
             }
@@ -159,8 +167,8 @@ enum Reference {
     }
 
     /// One layer on one sample, from its inputs `xs` (in `Layer.inputs` order). `pre` receives the conv/dense
-    /// value before the inline activation, and an add's sum before its ReLU.
-    static func forwardLayer(_ layer: Layer, xs: [[Double]], parameters: [String: [Double]],
+    /// value before the inline activation, and an add's sum before its ReLU. `mask`: a dropout layer's multipliers.
+    static func forwardLayer(_ layer: Layer, xs: [[Double]], parameters: [String: [Double]], mask: [Double]? = nil,
                              pre: inout [Double], margin: inout Double) -> [Double] {
         let inS = layer.input, outS = layer.output, x = xs[0]
         for (v, shape) in zip(xs, layer.inputShapes) { precondition(v.count == shape.count) }
@@ -174,6 +182,11 @@ enum Reference {
         case .concat:
             // C,H,W order: the channels of each input follow the previous input's (flat: the values).
             return xs.flatMap { $0 }
+
+        case .dropout:
+            guard let mask else { return x }
+            precondition(mask.count == x.count, "a dropout mask needs \(x.count) values")
+            return zip(x, mask).map { $0 * $1 }
 
         case .globalAvgPool:
             let HW = inS.h * inS.w
@@ -267,8 +280,10 @@ enum Reference {
 
     /// One layer on one sample: accumulates its parameter gradients and returns dL/d(input) for each input.
     static func backwardAll(_ layer: Layer, xs: [[Double]], pre: [Double], y: [Double], g: [Double],
-                            parameters: [String: [Double]], grads: inout [String: [Double]]) -> [[Double]] {
+                            mask: [Double]? = nil, parameters: [String: [Double]], grads: inout [String: [Double]]) -> [[Double]] {
         switch layer.op {
+        case .dropout:
+            return [mask.map { zip(g, $0).map { $0 * $1 } } ?? g]
         case let .add(relu):
             let dz = throughActivation(relu ? .relu : nil, pre: pre, g: g)
             return xs.map { _ in dz }
@@ -374,8 +389,8 @@ enum Reference {
             for j in 0..<y.count { dot += g[j] * y[j] }
             for i in 0..<y.count { dx[i] = y[i] * (g[i] - dot) }
 
-        case .add, .concat, .globalAvgPool:
-            preconditionFailure("backwardAll handles the graph layers")
+        case .add, .concat, .globalAvgPool, .dropout:
+            preconditionFailure("backwardAll handles the graph layers and dropout")
         }
         return dx
     }

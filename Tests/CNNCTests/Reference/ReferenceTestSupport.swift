@@ -70,7 +70,8 @@ enum RefFD {
     /// then compares every gradient entry of small tensors, and 30 random entries of larger ones, with central
     /// differences of the loss. Records failures with #expect and returns the errors.
     @discardableResult
-    static func check(_ net: Network, seed: UInt64, batch: Int = 3, label: String,
+    /// `masks`: dropout masks (`Reference.run`), the same in every evaluation of the loss.
+    static func check(_ net: Network, seed: UInt64, batch: Int = 3, label: String, masks: [String: [[Double]]] = [:],
                       sourceLocation: Testing.SourceLocation = #_sourceLocation) -> Report {
         var params: [String: [Double]] = [:]
         var data: (images: [[Double]], labels: [Int]) = ([], [])
@@ -79,7 +80,7 @@ enum RefFD {
             let s = seed &+ UInt64(attempt) &* 7919
             params = Reference.randomParameters(net, seed: s)
             data = RefNet.data(net, count: batch, seed: s)
-            let r = Reference.run(net, parameters: params, images: data.images, labels: data.labels)
+            let r = Reference.run(net, parameters: params, images: data.images, labels: data.labels, masks: masks)
             if r.kinkMargin >= kinkClearance { result = r; break }
         }
         guard let result else {
@@ -112,8 +113,8 @@ enum RefFD {
                 var plus = params, minus = params
                 plus[p.name]![i] += step
                 minus[p.name]![i] -= step
-                let lp = Reference.loss(net, parameters: plus, images: data.images, labels: data.labels)
-                let lm = Reference.loss(net, parameters: minus, images: data.images, labels: data.labels)
+                let lp = Reference.loss(net, parameters: plus, images: data.images, labels: data.labels, masks: masks)
+                let lm = Reference.loss(net, parameters: minus, images: data.images, labels: data.labels, masks: masks)
                 let numeric = (lp - lm) / (2 * step)
                 maxDiff = max(maxDiff, abs(analytic[i] - numeric))
                 maxA = max(maxA, abs(analytic[i]))

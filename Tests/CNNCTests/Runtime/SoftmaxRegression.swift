@@ -111,6 +111,9 @@ final class SoftmaxRegression: TrainableNetwork {
         }
     }
 
+    /// No dropout layer: nothing draws masks.
+    func seedMasks(_ seed: UInt32) {}
+
     func resetMomentum() {
         momentumResets += 1
         velocity.update(repeating: 0, count: Self.info.parameterCount)

@@ -12,8 +12,14 @@ struct ReferenceCase {
     let weights: URL
     let data: URL
     let reference: ReferenceResult
+    /// The float-rounded weights and images and the labels the reference saw.
+    let parameters: [String: [Double]]
+    let images: [[Double]]
+    let labels: [Int]
 
-    init(_ trainer: GeneratedTrainer, name: String, index: Int, batch: Int = 7) throws {
+    /// `masks`: the dropout masks the trainer draws in the step it dumps (`DropoutMasks`), none without dropout.
+    init(_ trainer: GeneratedTrainer, name: String, index: Int, batch: Int = 7,
+         masks: [String: [[Double]]] = [:]) throws {
         self.name = name
         self.batch = batch
         net = trainer.compilation.network
@@ -30,8 +36,10 @@ struct ReferenceCase {
         try SafeTensorsFile.write(tensors, to: weights)
         try writeCSV(images, labels, to: data)
         // The reference sees the same float inputs and weights the trainer reads.
-        reference = Reference.run(net, parameters: params.mapValues { $0.map { Double(Float($0)) } },
-                                  images: images.map { $0.map { Double(Float($0)) } }, labels: labels)
+        parameters = params.mapValues { $0.map { Double(Float($0)) } }
+        self.images = images.map { $0.map { Double(Float($0)) } }
+        self.labels = labels
+        reference = Reference.run(net, parameters: parameters, images: self.images, labels: labels, masks: masks)
     }
 
     /// The trainer's arguments that dump the gradients of this case's batch to `dump`.

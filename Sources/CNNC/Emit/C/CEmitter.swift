@@ -35,8 +35,9 @@ struct CEmitter {
         c.line("/// Kernel names in plan order, and their multiply-accumulates per sample.")
         c.line("const char* net_kernel_name(int k);")
         c.line("long long net_kernel_macs(int k);")
-        c.line("/// Forward kernels on samples [n0, n1). `times` (nullable) accumulates seconds per kernel index.")
-        c.line("void net_forward(const net_buffers* b, const float* params, int n0, int n1, double* times);")
+        c.line("/// Forward kernels on samples [n0, n1). `times` (nullable) accumulates seconds per kernel index. `training` (1 in a")
+        c.line("/// training step, 0 when evaluating), `seed` and `train_step` (training steps taken) key dropout's masks.")
+        c.line("void net_forward(const net_buffers* b, const float* params, int training, uint32_t seed, uint32_t train_step, int n0, int n1, double* times);")
         c.line("/// Loss on samples [n0, n1) of a batch of `batch`; with_gradient also seeds the backward pass.")
         c.line("void net_loss(const net_buffers* b, int batch, int with_gradient, int n0, int n1, double* loss_sum, int* correct, double* times);")
         c.line("/// The backward pass runs in NET_BACKWARD_STAGES stages, every thread finishing one before any starts the next.")
@@ -44,7 +45,7 @@ struct CEmitter {
         c.line("/// thread's own array), or thread t's share (of `threads`) of a weight gradient over all `batch` samples,")
         c.line("/// written into `shared` (thread 0's array).")
         c.line("#define NET_BACKWARD_STAGES \(schedule.backwardStages.count)")
-        c.line("void net_backward(const net_buffers* b, const float* params, float* grads, float* shared, int stage, int t, int threads, int batch, int n0, int n1, double* times);")
+        c.line("void net_backward(const net_buffers* b, const float* params, float* grads, float* shared, int stage, int t, int threads, uint32_t seed, uint32_t train_step, int batch, int n0, int n1, double* times);")
         c.line("/// Zeroes the ranges of `grads` that kernels accumulate into (a batch-wide stage overwrites the rest).")
         c.line("void net_zero_gradients(float* grads);")
         c.line("/// grads[i] = sum over t of partial[t * NET_PARAMETERS + i], in thread order, for i in [p0, p1).")
@@ -130,8 +131,8 @@ struct CEmitter {
         c.line("const char* net_kernel_name(int k) { return kernel_names[k]; }")
         c.line("long long net_kernel_macs(int k) { return kernel_macs[k]; }")
         c.line()
-        c.block("void net_forward(const net_buffers* b, const float* params, int n0, int n1, double* times)") { c in
-            c.line("(void)params;")
+        c.block("void net_forward(const net_buffers* b, const float* params, int training, uint32_t seed, uint32_t train_step, int n0, int n1, double* times)") { c in
+            c.line("(void)params; (void)training; (void)seed; (void)train_step;")
             for (ki, k) in plan.kernels.enumerated() where k.phase == .forward {
                 c.line("TIMED(\(ki), \(forwardCall(ki, k)));")
             }
@@ -144,8 +145,8 @@ struct CEmitter {
         }
         c.line()
         let stages = schedule.backwardStages
-        c.block("void net_backward(const net_buffers* b, const float* params, float* grads, float* shared, int stage, int t, int threads, int batch, int n0, int n1, double* times)") { c in
-            c.line("(void)params; (void)grads; (void)shared; (void)t; (void)threads; (void)batch;")
+        c.block("void net_backward(const net_buffers* b, const float* params, float* grads, float* shared, int stage, int t, int threads, uint32_t seed, uint32_t train_step, int batch, int n0, int n1, double* times)") { c in
+            c.line("(void)params; (void)grads; (void)shared; (void)t; (void)threads; (void)seed; (void)train_step; (void)batch;")
             c.block("switch (stage)") { c in
                 for (si, stage) in stages.enumerated() {
                     switch stage {

@@ -61,8 +61,8 @@ struct CLanes {
             case let .binary(_, a, b): return uses(a) || uses(b)
             case let .call(_, args): return args.contains(where: uses)
             case let .select(c, a, b): return uses(c) || uses(a) || uses(b)
-            case let .toFloat(x), let .wide(x), let .negate(x): return uses(x)
-            case .int, .float, .negativeInfinity: return false
+            case let .toFloat(x), let .wide(x), let .negate(x), let .toUnsigned(x): return uses(x)
+            case .int, .uint, .float, .negativeInfinity: return false
             }
         }
         return body.contains { s in
@@ -167,14 +167,14 @@ struct CLanes {
         switch e {
         case let .name(n): return n == coordinate ? "(lane + \(n))" : n
         case let .load(a, i): return load(a, i)
-        case let .binary(op, a, b) where ![.less, .greater, .greaterOrEqual, .equal, .notEqual, .or].contains(op):
+        case let .binary(op, a, b) where !op.isComparison:
             let operand = { (x: Expr, c: Int) in self.isVarying(x) ? self.expr(x, context: c) : self.scalar.expr(x, context: c) }
             let text = "\(operand(a, op.precedence)) \(op.rawValue) \(operand(b, op.precedence + 1))"
             return op.precedence < context ? "(\(text))" : text
         case let .select(c, a, b):
             let t: ScalarType = typeOf(a) == .float || typeOf(b) == .float ? .float : .int
             return "\(vector(t))_select(\(mask(c)), \(value(a, as: t)), \(value(b, as: t)))"
-        case let .negate(x): return "-" + expr(x, context: 6)
+        case let .negate(x): return "-" + expr(x, context: BinaryOperator.unary)
         default: preconditionFailure("no vector spelling for \(scalar.expr(e))")
         }
     }
@@ -183,11 +183,11 @@ struct CLanes {
     private func typeOf(_ e: Expr) -> ScalarType {
         switch e {
         case .float, .toFloat, .negativeInfinity, .call: return .float
-        case .int, .wide: return .int
+        case .int, .wide, .uint, .toUnsigned: return .int
         case let .name(n): return types[n] == .float ? .float : .int
         case let .load(a, _): return type(of: a)
         case let .binary(op, a, b):
-            if op.precedence < 4 { return .int }
+            if op.isComparison { return .int }
             return typeOf(a) == .float || typeOf(b) == .float ? .float : .int
         case let .select(_, a, b): return typeOf(a) == .float || typeOf(b) == .float ? .float : .int
         case let .negate(x): return typeOf(x)
@@ -202,8 +202,8 @@ struct CLanes {
         case let .binary(_, a, b): return names(a) + names(b)
         case let .call(_, args): return args.flatMap(names)
         case let .select(c, a, b): return names(c) + names(a) + names(b)
-        case let .toFloat(x), let .wide(x), let .negate(x): return names(x)
-        case .int, .float, .negativeInfinity: return []
+        case let .toFloat(x), let .wide(x), let .negate(x), let .toUnsigned(x): return names(x)
+        case .int, .uint, .float, .negativeInfinity: return []
         }
     }
 }
@@ -235,7 +235,8 @@ extension CLanes {
             case let .toFloat(x): return .toFloat(swap(x))
             case let .wide(x): return .wide(swap(x))
             case let .negate(x): return .negate(swap(x))
-            case .int, .float, .name, .negativeInfinity: return e
+            case let .toUnsigned(x): return .toUnsigned(swap(x))
+            case .int, .uint, .float, .name, .negativeInfinity: return e
             }
         }
         func set(_ n: String, _ e: Expr) -> Stmt { isArray(n) ? .store(n, lane, swap(e)) : .assign(n, swap(e)) }

@@ -26,6 +26,10 @@ extension GLSLProgram {
                                             comment: "\(name): \(a.comment)"))
             }
         }
+        if k.stepValues.contains(where: { Self.stepKey.keys.contains($0) }) {
+            bindings.append(GLSLBinding(storage: Self.stepKeyStorage, array: Self.stepKeyStorage, access: .read,
+                                        integer: true, comment: "the masks' key: seed, training steps taken"))
+        }
         let group = k.group.map { plan.groups[$0] }
         let what = k.summary.dropFirst() + [k.arrays.map { "\($0.name) is \($0.comment)" }.joined(separator: ", "),
                                             "One invocation per " + (k.grid.items.isEmpty ? "sample." : "item (n, "
@@ -48,15 +52,21 @@ extension GLSLProgram {
         }
     }
 
-    /// The push constant that carries a value of the step.
+    /// The push constant that carries a value of the step; the masks' key, which changes every step while a
+    /// recorded command buffer (and its push constants) is replayed, is in a small buffer the host writes instead.
     static func pushConstant(_ v: StepValue) -> String {
         switch v {
         case .batch: return "pc.n"
         case .training: return "pc.train"
         case .lr: return "pc.lr"
         case .mu: return "pc.mu"
+        case .seed, .trainStep: return "uint(\(stepKeyStorage)[\(stepKey[v]!)])"
         }
     }
+
+    /// The storage of the masks' key (`int[2]`, uploaded before every step) and each value's place in it.
+    static let stepKeyStorage = "stepkey"
+    static let stepKey: [StepValue: Int] = [.seed: 0, .trainStep: 1]
 
     /// A reduction kernel: the deterministic chunked sum of `GLSLProgram.reduction`, with the lowered body adding
     /// one row to `acc`.

@@ -91,6 +91,10 @@ struct GLSLProgram {
         }
         storages.append(GLSLStorage(name: "hits", perSample: 1, fixed: 0, integer: true, host: .download,
                                     comment: "(N): 1 where the arg max of the logits is the label"))
+        if plan.groups.contains(where: { if case .dropout = $0.op { return true } else { return false } }) {
+            storages.append(GLSLStorage(name: Self.stepKeyStorage, perSample: 0, fixed: 2, integer: true, host: .upload,
+                                        comment: "dropout's mask key: the seed and the training steps taken"))
+        }
         for name in ["params", "grads", "momentum"] {
             storages.append(GLSLStorage(name: name, perSample: 0, fixed: plan.parameterCount, integer: false, host: .device,
                                         comment: "every parameter\(name == "params" ? "" : "'s \(name == "grads" ? "gradient" : "momentum")"), offsets as in the plan"))
