@@ -56,11 +56,14 @@ enum CheckDriver {
             static net_buffers b;
             static int batch;
 
+            /// A training step's forward (seed 1, step 1: every evaluation draws the same dropout masks).
+            static void forward(const double* params) { net_forward(&b, params, 1, 1u, 1u, 0, batch, NULL); }
+
             /// The mean cross-entropy of the batch: what the backward pass differentiates (its seed is divided by it).
             static double loss(const double* params) {
                 double sum = 0.0;
                 int correct = 0;
-                net_forward(&b, params, 0, batch, NULL);
+                forward(params);
                 net_loss(&b, batch, 0, 0, batch, &sum, &correct, NULL);
                 return sum / batch;
             }
@@ -97,10 +100,10 @@ enum CheckDriver {
                 double sum = 0.0;
                 int correct = 0;
                 net_zero_gradients(grads);
-                net_forward(&b, params, 0, batch, NULL);
+                forward(params);
                 net_loss(&b, batch, 1, 0, batch, &sum, &correct, NULL);
                 for (int s = 0; s < NET_BACKWARD_STAGES; s++) {
-                    net_backward(&b, params, grads, grads, s, 0, 1, batch, 0, batch, NULL);
+                    net_backward(&b, params, grads, grads, s, 0, 1, 1u, 1u, batch, 0, batch, NULL);
                 }
                 for (int n = 0; n < batch; n++) {
                     for (size_t j = 0; j < per_sample; j++) dinput[(size_t)n * per_sample + j] = \(inputGradient);
