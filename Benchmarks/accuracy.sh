@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # fashion_bn's test accuracy after training, cnnc next to the same network in PyTorch (Benchmarks/pytorch_reference.py,
 # class FashionBN) with the same hyperparameters: 10 epochs over all 60,000 Fashion-MNIST training images, batch 64,
-# SGD lr 0.05, momentum 0.9. Each side prints its test accuracy after every epoch. Not part of the test suite or CI
+# SGD lr 0.05, momentum 0.9, cosine schedule per step (SCHEDULE=constant for none). Each side prints its test accuracy after every epoch. Not part of the test suite or CI
 # (about 15-30 minutes on 2 cores).
 #
 #   EPOCHS=10 THREADS=2 bash Benchmarks/accuracy.sh [fashion_bn]
@@ -11,6 +11,7 @@ net=${1:-fashion_bn}
 epochs=${EPOCHS:-10}
 threads=${THREADS:-$(nproc)}
 lr=${LR:-0.05}
+schedule=${SCHEDULE:-cosine}
 venv=${VENV:-.venv-bench}
 work=.build-bench
 data=/usr/share/datasets/fashion-mnist
@@ -25,7 +26,7 @@ swift build -c release --package-path "$work/$net-accuracy" >/dev/null
 
 echo "== cnnc: $net, $epochs epochs, batch 64, lr $lr, momentum 0.9, $threads threads"
 "$work/$net-accuracy/.build/release/train" --data "$data" --epochs "$epochs" --batch 64 --lr "$lr" --momentum 0.9 \
-  --threads "$threads" --metrics "$work/$net-accuracy.json" | grep -E "^epoch|test accuracy"
+  --schedule "$schedule" --threads "$threads" --metrics "$work/$net-accuracy.json" | grep -E "^epoch|test accuracy"
 echo "== PyTorch: the same network and hyperparameters"
 "$venv/bin/python" Benchmarks/pytorch_reference.py "$net" --accuracy --epochs "$epochs" --batch 64 --lr "$lr" \
-  --momentum 0.9 --threads "$threads"
+  --momentum 0.9 --schedule "$schedule" --threads "$threads"

@@ -124,6 +124,8 @@ def accuracy(model, x, y, batch=1000):
 def train_for_accuracy(model, opt, loss_fn, a):
     x, y = load(a.data, 60000)
     tx, ty = load_test(a.data)
+    steps = a.epochs * ((len(x) + a.batch - 1) // a.batch)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps) if a.schedule == "cosine" else None
     for epoch in range(a.epochs):
         order = torch.randperm(len(x))
         for i in range(0, len(x), a.batch):
@@ -131,6 +133,8 @@ def train_for_accuracy(model, opt, loss_fn, a):
             opt.zero_grad(set_to_none=True)
             loss_fn(model(x[idx]), y[idx]).backward()
             opt.step()
+            if schedule:
+                schedule.step()
         print(f"epoch {epoch + 1} test accuracy {accuracy(model, tx, ty):.4f}", flush=True)
 
 
@@ -143,6 +147,8 @@ def main():
     p.add_argument("--lr", type=float, default=0.01)
     p.add_argument("--momentum", type=float, default=0.9)
     p.add_argument("--accuracy", action="store_true", help="train --epochs epochs and print the test accuracy")
+    p.add_argument("--schedule", choices=["constant", "cosine"], default="constant",
+                   help="with --accuracy: the learning rate per step (cosine: CosineAnnealingLR, T_max = all steps)")
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     a = p.parse_args()
