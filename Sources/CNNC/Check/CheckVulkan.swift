@@ -21,7 +21,8 @@ enum CheckVulkan {
         let build = try CheckBuild.run(swift, ["build", "-c", "release", "--package-path", package])
         guard build.status == 0 else {
             let lines = build.output.split(separator: "\n")
-            let first = (lines.first { $0.contains("error") } ?? lines.last).map(String.init) ?? "exit status \(build.status)"
+            let first = (lines.first { $0.contains("error") } ?? lines.last).map(String.init)
+                ?? "exit status \(build.status)"
             throw CompileError("\(file): error: swift build of the Vulkan trainer failed: \(first)")
         }
         let plan = c.plan
@@ -37,7 +38,8 @@ enum CheckVulkan {
             let order = torchOrder(p.layout)
             return (p.name, p.layout.torchShape, order.map { Float(data.parameters[offset + $0]) })
         }
-        try CheckBuild.write(bytes: Safetensors.bytes(tensors, metadata: ["format": "pt"]), to: dir + "/parameters.safetensors")
+        let checkpoint = Safetensors.bytes(tensors, metadata: ["format": "pt"])
+        try CheckBuild.write(bytes: checkpoint, to: dir + "/parameters.safetensors")
         let dump = dir + "/gradients.safetensors"
         let run = try CheckBuild.run(package + "/.build/release/train", [
             "--data", dir + "/batch.csv", "--load", dir + "/parameters.safetensors", "--batch", "\(data.batch)",
@@ -97,7 +99,8 @@ enum CheckVulkan {
 
 /// The safetensors files the Vulkan check writes (float32 tensors) and reads (the trainer's gradient dump).
 enum Safetensors {
-    static func bytes(_ tensors: [(name: String, shape: [Int], values: [Float])], metadata: [String: String]) -> [UInt8] {
+    static func bytes(_ tensors: [(name: String, shape: [Int], values: [Float])],
+                      metadata: [String: String]) -> [UInt8] {
         var entries: [String: Any] = ["__metadata__": metadata]
         var offset = 0
         for t in tensors {

@@ -199,7 +199,8 @@ public enum GradientCheck {
             + (vulkan ? ", vulkan vs cpu \(format(CheckVulkan.tolerance)) (float32 against the checked float64)" : "")
         lines.append(failed.isEmpty
             ? "\(tolerances): all \(r.rows.count) tensors pass"
-            : "\(tolerances): \(failed.count) of \(r.rows.count) tensors fail: " + failed.map(\.tensor).joined(separator: ", "))
+            : "\(tolerances): \(failed.count) of \(r.rows.count) tensors fail: "
+                + failed.map(\.tensor).joined(separator: ", "))
         return lines.joined(separator: "\n") + "\n"
     }
 
