@@ -46,6 +46,7 @@ struct Report: ParsableCommand {
 }
 
 extension ReportFormat: ExpressibleByArgument {}
+extension GradientCheck.Target: ExpressibleByArgument {}
 
 struct Graph: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -134,10 +135,16 @@ struct Check: ParsableCommand {
             gradient is compared with (loss(x + h) - loss(x - h)) / 2h for h = 1e-5 and 1e-6 (times max(1, |x|)), \
             the better of the two counting (a step across a ReLU or max-pool kink is wrong, the smaller one \
             rarely crosses it). An element's error is relative to the larger of its two gradients, at least a \
-            hundredth of the tensor's largest gradient. The Vulkan target is not checked yet.
+            hundredth of the tensor's largest gradient. With --target vulkan, cnnc also builds the Vulkan trainer \
+            (swift build) and compares the float32 gradients of its GLSL kernels, on the same batch and \
+            parameters, with those of the double CPU kernels that the same run checks by finite differences, \
+            within 1e-4: differences of the float32 shaders' own loss could promise only a few digits. See \
+            Docs/check.md.
             """)
 
     @Argument(help: "The network, a .cnn file.") var file: String
+    @Option(help: "cpu (the C kernels) or vulkan (also the GLSL kernels, against the C kernels).")
+    var target: GradientCheck.Target = .cpu
     @Option(help: "Samples in the random batch.") var batch = 2
     @Option(help: "Elements probed per tensor (every element of a smaller tensor).") var samples = 12
     @Option(help: "Seed of the batch, the labels, the parameters and the probed elements.") var seed: UInt64 = 1
@@ -155,6 +162,7 @@ struct Check: ParsableCommand {
             throw ExitCode(1)
         }
         var options = GradientCheck.Options()
+        options.target = target
         options.batch = batch
         options.samples = samples
         options.seed = seed

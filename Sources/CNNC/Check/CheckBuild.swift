@@ -5,13 +5,17 @@ import Foundation
 enum CheckBuild {
     /// The system C compiler: `cc` on PATH.
     static func findCompiler() throws -> String {
+        try findTool("cc", purpose: "builds the kernels with the system C compiler")
+    }
+
+    /// `name` on PATH, or an error that says what cnnc check needs it for.
+    static func findTool(_ name: String, purpose: String) throws -> String {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         for dir in path.split(separator: ":") where !dir.isEmpty {
-            let candidate = "\(dir)/cc"
+            let candidate = "\(dir)/\(name)"
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }
-        throw CompileError("error: cnnc check builds the kernels with the system C compiler, and there is no 'cc' "
-                           + "on PATH")
+        throw CompileError("error: cnnc check \(purpose), and there is no '\(name)' on PATH")
     }
 
     /// A folder of cnnc's own (mkdtemp: a fresh name, mode 0700) under the temporary directory; `remove` deletes

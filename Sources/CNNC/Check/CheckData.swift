@@ -1,6 +1,7 @@
 /// The batch `cnnc check` differentiates: parameters drawn like the trainer's initialization (uniform with the
 /// same variance; biases small and nonzero, so that their gradients are tested away from zero), raw images
-/// uniform over the range that `scale` maps onto [0, 1), random labels. Laid out as CheckDriver reads it.
+/// uniform over the range that `scale` maps onto [0, 1), random labels. Laid out as CheckDriver reads it. Every
+/// value is a float32 one, so that the Vulkan trainer (`--target vulkan`) gets exactly the same batch.
 struct CheckData {
     var batch: Int
     var parameters: [Double]
@@ -20,11 +21,11 @@ struct CheckData {
             case .zeros: bound = 0.1
             }
             let offset = plan.parameterOffsets[p.name]!
-            for i in 0..<p.count { parameters[offset + i] = (2 * random.unit() - 1) * bound }
+            for i in 0..<p.count { parameters[offset + i] = Double(Float((2 * random.unit() - 1) * bound)) }
         }
         let count = try GradientCheck.checked(Checked.product(batch, perSample), "input elements")
         let range = net.scale != 0 ? 1 / abs(net.scale) : 1
-        images = (0..<count).map { _ in random.unit() * range }
+        images = (0..<count).map { _ in Double(Float(random.unit() * range)) }
         let classes = net.output.count
         labels = (0..<batch).map { _ in Int32(random.next() % UInt64(classes)) }
     }

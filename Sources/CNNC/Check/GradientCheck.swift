@@ -8,7 +8,11 @@ import Foundation
 /// The input's gradient needs a plan that computes it (a trainer's does not), so the kernels are built twice:
 /// as the trainer has them, for the parameters, and with the input's gradient planned, for the input.
 public enum GradientCheck {
+    public enum Target: String, Sendable, CaseIterable { case cpu, vulkan }
+
     public struct Options: Sendable {
+        /// cpu: the C kernels by finite differences; vulkan: also the GLSL kernels against the C kernels.
+        public var target = Target.cpu
         public var batch = 2
         /// Elements probed per tensor; every element of a tensor that has no more.
         public var samples = 12
@@ -26,6 +30,9 @@ public enum GradientCheck {
         /// Probed elements whose analytic gradient is not zero.
         public var nonzero: Int
         public var maxError: Double
+        /// `--target vulkan`: the largest relative error of the Vulkan trainer's gradient against the double CPU
+        /// kernels' (nil for the input, whose gradient the Vulkan trainer does not compute).
+        public var vulkanError: Double?
         /// The element (flat index) with the largest error.
         public var worst: Int
     }
@@ -33,7 +40,11 @@ public enum GradientCheck {
     public struct Result: Sendable {
         public var rows: [Row]
         public var options: Options
-        public var passed: Bool { rows.allSatisfy { $0.maxError <= options.tolerance } }
+        public var passed: Bool { failing.isEmpty }
+        /// The tensors above a tolerance.
+        public var failing: [Row] {
+            rows.filter { $0.maxError > options.tolerance || ($0.vulkanError ?? 0) > CheckVulkan.tolerance }
+        }
     }
 
     /// Checks the network in `source` (the text of `file`). `editKernels` changes the double kernel file before
@@ -118,6 +129,12 @@ public enum GradientCheck {
             }
             seen[r.tensor] = true
         }
+        if options.target == .vulkan {
+            let parameters = trainer.plan.parameterCount
+            let vulkan = try CheckVulkan.errors(trainer, data: data, reference: analytic[0][0..<parameters],
+                                                in: try folder.subfolder("vulkan"), file: file)
+            for (i, e) in vulkan.errors.enumerated() { rows[i].vulkanError = e }
+        }
         return Result(rows: rows, options: options)
     }
 
@@ -157,12 +174,16 @@ public enum GradientCheck {
         var lines = ["\(Spelling.fileName(file)): gradients of the CPU kernels (in double precision) against central "
                      + "differences of the loss,",
                      "batch \(o.batch), seed \(o.seed), up to \(o.samples) elements per tensor"]
+        let vulkan = o.target == .vulkan
+        let failing = Set(r.failing.map(\.tensor))
         let header = ["layer", "tensor", "elements", "checked", "nonzero", "max rel. error", "worst element"]
+            + (vulkan ? ["vulkan vs cpu"] : [])
         let body = r.rows.map { row in
             [row.layer, row.tensor, "\(row.elements)", "\(row.checked)", "\(row.nonzero)", format(row.maxError),
-             row.maxError > o.tolerance ? "\(row.worst)  FAIL" : "\(row.worst)"]
+             "\(row.worst)"] + (vulkan ? [row.vulkanError.map(format) ?? "-"] : [])
+                + (failing.contains(row.tensor) ? ["FAIL"] : [])
         }
-        let widths = header.indices.map { c in ([header] + body).map { $0[c].count }.max()! }
+        let widths = (header.indices.map { c in ([header] + body).map { $0[c].count }.max()! }) + [4]
         func line(_ cells: [String]) -> String {
             cells.enumerated().map { c, s in
                 c < 2 ? s.padding(toLength: widths[c], withPad: " ", startingAt: 0)
@@ -173,10 +194,12 @@ public enum GradientCheck {
         lines.append(line(header))
         lines += body.map(line)
         lines.append("")
-        let failed = r.rows.filter { $0.maxError > o.tolerance }
+        let failed = r.failing
+        let tolerances = "tolerance \(format(o.tolerance))"
+            + (vulkan ? ", vulkan vs cpu \(format(CheckVulkan.tolerance)) (float32 against the checked float64)" : "")
         lines.append(failed.isEmpty
-            ? "tolerance \(format(o.tolerance)): all \(r.rows.count) tensors pass"
-            : "tolerance \(format(o.tolerance)): \(failed.count) of \(r.rows.count) tensors fail: "
+            ? "\(tolerances): all \(r.rows.count) tensors pass"
+            : "\(tolerances): \(failed.count) of \(r.rows.count) tensors fail: "
                 + failed.map(\.tensor).joined(separator: ", "))
         return lines.joined(separator: "\n") + "\n"
     }

@@ -172,3 +172,32 @@ extension CDoubleTests {
         }
     }
 }
+
+extension GradientCheckTests {
+    /// `--target vulkan`: the GLSL kernels' gradients (float32, on lavapipe) against the checked double CPU
+    /// kernels', on the same batch and parameters: within 1e-4 for every parameter tensor, none for the input.
+    @Test("the Vulkan target's gradients match the checked CPU kernels")
+    func vulkan() throws {
+        var options = GradientCheck.Options()
+        options.target = .vulkan
+        let r = try GradientCheck.run(source: Array(try Self.example("digits004").utf8), file: "digits004.cnn",
+                                      options: options)
+        #expect(r.passed, "\(GradientCheck.render(r, file: "digits004.cnn"))")
+        #expect(r.rows.dropLast().allSatisfy { $0.vulkanError != nil && $0.vulkanError! < 1e-4 })
+        #expect(r.rows.last?.vulkanError == nil)
+        #expect(GradientCheck.render(r, file: "digits004.cnn").contains("vulkan vs cpu 1.0e-04"))
+    }
+
+    /// The Vulkan comparison can fail: one element off by a thousandth is an error of 1e-3; a NaN is infinite;
+    /// and the checkpoint order is PyTorch's (conv weights [oc][c][kh][kw] from cnnc's [kh][kw][c][oc]).
+    @Test("the Vulkan comparison and the PyTorch order")
+    func vulkanComparison() {
+        let expected: [Double] = [0.5, -0.25, 1e-9, 2]
+        #expect(CheckVulkan.relativeError(expected.map { Float($0) }, expected) < 1e-7)
+        #expect(abs(CheckVulkan.relativeError([0.5, -0.25, 0, 2.002], expected) - 0.002 / 2.002) < 1e-6)
+        #expect(CheckVulkan.relativeError([.nan, -0.25, 0, 2], expected) == .infinity)
+        // cnnc's [kh=1][kw=2][c=2][oc=2]: element ((y * 2 + x) * 2 + c) * 2 + o; PyTorch's [oc][c][kh][kw].
+        #expect(CheckVulkan.torchOrder(.convWeight(oc: 2, c: 2, kh: 1, kw: 2)) == [0, 4, 2, 6, 1, 5, 3, 7])
+        #expect(CheckVulkan.torchOrder(.elementBias(h: 1, w: 2, c: 2)) == [0, 2, 1, 3])
+    }
+}
