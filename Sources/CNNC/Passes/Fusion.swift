@@ -27,6 +27,9 @@ public enum GroupOp: Sendable, Equatable {
     case concat
     /// The mean over H and W of each channel.
     case globalAvgPool
+    /// Normalisation by the batch's (training) or the running (evaluation) statistics per channel, then scale and
+    /// shift (the layer's parameters, not an epilogue); its epilogue is at most ReLU.
+    case batchnorm(BatchNormSpec)
 }
 
 /// One fused operation: a primary layer plus the bias and activation layers folded into its epilogue
@@ -104,6 +107,9 @@ public enum Fusion {
                 group.op = .concat
             case .globalAvgPool:
                 group.op = .globalAvgPool
+            case let .batchnorm(spec):
+                group.op = .batchnorm(spec)
+                group.activation = spec.relu ? .relu : nil
             }
             i += 1
             while absorbs, i < net.layers.count {

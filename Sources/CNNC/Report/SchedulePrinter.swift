@@ -18,6 +18,8 @@ extension PlanPrinter {
             case let .batchWide(ki, rows, block):
                 out += "  \(si): \(plan.kernels[ki].name)'s weight gradient over the whole batch, its \(rows) rows "
                     + "split across the threads in blocks of \(block)\n"
+            case let .overBatch(ki, items):
+                out += "  \(si): \(plan.kernels[ki].name) over the whole batch, its \(items) channels split across the threads\n"
             }
         }
         out += "cpu parameter ranges: " + cpu.parameterRanges.map {

@@ -210,6 +210,11 @@ private struct ParseState {
         case "globalavgpool":
             attributes = try r.attributes(names: &names)
             syntax = .globalAvgPool
+        case "batchnorm":
+            attributes = try r.attributes(names: &names)
+            syntax = .batchnorm(BatchNormSpec(eps: attributes.eps ?? BatchNormSpec.defaultEps,
+                                              momentum: attributes.statisticsMomentum ?? BatchNormSpec.defaultMomentum,
+                                              relu: attributes.activation == .relu))
         default:
             attributes = try r.attributes(names: &names)
             var activation = Activation(keyword: keyword.text) ?? .relu
@@ -251,6 +256,7 @@ extension StatementSpec {
         case .add: return "add"
         case .concat: return "concat"
         case .globalAvgPool: return "globalavgpool"
+        case .batchnorm: return "batchnorm"
         }
     }
 }

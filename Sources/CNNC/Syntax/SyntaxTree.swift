@@ -45,6 +45,8 @@ public enum LayerSyntax: Sendable, Equatable {
     case concat
     /// `globalavgpool`: HxWxC -> 1x1xC, the mean over H and W.
     case globalAvgPool
+    /// `batchnorm [eps=X] [momentum=X] [relu]`: PyTorch's BatchNorm2d (per channel) or BatchNorm1d (flat input).
+    case batchnorm(BatchNormSpec)
 }
 
 /// A tensor named in the source (`from=NAME`, the operands of `add` and `concat`), with where it is written so

@@ -10,28 +10,37 @@ struct ReferenceCase {
     let net: Network
     let batch: Int
     let weights: URL
+    let images: [[Double]]
+    let labels: [Int]
     let data: URL
     let reference: ReferenceResult
+    /// The weights and buffers the trainer loads, as the reference sees them (float values), by name.
+    let state: [String: [Double]]
 
     init(_ trainer: GeneratedTrainer, name: String, index: Int, batch: Int = 7) throws {
         self.name = name
         self.batch = batch
         net = trainer.compilation.network
         let params = Reference.randomParameters(net, seed: 7 + UInt64(index), scale: 0.5)
+            .merging(Reference.randomBuffers(net, seed: 5 + UInt64(index))) { $1 }
         let (images, labels) = RefNet.data(net, count: batch, seed: 11 + UInt64(index))
         let root = GeneratedTrainer.workRoot
         let tag = trainer.directory.lastPathComponent
         weights = root.appendingPathComponent("\(tag)-weights.safetensors")
         data = root.appendingPathComponent("\(tag).csv")
         var tensors: [String: SafeTensorsFile.Tensor] = [:]
-        for p in net.parameters {
-            tensors[p.name] = .init(shape: p.layout.torchShape, values: params[p.name]!.map(Float.init))
+        for p in net.state {
+            tensors[p.name] = .init(shape: p.layout.torchShape, values: params[p.name]!.map(Float.init),
+                                    integer: p.layout == .counter)
         }
         try SafeTensorsFile.write(tensors, to: weights)
         try writeCSV(images, labels, to: data)
         // The reference sees the same float inputs and weights the trainer reads.
-        reference = Reference.run(net, parameters: params.mapValues { $0.map { Double(Float($0)) } },
-                                  images: images.map { $0.map { Double(Float($0)) } }, labels: labels)
+        let state = params.mapValues { $0.map { Double(Float($0)) } }, floats = images.map { $0.map { Double(Float($0)) } }
+        self.state = state
+        self.images = floats
+        self.labels = labels
+        reference = Reference.run(net, parameters: state, images: floats, labels: labels)
     }
 
     /// The trainer's arguments that dump the gradients of this case's batch to `dump`.
