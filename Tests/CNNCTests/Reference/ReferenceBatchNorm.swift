@@ -6,6 +6,17 @@
 import Foundation
 
 extension Reference {
+    /// `parameters` with every batchnorm's scale moved near PyTorch's initial 1 (a draw in [-0.5, 0.5) plus 1): a
+    /// scale near 0 before a ReLU can silence a whole layer, and with it every gradient before it.
+    static func scalesNearOne(_ net: Network, _ parameters: [String: [Double]]) -> [String: [Double]] {
+        var out = parameters
+        for layer in net.layers {
+            guard case .batchnorm = layer.op, let w = out[layer.name + ".weight"] else { continue }
+            out[layer.name + ".weight"] = w.map { $0 + 1 }
+        }
+        return out
+    }
+
     /// Running statistics away from PyTorch's initial ones (mean in [-0.5, 0.5), variance in [0.5, 1.5)) and a
     /// batch count of 3, for every batchnorm of `net`.
     static func randomBuffers(_ net: Network, seed: UInt64) -> [String: [Double]] {

@@ -21,7 +21,7 @@ struct ReferenceCase {
         self.name = name
         self.batch = batch
         net = trainer.compilation.network
-        let params = Reference.randomParameters(net, seed: 7 + UInt64(index), scale: 0.5)
+        let params = Reference.scalesNearOne(net, Reference.randomParameters(net, seed: 7 + UInt64(index), scale: 0.5))
             .merging(Reference.randomBuffers(net, seed: 5 + UInt64(index))) { $1 }
         let (images, labels) = RefNet.data(net, count: batch, seed: 11 + UInt64(index))
         let root = GeneratedTrainer.workRoot
