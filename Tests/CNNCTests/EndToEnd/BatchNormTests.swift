@@ -122,6 +122,27 @@ struct CPUBatchNormTests {
     }
 }
 
+/// The batchnorm example trains on real Fashion-MNIST images on the CPU: the loss falls well below chance's
+/// (ln 10 = 2.30), and the test accuracy, evaluated with the running statistics, clearly beats chance.
+@Suite("batchnorm example trains", .serialized)
+struct BatchNormTrainingTests {
+    @Test func learnsFashionMNIST() throws {
+        let source = try String(contentsOf: repositoryRoot.appendingPathComponent("Examples/batchnorm.cnn"), encoding: .utf8)
+        let trainer = try GeneratedTrainer.build(source, name: "batchnorm")
+        let metrics = GeneratedTrainer.workRoot.appendingPathComponent("batchnorm-metrics.json")
+        let run = try trainer.train(["--data", fashionMNIST, "--limit", "6400", "--epochs", "2", "--batch", "64",
+                                     "--threads", "2", "--metrics", metrics.path])
+        #expect(run.status == 0, "\(run.output)")
+        let root = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: metrics)) as? [String: Any])
+        let epochs = try #require(root["epochs"] as? [[String: Any]])
+        let losses = epochs.compactMap { $0["loss"] as? Double }
+        #expect(losses.count == 2 && losses[1] < losses[0] && losses[1] < 1.0, "loss should fall: \(losses)")
+        let accuracy = try #require((root["final"] as? [String: Any])?["test_accuracy"] as? Double)
+        #expect(accuracy > 0.65, "test accuracy \(accuracy)")
+        print("batchnorm: losses \(losses), test accuracy \(accuracy)")
+    }
+}
+
 @Suite("batchnorm: generated Vulkan matches the reference", .serialized,
        .enabled(if: VulkanProbe.available, VulkanProbe.skipMessage))
 struct VulkanBatchNormTests {
