@@ -98,6 +98,24 @@ enum BatchNormNets {
     }
 }
 
+extension BatchNormNets {
+    /// A checkpoint whose batch counter is an F32, or an I64 past what a float counts exactly, is refused by name
+    /// with status 1.
+    static func checkCounterErrors(_ trainer: GeneratedTrainer, _ test: ReferenceCase) throws {
+        let name = test.net.state.first { $0.layout == .counter }!.name
+        for (integer, value, message) in [(false, Float(3), "has dtype F32, expected I64"),
+                                          (true, Float(1 << 24 + 2), "expected a count in 0...16777216")] {
+            var tensors = try SafeTensorsFile.read(test.weights)
+            tensors[name] = .init(shape: [], values: [value], integer: integer)
+            let bad = GeneratedTrainer.workRoot.appendingPathComponent("\(test.name)-bad-counter.safetensors")
+            try SafeTensorsFile.write(tensors, to: bad)
+            let run = try trainer.train(["--data", test.data.path, "--load", bad.path, "--epochs", "1"])
+            #expect(run.status == 1 && run.output.contains("\(name) \(integer ? "holds" : "")"), "\(run.output)")
+            #expect(run.output.contains(message), "\(run.output)")
+        }
+    }
+}
+
 @Suite("batchnorm: generated C matches the reference", .serialized)
 struct CPUBatchNormTests {
     @Test("a training step's gradients; two steps' weights, running statistics and evaluation",
@@ -119,6 +137,7 @@ struct CPUBatchNormTests {
             #expect(steps.status == 0, "\(steps.output)")
             print(try BatchNormNets.checkTwoSteps(test, save: save, metrics: metrics, label: "\(name), \(threads) thread(s)"))
         }
+        try BatchNormNets.checkCounterErrors(trainer, test)
     }
 }
 
