@@ -1,13 +1,17 @@
 // Checkpoints of the network's weights in the safetensors format (SafeTensors.swift), tensors in PyTorch layout.
 
-/// The network's parameters (or, with `gradients`, its gradients) as PyTorch-layout tensors, in table order.
-func parameterTensors(_ base: UnsafeMutablePointer<Float>, _ info: NetworkInfo) -> [NamedTensor] {
-    info.parameters.map { spec in
+/// The network's parameters and buffers (or, with `gradients`, the parameters' gradients: buffers have none) as
+/// PyTorch-layout tensors, in table order; a batch counter is an I64 tensor.
+func parameterTensors(_ base: UnsafeMutablePointer<Float>, _ info: NetworkInfo, gradients: Bool = false) -> [NamedTensor] {
+    info.parameters.filter { !(gradients && $0.buffer) }.map { spec in
         var values = [Float](repeating: 0, count: spec.count)
         values.withUnsafeMutableBufferPointer { spec.layout.toTorch(base + spec.offset, $0.baseAddress!) }
-        return NamedTensor(name: spec.name, shape: spec.torchShape, values: values)
+        return NamedTensor(name: spec.name, shape: spec.torchShape, values: values, integer: spec.layout == .counter)
     }
 }
+
+/// The largest count a batch counter keeps exactly in its float.
+let largestBatchCount: Int64 = 1 << 24
 
 /// Identifies the network in every file this trainer writes.
 func checkpointMetadata(_ info: NetworkInfo) -> [(String, String)] {
@@ -35,16 +39,27 @@ func loadCheckpoint<N: TrainableNetwork>(_ network: N, from file: SafetensorsRea
         guard let entry = entries[spec.name] else {
             throw RuntimeError("\(path): missing tensor \(spec.name) (expected shape \(formatShape(spec.torchShape)))")
         }
-        guard entry.dtype == "F32" else {
-            throw RuntimeError("\(path): tensor \(spec.name) has dtype \(entry.dtype), expected F32")
+        let dtype = spec.layout == .counter ? "I64" : "F32"
+        guard entry.dtype == dtype else {
+            throw RuntimeError("\(path): tensor \(spec.name) has dtype \(entry.dtype), expected \(dtype)")
         }
         guard entry.shape == spec.torchShape else {
             throw RuntimeError("\(path): tensor \(spec.name) has shape \(formatShape(entry.shape)), "
                 + "expected \(formatShape(spec.torchShape))")
         }
-        guard entry.end - entry.begin == spec.count * 4 else {
+        let size = spec.layout == .counter ? 8 : 4
+        guard entry.end - entry.begin == spec.count * size else {
             throw RuntimeError("\(path): tensor \(spec.name) holds \(entry.end - entry.begin) bytes, "
-                + "expected \(spec.count * 4) for shape \(formatShape(spec.torchShape))")
+                + "expected \(spec.count * size) for shape \(formatShape(spec.torchShape))")
+        }
+        if spec.layout == .counter {
+            let counts = try file.integers(spec.name)
+            guard let bad = counts.first(where: { $0 < 0 || $0 > largestBatchCount }) else {
+                loaded.append((spec, counts.map { Float($0) }))
+                continue
+            }
+            throw RuntimeError("\(path): tensor \(spec.name) holds \(bad), expected a count in 0...\(largestBatchCount) "
+                + "(the largest this trainer keeps exactly)")
         }
         let values = try file.floats(spec.name)
         loaded.append((spec, values))

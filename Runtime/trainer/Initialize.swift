@@ -18,6 +18,8 @@ func initializeParameters<N: TrainableNetwork>(of network: N, seed: UInt64) {
             for i in 0..<spec.count { destination[i] = random.uniform(limit: limit) }
         case .zeros:
             for i in 0..<spec.count { destination[i] = 0 }
+        case .ones:
+            for i in 0..<spec.count { destination[i] = 1 }
         }
     }
     network.parametersChanged()

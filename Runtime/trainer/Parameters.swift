@@ -8,9 +8,14 @@ enum ParamLayoutSpec {
     case channelBias(c: Int)                                 // cnnc [c]                 PyTorch [c]
     case elementBias(h: Int, w: Int, c: Int)                 // cnnc [h][w][c]           PyTorch [c, h, w]
     case flatBias(h: Int, w: Int, c: Int)                    // cnnc [h][w][c]           PyTorch [c*h*w] (flattened C,H,W)
+    case counter                                             // cnnc one float           PyTorch a 0-d int64 (I64)
 }
-enum InitSpec { case he(fanIn: Int), glorot(fanIn: Int, fanOut: Int), zeros }
-struct ParamSpec { let name: String; let offset: Int; let layout: ParamLayoutSpec; let initializer: InitSpec }
+enum InitSpec { case he(fanIn: Int), glorot(fanIn: Int, fanOut: Int), zeros, ones }
+/// `buffer`: state the network keeps but does not learn (batchnorm's running statistics): saved and loaded like
+/// a parameter, but it has no gradient.
+struct ParamSpec {
+    let name: String; let offset: Int; let layout: ParamLayoutSpec; let initializer: InitSpec; var buffer = false
+}
 struct StepResult { var lossSum: Double; var correct: Int }   // summed over the samples of the call
 
 extension ParamLayoutSpec: Sendable, Equatable {}
@@ -30,6 +35,7 @@ extension ParamLayoutSpec {
         case let .channelBias(c): return [c]
         case let .elementBias(h, w, c): return [c, h, w]
         case let .flatBias(h, w, c): return [c * h * w]
+        case .counter: return []
         }
     }
 
@@ -40,6 +46,7 @@ extension ParamLayoutSpec {
         case let .denseWeight(out, inH, inW, inC): return [inH * inW * inC, out]
         case let .channelBias(c): return [c]
         case let .elementBias(h, w, c), let .flatBias(h, w, c): return [h, w, c]
+        case .counter: return [1]
         }
     }
 
@@ -56,7 +63,7 @@ extension ParamLayoutSpec {
             let o = t / row, r = t % row
             let ci = r / plane, h = (r % plane) / inW, w = r % inW
             return ((h * inW + w) * inC + ci) * out + o
-        case .channelBias:
+        case .channelBias, .counter:
             return t
         case let .elementBias(h, w, c), let .flatBias(h, w, c):
             // t = (ci*h + y)*w + x
@@ -68,7 +75,7 @@ extension ParamLayoutSpec {
     /// Copies `count` floats from cnnc layout (`source`) to PyTorch layout (`destination`).
     func toTorch(_ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<Float>) {
         switch self {
-        case .channelBias:
+        case .channelBias, .counter:
             destination.update(from: source, count: count)
         case let .convWeight(oc, c, kh, kw):
             var t = 0
@@ -94,7 +101,7 @@ extension ParamLayoutSpec {
     /// Copies `count` floats from PyTorch layout (`source`) to cnnc layout (`destination`).
     func fromTorch(_ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<Float>) {
         switch self {
-        case .channelBias:
+        case .channelBias, .counter:
             destination.update(from: source, count: count)
         case let .convWeight(oc, c, kh, kw):
             var t = 0
@@ -125,6 +132,7 @@ extension ParamLayoutSpec {
         case .channelBias: return "channel bias"
         case .elementBias: return "element bias"
         case .flatBias: return "bias of a flat tensor"
+        case .counter: return "batch counter"
         }
     }
 }

@@ -11,10 +11,12 @@ import Darwin
 #endif
 
 /// One tensor to write: name, shape and values (row-major, PyTorch layout).
+/// `integer`: written as I64 (whole values, like batchnorm's num_batches_tracked), else F32.
 struct NamedTensor {
     let name: String
     let shape: [Int]
     let values: [Float]
+    var integer = false
 }
 
 /// Serialises `tensors` (in order) and `metadata` (string to string) as a safetensors file.
@@ -22,8 +24,8 @@ func safetensorsBytes(_ tensors: [NamedTensor], metadata: [(String, String)]) ->
     var entries: [String] = []
     var offset = 0
     for tensor in tensors {
-        let size = tensor.values.count * 4
-        entries.append(jsonString(tensor.name) + ":{\"dtype\":\"F32\",\"shape\":["
+        let size = tensor.values.count * (tensor.integer ? 8 : 4)
+        entries.append(jsonString(tensor.name) + ":{\"dtype\":\"\(tensor.integer ? "I64" : "F32")\",\"shape\":["
             + tensor.shape.map(String.init).joined(separator: ",") + "],\"data_offsets\":[\(offset),\(offset + size)]}")
         offset += size
     }
@@ -40,6 +42,13 @@ func safetensorsBytes(_ tensors: [NamedTensor], metadata: [(String, String)]) ->
     for _ in 0..<8 { out.append(UInt8(truncatingIfNeeded: length)); length >>= 8 }
     out += header
     for tensor in tensors {
+        if tensor.integer {
+            for value in tensor.values {
+                var bits = UInt64(bitPattern: Int64(value))
+                for _ in 0..<8 { out.append(UInt8(truncatingIfNeeded: bits)); bits >>= 8 }
+            }
+            continue
+        }
         for value in tensor.values {
             let bits = value.bitPattern
             out.append(UInt8(truncatingIfNeeded: bits))
@@ -173,6 +182,17 @@ final class SafetensorsReader {
         if failure != 0 { throw RuntimeError("\(path): cannot read: \(String(cString: strerror(failure)))") }
         guard got == count else { throw RuntimeError("\(path): truncated while reading (the file changed?)") }
         return bytes
+    }
+
+    /// The values of an I64 tensor.
+    func integers(_ name: String) throws -> [Int64] {
+        guard let entry = entries[name], entry.dtype == "I64" else {
+            throw RuntimeError("\(path): tensor \(name) is missing or not I64")
+        }
+        let bytes = try SafetensorsReader.read(fd, at: dataStart + entry.begin, count: entry.end - entry.begin, path: path)
+        return stride(from: 0, to: bytes.count, by: 8).map { at in
+            Int64(bitPattern: (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[at + $1]) << (8 * UInt64($1)) })
+        }
     }
 
     /// The values of an F32 tensor; a non-finite value is an error.

@@ -213,7 +213,7 @@ func dumpGradients<N: TrainableNetwork>(_ network: N, data: Dataset, batch: Int,
     staging.gatherInOrder(data, start: 0, count: count)
     let result = network.computeGradients(images: staging.images, labels: staging.labels, count: count)
     network.synchronizeParameters()
-    var tensors = parameterTensors(network.gradients, info)
+    var tensors = parameterTensors(network.gradients, info, gradients: true)
     let probabilities = Array(UnsafeBufferPointer(start: network.probabilities, count: count * info.classes))
     tensors.append(NamedTensor(name: "probabilities", shape: [count, info.classes], values: probabilities))
     tensors.append(NamedTensor(name: "loss", shape: [1], values: [Float(result.lossSum / Double(count))]))

@@ -57,10 +57,12 @@ enum CheckDriver {
             static int batch;
 
             /// A training step's forward (seed 1, step 1: every evaluation draws the same dropout masks).
-            static void forward(const double* params) { net_forward(&b, params, 1, 1u, 1u, 0, batch, NULL); }
+            static void forward(double* params) {
+                for (int s = 0; s < NET_FORWARD_STAGES; s++) net_forward(&b, params, s, 0, 1, batch, 1, 1u, 1u, 0, batch, NULL);
+            }
 
             /// The mean cross-entropy of the batch: what the backward pass differentiates (its seed is divided by it).
-            static double loss(const double* params) {
+            static double loss(double* params) {
                 double sum = 0.0;
                 int correct = 0;
                 forward(params);

@@ -13,6 +13,7 @@ struct KernelLanguage: Sendable {
     /// A local float that is set once.
     var letFloat: String
     var min: String
+    var sqrt: String
     /// `float(x)` of an integer; `castBindsTightly` when it is C's prefix cast, whose operand needs parentheses
     /// unless it is a name or a call.
     var toFloat: @Sendable (String) -> String
@@ -29,18 +30,18 @@ struct KernelLanguage: Sendable {
     /// C's exp and tanh are the vectorizable ones of the kernel file's prelude (Templates/cpu/kernels.c.template).
     static let c = KernelLanguage(float: "float", int: "int", literalSuffix: "f", exp: "net_expf", log: "logf",
                                   tanh: "net_tanhf", max: "fmaxf", letInt: "const int", letFloat: "const float",
-                                  min: "fminf", toFloat: { "(float)\($0)" }, castBindsTightly: true,
+                                  min: "fminf", sqrt: "sqrtf", toFloat: { "(float)\($0)" }, castBindsTightly: true,
                                   negativeInfinity: "-INFINITY",
                                   wide: { "(size_t)\($0)" }, index: "size_t",
                                   uint: "uint32_t", toUnsigned: { "(uint32_t)\($0)" })
     /// The lowered form as `cnnc plan --lowered` shows it: C's syntax without any target's types or library names.
     static let neutral = KernelLanguage(float: "float", int: "int", literalSuffix: "", exp: "exp", log: "log",
                                         tanh: "tanh", max: "max", letInt: "let int", letFloat: "let float", min: "min",
-                                        toFloat: { "float(\($0))" }, castBindsTightly: false,
+                                        sqrt: "sqrt", toFloat: { "float(\($0))" }, castBindsTightly: false,
                                         negativeInfinity: "-inf", wide: { "wide(\($0))" }, index: "index",
                                         uint: "uint", toUnsigned: { "uint(\($0))" })
     static let glsl = KernelLanguage(float: "float", int: "int", literalSuffix: "", exp: "exp", log: "log", tanh: "tanh",
-                                     max: "max", letInt: "int", letFloat: "float", min: "min",
+                                     max: "max", letInt: "int", letFloat: "float", min: "min", sqrt: "sqrt",
                                      toFloat: { "float(\($0))" }, castBindsTightly: false,
                                      negativeInfinity: "uintBitsToFloat(0xff800000u)",
                                      wide: { $0 }, index: "int", uint: "uint", toUnsigned: { "uint(\($0))" })

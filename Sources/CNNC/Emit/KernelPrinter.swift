@@ -91,6 +91,7 @@ struct KernelPrinter {
         case .tanh: return lang.tanh
         case .max: return lang.max
         case .min: return lang.min
+        case .sqrt: return lang.sqrt
         }
     }
 }

@@ -14,7 +14,8 @@ public enum Symbols {
     /// Suffixes appended to a group's base (Planner: kernels and buffers; CEmitter: transposed weights and the
     /// batch-wide dense stages; GLSLProgram: shaders and their reductions).
     static let suffixes = ["", "_forward", "_backward", "_xent", "_out", "_argmax", "_wt", "_wgrad", "_din",
-                           "_backward_dz", "_backward_dx", "_backward_dw", "_backward_dw_sum", "_backward_db", "_backward_db_sum"]
+                           "_backward_dz", "_backward_dx", "_backward_dw", "_backward_dw_sum", "_backward_db", "_backward_db_sum",
+                           "_statistics", "_stats", "_backward_sums"]
     /// Prefixes put before a derived name: input gradients (`d_conv1_out`) and the partial sums of a reduction.
     static let prefixes = ["", "d_", "partials_"]
 

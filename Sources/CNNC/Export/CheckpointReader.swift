@@ -36,8 +36,12 @@ public enum CheckpointReader {
         let entries = try check(header, against: net, dataSize: dataSize, path: path)
         let data = try readExactly(file, dataSize, path: path)
         var weights: [String: [Float]] = [:]
-        for p in net.parameters {
+        for p in net.state {
             let entry = entries[p.name]!
+            if p.layout == .counter {  // batchnorm's num_batches_tracked: an I64 that inference does not use
+                weights[p.name] = [Float((0..<8).reduce(Int64(0)) { $0 | Int64(data[entry.begin + $1]) << (8 * $1) })]
+                continue
+            }
             var values = [Float](repeating: 0, count: p.count)
             for i in 0..<p.count {
                 let at = entry.begin + 4 * i
@@ -83,22 +87,23 @@ public enum CheckpointReader {
     /// Checks the header against the network; returns each parameter's byte range in the data area.
     static func check(_ header: [String: Entry], against net: Network, dataSize: Int, path: String) throws -> [String: Range] {
         func fail(_ message: String) -> CompileError { CompileError("\(path): error: \(message)") }
-        let expected = Set(net.parameters.map(\.name))
+        let expected = Set(net.state.map(\.name))
         if let extra = header.keys.sorted().first(where: { !expected.contains($0) }) {
             throw fail("unexpected tensor \(extra) (network \(net.name) has no such parameter)")
         }
         var ranges: [String: Range] = [:]
-        for p in net.parameters {
+        for p in net.state {
             let want = "[" + p.layout.torchShape.map(String.init).joined(separator: ", ") + "]"
             guard let e = header[p.name] else { throw fail("missing tensor \(p.name) (expected shape \(want))") }
             guard let dtype = e.dtype else { throw fail("tensor \(p.name) has no valid dtype") }
-            guard dtype == "F32" else { throw fail("tensor \(p.name) has dtype \(dtype), expected F32") }
+            let type = p.layout == .counter ? "I64" : "F32"
+            guard dtype == type else { throw fail("tensor \(p.name) has dtype \(dtype), expected \(type)") }
             guard let shape = e.shape else { throw fail("tensor \(p.name) has no valid shape") }
             guard shape == p.layout.torchShape else {
                 throw fail("tensor \(p.name) has shape [\(shape.map(String.init).joined(separator: ", "))], expected \(want)")
             }
             guard let o = e.offsets, o.count == 2 else { throw fail("tensor \(p.name) has no valid data_offsets") }
-            let (bytes, overflow) = p.count.multipliedReportingOverflow(by: 4)
+            let (bytes, overflow) = p.count.multipliedReportingOverflow(by: p.layout == .counter ? 8 : 4)
             guard !overflow, o[0] >= 0, o[0] <= o[1], o[1] - o[0] == bytes else {
                 throw fail("tensor \(p.name) has data_offsets [\(o[0]), \(o[1])], expected a range of \(bytes) bytes")
             }

@@ -15,6 +15,7 @@
 ///   add                 Add (Sum for three or more inputs); then Relu with `relu`
 ///   concat              Concat(axis=1): the channel axis of [N, C, H, W], the length of [N, n]
 ///   globalavgpool       GlobalAveragePool
+///   batchnorm           BatchNormalization with the running statistics (inference); then Relu with `relu`
 ///
 /// A layer reads its inputs' tensors by name (`from=`, `add`, `concat`): every layer's output tensor is kept.
 ///
@@ -143,6 +144,12 @@ private struct GraphBuilder {
             // that keeps the layer and its P in the exported model.
             let ratio = constant(fresh(layer.name + "_ratio"), dims: [], .float([Float(p)]))
             emit("Dropout", node, inputs: [current, ratio], form: form)
+        case let .batchnorm(spec):
+            // ONNX's momentum weighs the old running value: 1 - PyTorch's. Inference does not use it.
+            let inputs = try ["weight", "bias", "running_mean", "running_var"].map { try parameter("\(layer.name).\($0)", of: layer) }
+            emit("BatchNormalization", node, inputs: [current] + inputs,
+                 attributes: [.float("epsilon", Float(spec.eps)), .float("momentum", Float(1 - spec.momentum))], form: form)
+            if spec.relu { activate(.relu, fresh(layer.name + "_relu")) }
         }
     }
 
@@ -170,7 +177,7 @@ private struct GraphBuilder {
         case let .channelBias(c): dims = [1, c, 1, 1]
         case let .elementBias(h, w, c): dims = [1, c, h, w]          // the checkpoint's [c, h, w], batch in front
         case let .flatBias(h, w, c): dims = [1, h * w * c]           // C,H,W order, as the flat tensor
-        case .convWeight, .denseWeight: return
+        case .convWeight, .denseWeight, .counter: return
         }
         let name = constant(p.name, dims: dims, .float(values))
         emit("Add", node, inputs: [current, name], form: form)
@@ -232,14 +239,15 @@ private struct GraphBuilder {
 
     /// A parameter as an initializer of its PyTorch shape, named as in the checkpoint.
     private mutating func parameter(_ name: String, of layer: Layer) throws -> String {
-        guard let p = layer.parameters.first(where: { $0.name == name }) else {
+        guard let p = (layer.parameters + layer.buffers).first(where: { $0.name == name }) else {
             throw CompileError("\(net.sourceFile): error: layer \(layer.name) has no parameter \(name)")
         }
         return constant(name, dims: p.layout.torchShape, .float(try values(name, of: layer)))
     }
 
     private func values(_ name: String, of layer: Layer) throws -> [Float] {
-        guard let p = layer.parameters.first(where: { $0.name == name }), let v = weights[name], v.count == p.count else {
+        guard let p = (layer.parameters + layer.buffers).first(where: { $0.name == name }), let v = weights[name],
+              v.count == p.count else {
             throw CompileError("\(net.sourceFile): error: no values of the right size for parameter \(name)")
         }
         return v

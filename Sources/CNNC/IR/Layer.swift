@@ -41,6 +41,28 @@ public enum Activation: Sendable, Equatable, Hashable {
     }
 }
 
+/// batchnorm's settings: PyTorch's eps and momentum (the weight of a batch's statistics in the running ones), and
+/// whether ReLU follows the normalisation in the same kernel.
+public struct BatchNormSpec: Sendable, Equatable, Hashable {
+    public static let defaultEps = 1e-5
+    public static let defaultMomentum = 0.1
+    public var eps: Double
+    public var momentum: Double
+    public var relu: Bool
+
+    public init(eps: Double = defaultEps, momentum: Double = defaultMomentum, relu: Bool = false) {
+        self.eps = eps; self.momentum = momentum; self.relu = relu
+    }
+
+    /// `batchnorm`, with its settings where they are not the defaults: `batchnorm(eps=0.001) relu`.
+    public var description: String {
+        var settings: [String] = []
+        if eps != Self.defaultEps { settings.append("eps=\(eps)") }
+        if momentum != Self.defaultMomentum { settings.append("momentum=\(momentum)") }
+        return "batchnorm" + (settings.isEmpty ? "" : "(" + settings.joined(separator: ", ") + ")") + (relu ? " relu" : "")
+    }
+}
+
 public enum PoolKind: String, Sendable, Equatable, Hashable {
     case max = "maxpool"
     case avg = "avgpool"
@@ -68,6 +90,9 @@ public enum LayerOp: Sendable, Equatable, Hashable {
     /// Inverted dropout: while training, each element is zeroed with probability `p` and the others are scaled by
     /// 1/(1-p); evaluation passes the input through. 0 <= p < 1.
     case dropout(p: Double)
+    /// Normalisation per channel (per value of a flat tensor) with the batch's statistics in training and the
+    /// running ones in evaluation, then a learnable scale and shift, then ReLU if `relu`.
+    case batchnorm(BatchNormSpec)
 
     /// The statement keyword.
     public var keyword: String {
@@ -83,6 +108,7 @@ public enum LayerOp: Sendable, Equatable, Hashable {
         case .concat: return "concat"
         case .globalAvgPool: return "globalavgpool"
         case .dropout: return "dropout"
+        case .batchnorm: return "batchnorm"
         }
     }
 }
@@ -101,6 +127,8 @@ public enum ParamLayout: Sendable, Equatable, Hashable {
     /// One value per element of a flattened h x w x c tensor: cnnc [h][w][c] (the view's order); PyTorch [c*h*w]
     /// in C,H,W order (PyTorch's flatten).
     case flatBias(h: Int, w: Int, c: Int)
+    /// A count kept in one float (batchnorm's num_batches_tracked); PyTorch: a 0-dimensional int64.
+    case counter
 
     /// Elements, saturating at `Int.max` like `Shape.count` (shape inference rejects any tensor that large).
     public var count: Int {
@@ -109,6 +137,7 @@ public enum ParamLayout: Sendable, Equatable, Hashable {
         case let .denseWeight(out, h, w, c): return Checked.product(out, h, w, c) ?? Int.max
         case let .channelBias(c): return c
         case let .elementBias(h, w, c), let .flatBias(h, w, c): return Checked.product(h, w, c) ?? Int.max
+        case .counter: return 1
         }
     }
 
@@ -120,6 +149,7 @@ public enum ParamLayout: Sendable, Equatable, Hashable {
         case let .channelBias(c): return [c]
         case let .elementBias(h, w, c): return [c, h, w]
         case let .flatBias(h, w, c): return [c * h * w]
+        case .counter: return []
         }
     }
 
@@ -130,6 +160,7 @@ public enum ParamLayout: Sendable, Equatable, Hashable {
         case let .denseWeight(out, h, w, c): return [h * w * c, out]
         case let .channelBias(c): return [c]
         case let .elementBias(h, w, c), let .flatBias(h, w, c): return [h, w, c]
+        case .counter: return [1]
         }
     }
 
@@ -151,6 +182,8 @@ public enum ParamInit: Sendable, Equatable, Hashable {
     case he(fanIn: Int)
     case glorot(fanIn: Int, fanOut: Int)
     case zeros
+    /// batchnorm's scale and running variance.
+    case ones
 }
 
 public struct Parameter: Sendable, Equatable, Hashable {
@@ -158,6 +191,9 @@ public struct Parameter: Sendable, Equatable, Hashable {
     public var name: String
     public var layout: ParamLayout
     public var initializer: ParamInit
+    /// State that checkpoints keep but training does not learn (batchnorm's running statistics): it has no
+    /// gradient and does not count as a parameter.
+    public var isBuffer = false
     public var count: Int { layout.count }
 }
 
@@ -175,6 +211,8 @@ public struct Layer: Sendable, Equatable {
     public var input: Shape { inputShapes[0] }
     public var output: Shape
     public var parameters: [Parameter]
+    /// Tensors of state after the parameters (batchnorm's running statistics), in PyTorch's state_dict order.
+    public var buffers: [Parameter] = []
     /// Where the statement starts in the source.
     public var location: SourceLocation
     /// Multiply-accumulates of the forward pass, per sample.
@@ -255,6 +293,8 @@ public struct Network: Sendable, Equatable {
     public var inputGradient = false
 
     public var parameters: [Parameter] { layers.flatMap(\.parameters) }
+    /// Parameters and buffers, layer by layer (PyTorch's state_dict order): what checkpoints hold.
+    public var state: [Parameter] { layers.flatMap { $0.parameters + $0.buffers } }
     /// The index of the layer that produces `tensor`, nil for the network input.
     public func producer(of tensor: String) -> Int? { layers.firstIndex { $0.name == tensor } }
     /// For every tensor, the indices of the layers that read it, in source order.

@@ -6,6 +6,7 @@ extension Schedule {
         let groups = plan.groups.map { cpu($0, budget: b) }
         var s = CPUSchedule(budget: b, groups: groups, backwardStages: [], parameterRanges: [])
         s.backwardStages = backwardStages(plan, s)
+        s.forwardStages = stages(plan, phase: .forward)
         s.parameterRanges = parameterRanges(plan, s)
         return s
     }
@@ -147,6 +148,11 @@ extension Schedule {
         var stages: [CPUBackwardStage] = []
         var current: [Int] = []
         for (ki, k) in plan.kernels.enumerated() where k.phase == .backward {
+            if k.overBatch {
+                stages += [.samples(current), overBatch(plan, ki)]
+                current = []
+                continue
+            }
             current.append(ki)
             guard let gi = k.group, case let .dense(_, .batchWide(wide)) = s.groups[gi] else { continue }
             stages.append(.samples(current))
@@ -157,12 +163,36 @@ extension Schedule {
         return stages
     }
 
+    /// The kernels of `phase` cut into stages around each kernel over the whole batch.
+    static func stages(_ plan: KernelPlan, phase: Phase) -> [CPUBackwardStage] {
+        var stages: [CPUBackwardStage] = []
+        var current: [Int] = []
+        for (ki, k) in plan.kernels.enumerated() where k.phase == phase {
+            guard k.overBatch else { current.append(ki); continue }
+            stages += [.samples(current), overBatch(plan, ki)]
+            current = []
+        }
+        return stages + [.samples(current)]
+    }
+
+    /// A kernel over the batch as a stage: its items are its lowered grid's.
+    static func overBatch(_ plan: KernelPlan, _ ki: Int) -> CPUBackwardStage {
+        .overBatch(kernel: ki, items: Lowering.lower(plan, kernel: ki)?.grid.count ?? 1)
+    }
+
     /// The parameter array cut into ranges, each marked whether its gradient is accumulated per thread.
     static func parameterRanges(_ plan: KernelPlan, _ s: CPUSchedule) -> [ParameterRange] {
         var wide: [Range<Int>] = []
         for (gi, g) in plan.groups.enumerated() where s.isBatchWide(gi) {
             let w = g.weight!, at = plan.parameterOffsets[w.name]!
             wide.append(at..<(at + w.count))
+        }
+        // A kernel over the batch writes whole parameter gradients too.
+        for k in plan.kernels where k.overBatch {
+            for name in k.parameterGradients {
+                let at = plan.parameterOffsets[name]!, count = plan.parameters.first { $0.name == name }!.count
+                wide.append(at..<(at + count))
+            }
         }
         wide.sort { $0.lowerBound < $1.lowerBound }
         var out: [ParameterRange] = []

@@ -105,7 +105,7 @@ public enum BinaryOperator: String, Sendable, Equatable {
 
 /// Functions every kernel language has, under its own names (KernelLanguage spells them).
 public enum Builtin: String, Sendable, Equatable {
-    case exp, log, tanh, max, min
+    case exp, log, tanh, max, min, sqrt
 }
 
 public enum ScalarType: String, Sendable, Equatable {
@@ -223,6 +223,9 @@ public struct LoweredKernel: Sendable {
     public var summary: [String]
     public var arrays: [LoweredArray]
     public var grid: Grid
+    /// Whether the grid's items are per batch, not per sample (`Kernel.overBatch`): the body sees no sample `n`
+    /// and loops over the batch's samples itself (it reads `batch`). Its one coordinate is never left out.
+    public var overBatch = false
     /// Set for a reduction kernel (its grid is then empty): the body adds one row to `acc`.
     public var reduction: Reduction? = nil
     /// Values of the step the body reads by name (`batch`, `training`, `lr`, `mu`): arguments of a C function,

@@ -22,6 +22,11 @@ public enum Lowering {
         case (.backward, .globalAvgPool): return [globalAvgPoolBackward(plan, ki, g, target).withAccessFromBody()]
         case let (.forward, .dropout(p)): return [dropoutForward(plan, ki, g, p: p).withAccessFromBody()]
         case let (.backward, .dropout(p)): return [dropoutBackward(plan, ki, g, p: p, target).withAccessFromBody()]
+        case (.forward, .batchnorm) where k.overBatch: return [batchNormStatistics(plan, ki, g).withAccessFromBody()]
+        case (.forward, .batchnorm): return [batchNormForward(plan, ki, g).withAccessFromBody()]
+        case (.backward, .batchnorm) where k.overBatch:
+            return [batchNormBackwardSums(plan, ki, g, target).withAccessFromBody()]
+        case (.backward, .batchnorm): return [batchNormBackward(plan, ki, g, target).withAccessFromBody()]
         case (.forward, .elementwise): return [elementwiseForward(plan, ki, g).withAccessFromBody()]
         case (.forward, .softmax): return [softmaxForward(plan, ki, g).withAccessFromBody()]
         case (.backward, .elementwise): return backwardPrologue(plan, ki, g, target, inputGradient: true)

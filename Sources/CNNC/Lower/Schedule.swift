@@ -117,6 +117,9 @@ public enum CPUBackwardStage: Sendable, Equatable {
     /// Plan kernel `kernel`'s weight gradient over the whole batch, thread t taking its share of the weight's
     /// `rows` rows counted in blocks of `block` rows.
     case batchWide(kernel: Int, rows: Int, block: Int)
+    /// A lowered kernel over the whole batch (`Kernel.overBatch`; in the forward stages too), thread t taking its
+    /// share of the grid's `items`.
+    case overBatch(kernel: Int, items: Int)
 }
 
 /// A range of the flat parameter array and whether every thread accumulates a partial gradient for it (false: a
@@ -132,6 +135,8 @@ public struct CPUSchedule: Sendable, Equatable {
     /// One per fused group of the plan, by index.
     public var groups: [CPUGroupSchedule]
     public var backwardStages: [CPUBackwardStage]
+    /// The forward pass's stages: one on each thread's samples unless a kernel needs the whole batch.
+    public var forwardStages: [CPUBackwardStage] = []
     public var parameterRanges: [ParameterRange]
 
     /// Whether group `gi`'s dense weight gradient is a batch-wide stage.

@@ -29,6 +29,9 @@ public enum GroupOp: Sendable, Equatable {
     case globalAvgPool
     /// Inverted dropout with drop probability `p`; its masks are keyed by the group's layer (`layers[0]`).
     case dropout(p: Double)
+    /// Normalisation by the batch's (training) or the running (evaluation) statistics per channel, then scale and
+    /// shift (the layer's parameters, not an epilogue); its epilogue is at most ReLU.
+    case batchnorm(BatchNormSpec)
 }
 
 /// One fused operation: a primary layer plus the bias and activation layers folded into its epilogue
@@ -125,6 +128,9 @@ public enum Fusion {
                 group.op = .globalAvgPool
             case let .dropout(p):
                 group.op = .dropout(p: p)
+            case let .batchnorm(spec):
+                group.op = .batchnorm(spec)
+                group.activation = spec.relu ? .relu : nil
             }
             i += 1
             while absorbs, i < net.layers.count {

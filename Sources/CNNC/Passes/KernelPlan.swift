@@ -6,6 +6,7 @@ public enum BufferRole: String, Sendable, Equatable {
     case index        // argmax positions of a max pool, for its backward pass
     case labels       // class labels, one per sample
     case loss         // per-sample loss
+    case statistics   // one value per channel for the whole batch (batchnorm), not per sample
 }
 
 /// A per-sample buffer of the step. Parameters, their gradients and momentum are one flat array each
@@ -50,15 +51,19 @@ public struct Operands: Sendable, Equatable {
     public var otherInputGradients: [String?] = []
     /// A gradient sum (a tensor read by several layers): one reader's term, added into `inputGradient`.
     public var gradientTerm: String?
+    /// batchnorm: the batch's statistics per channel, written by the kernels over the whole batch and read by the
+    /// others.
+    public var statistics: String?
 
     public init(input: String? = nil, output: String? = nil, savedOutput: String? = nil, argmax: String? = nil,
                 outputGradient: String? = nil, inputGradient: String? = nil, probabilities: String? = nil,
                 labels: String? = nil, loss: String? = nil, otherInputs: [String] = [],
-                otherInputGradients: [String?] = [], gradientTerm: String? = nil) {
+                otherInputGradients: [String?] = [], gradientTerm: String? = nil, statistics: String? = nil) {
         self.input = input; self.output = output; self.savedOutput = savedOutput; self.argmax = argmax
         self.outputGradient = outputGradient; self.inputGradient = inputGradient
         self.probabilities = probabilities; self.labels = labels; self.loss = loss
         self.otherInputs = otherInputs; self.otherInputGradients = otherInputGradients; self.gradientTerm = gradientTerm
+        self.statistics = statistics
     }
 }
 
@@ -75,6 +80,9 @@ public struct Kernel: Sendable, Equatable {
     /// Multiply-accumulates per sample (conv/dense), for profiles and GFLOP/s.
     public var macs: Int
     public var location: SourceLocation?
+    /// Whether the kernel runs once over the whole batch (one item per channel) rather than per sample: a target
+    /// starts it only after every sample's earlier kernels, and the kernels after it only once it is done.
+    public var overBatch = false
 
     /// The buffers the kernel reads, for lifetimes and the plan listing.
     public var reads: [String] {
@@ -82,14 +90,15 @@ public struct Kernel: Sendable, Equatable {
         // A gradient sum reads the gradient it adds into, too.
         return ([o.outputGradient, o.gradientTerm, o.gradientTerm == nil ? nil : o.inputGradient, o.probabilities,
                  o.input] + o.otherInputs.map { $0 }
-                + [o.savedOutput, phase == .forward ? nil : o.argmax, o.labels]).compactMap { $0 }
+                + [o.savedOutput, phase == .forward ? nil : o.argmax, o.labels, overBatch ? nil : o.statistics])
+            .compactMap { $0 }
     }
 
     /// The buffers the kernel writes.
     public var writes: [String] {
         let o = operands
-        return ([o.output, phase == .forward ? o.argmax : nil, o.loss, o.inputGradient] + o.otherInputGradients)
-            .compactMap { $0 }
+        return ([o.output, phase == .forward ? o.argmax : nil, o.loss, o.inputGradient] + o.otherInputGradients
+                + [overBatch ? o.statistics : nil]).compactMap { $0 }
     }
 }
 
@@ -102,7 +111,9 @@ public struct KernelPlan: Sendable, Equatable {
     /// Fixed at creation: the name index and the gradient slots below are computed from it once.
     public let buffers: [PlanBuffer]
     public var kernels: [Kernel]
-    /// Every parameter, in source (= checkpoint) order, with its offset in the flat parameter array.
+    /// Every parameter and buffer (`Parameter.isBuffer`), in source (= checkpoint) order, with its offset in the
+    /// flat parameter array. Buffers live there too, so that they travel with the weights (checkpoints, the
+    /// device); they have no gradient, and SGD leaves them as they are.
     public var parameters: [Parameter]
     public var parameterOffsets: [String: Int]
     public var parameterCount: Int
@@ -146,7 +157,11 @@ public struct KernelPlan: Sendable, Equatable {
     /// buffers' elements and the batch so that this sum fits in 64 bits.
     public func activationBytes(batch: Int) -> Int {
         var largest: [String: Int] = [:]
-        for b in buffers where b.role != .labels { largest[b.storage] = max(largest[b.storage] ?? 0, b.shape.count) }
-        return largest.values.reduce(0) { $0 + $1 * 4 * batch }
+        var fixed = 0
+        for b in buffers where b.role != .labels {
+            if b.role == .statistics { fixed += b.shape.count * 4; continue }
+            largest[b.storage] = max(largest[b.storage] ?? 0, b.shape.count)
+        }
+        return largest.values.reduce(fixed) { $0 + $1 * 4 * batch }
     }
 }

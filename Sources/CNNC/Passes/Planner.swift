@@ -14,7 +14,7 @@ public enum Planner {
         // Parameters: one flat array in source order.
         var offsets: [String: Int] = [:]
         var count = 0
-        for p in net.parameters { offsets[p.name] = count; count += p.count }
+        for p in net.state { offsets[p.name] = count; count += p.count }
 
         // Forward: the scaled input, then one output buffer per group (flatten aliases its input). Every tensor of
         // the graph that survives fusion lives in one buffer, found by its name.
@@ -41,6 +41,19 @@ public enum Planner {
             case .pool(.max, _) where g.needsBackward:
                 add("\(g.name)_argmax", .index, g.output, integer: true)
                 operands.argmax = "\(g.name)_argmax"
+            case .batchnorm:
+                let layer = net.layers[g.layers[0]]
+                operands.statistics = "\(g.name)_stats"
+                add("\(g.name)_stats", .statistics, .flat(4 * Lowering.BatchNormShape(g.input).channels))
+                kernels.append(Kernel(name: "\(g.name)_statistics", phase: .forward, group: gi,
+                                      operands: Operands(input: x, statistics: operands.statistics),
+                                      parameters: layer.buffers.map(\.name), parameterGradients: [], macs: 0,
+                                      location: g.location, overBatch: true))
+                add(out, .activation, g.output)
+                kernels.append(Kernel(name: "\(g.name)_forward", phase: .forward, group: gi, operands: operands,
+                                      parameters: layer.parameters.map(\.name), parameterGradients: [], macs: 0,
+                                      location: g.location))
+                continue
             default: break
             }
             add(out, .activation, g.output)
@@ -102,6 +115,20 @@ public enum Planner {
                 // Dropout's backward recomputes its mask: it reads neither its input nor its output.
                 if case .dropout = g.op { operands = Operands(outputGradient: dy) }
                 sums = []
+                if case .batchnorm = g.op {
+                    // The sums over the batch (the scale's and shift's gradients) first, then each sample's dx.
+                    let names = net.layers[g.layers[0]].parameters.map(\.name)
+                    operands.statistics = "\(g.name)_stats"
+                    kernels.append(Kernel(name: "\(g.name)_backward_sums", phase: .backward, group: gi,
+                                          operands: operands, parameters: [], parameterGradients: names, macs: 0,
+                                          location: g.location, overBatch: true))
+                    guard g.needsInputGradient && learnable[g.inputs[0]]! else { continue }
+                    operands.inputGradient = inputGradient(g, gi, input: 0)
+                    kernels.append(Kernel(name: "\(g.name)_backward", phase: .backward, group: gi, operands: operands,
+                                          parameters: names, parameterGradients: [], macs: 0, location: g.location))
+                    kernels += sums
+                    continue
+                }
                 if g.needsInputGradient && learnable[g.inputs[0]]! {
                     if g.op == .flatten {
                         _ = inputGradient(g, gi, input: 0, aliasing: dy)
@@ -139,7 +166,7 @@ public enum Planner {
             }
         }
         assignGradientSlots(&buffers)
-        return KernelPlan(network: net, groups: groups, buffers: buffers, kernels: kernels, parameters: net.parameters,
+        return KernelPlan(network: net, groups: groups, buffers: buffers, kernels: kernels, parameters: net.state,
                           parameterOffsets: offsets, parameterCount: count)
     }
 

@@ -86,6 +86,7 @@ public enum ShapeInference {
         case .concat: return "concat"
         case .globalAvgPool: return "globalavgpool"
         case .dropout: return "dropout"
+        case .batchnorm: return "batchnorm"
         }
     }
 
@@ -148,6 +149,10 @@ public enum ShapeInference {
             return layer(.globalAvgPool, Shape(h: 1, w: 1, c: input.c))
         case let .dropout(p):
             return layer(.dropout(p: p), input)
+        case let .batchnorm(spec):
+            var l = layer(.batchnorm(spec), input, batchNormParameters(name: name, input: input))
+            l.buffers = batchNormBuffers(name: name, input: input)
+            return l
         }
     }
 
@@ -162,6 +167,26 @@ public enum ShapeInference {
         case .element:
             return [Parameter(name: "\(name).bias", layout: .elementBias(h: shape.h, w: shape.w, c: shape.c), initializer: .zeros)]
         }
+    }
+
+    /// batchnorm's scale (init 1) and shift (init 0): one per channel, or one per value of a flat input (PyTorch's
+    /// BatchNorm1d, features in C,H,W order as a flattened tensor has them).
+    static func batchNormParameters(name: String, input: Shape) -> [Parameter] {
+        let layout = batchNormLayout(input)
+        return [Parameter(name: "\(name).weight", layout: layout, initializer: .ones),
+                Parameter(name: "\(name).bias", layout: layout, initializer: .zeros)]
+    }
+
+    /// batchnorm's running statistics and batch counter: state saved in checkpoints, never trained.
+    static func batchNormBuffers(name: String, input: Shape) -> [Parameter] {
+        let layout = batchNormLayout(input)
+        return [Parameter(name: "\(name).running_mean", layout: layout, initializer: .zeros, isBuffer: true),
+                Parameter(name: "\(name).running_var", layout: layout, initializer: .ones, isBuffer: true),
+                Parameter(name: "\(name).num_batches_tracked", layout: .counter, initializer: .zeros, isBuffer: true)]
+    }
+
+    static func batchNormLayout(_ input: Shape) -> ParamLayout {
+        input.flat ? .flatBias(h: input.h, w: input.w, c: input.c) : .channelBias(c: input.c)
     }
 
     /// Resolves a window against its input: SAME padding, and the check that the kernel fits.

@@ -62,6 +62,7 @@ public enum PlanPrinter {
         case .concat: s = "concat " + g.inputs.joined(separator: " | ")
         case .globalAvgPool: s = "globalavgpool"
         case let .dropout(p): s = "dropout \(p)"
+        case let .batchnorm(spec): s = BatchNormSpec(eps: spec.eps, momentum: spec.momentum).description
         }
         for b in g.biases {
             // On a flat tensor channel and element biases are the same thing: one value per element.
@@ -103,7 +104,11 @@ extension PlanPrinter {
                 c.line("  sums over the samples: " + lowered.totals.map(\.name).joined(separator: ", "))
             }
             let items = lowered.grid.items.map { "\($0.name) < \($0.count)" + ($0.lanes > 1 ? " (\($0.lanes) lanes)" : "") }
-            c.line("  for each sample n" + (items.isEmpty ? "" : ", " + items.joined(separator: ", ")) + ":")
+            if lowered.overBatch {
+                c.line("  once for the whole batch, for each " + items.joined(separator: ", ") + ":")
+            } else {
+                c.line("  for each sample n" + (items.isEmpty ? "" : ", " + items.joined(separator: ", ")) + ":")
+            }
             c.indent { c in KernelPrinter(lang: .neutral) { "\($0)[\($1)]" }.print(lowered.body, into: &c) }
             out += c.text
         }

@@ -63,7 +63,10 @@ struct ReportModel {
 
     var parameterBytes: Int { network.parameterCount * 4 }
     var activationBytes: Int { plan.activationBytes(batch: batch) }
-    var totalBytes: Int { 3 * parameterBytes + activationBytes }
+    /// Buffers (batchnorm's running statistics) live in the flat weight array, whose gradient and momentum
+    /// arrays have a slot for them too: 3 x 4 bytes each.
+    var bufferBytes: Int { network.layers.reduce(0) { $0 + $1.buffers.reduce(0) { $0 + $1.count } } * 12 }
+    var totalBytes: Int { 3 * parameterBytes + bufferBytes + activationBytes }
     var batchTrainingFLOPs: Int { network.trainingFLOPs * batch }
 
     /// `scale 1/255`, or nil when the input is used as is.
@@ -128,6 +131,8 @@ struct ReportModel {
         case .concat: return "concat " + layer.inputs.joined(separator: " | ")
         case .globalAvgPool: return "globalavgpool"
         case let .dropout(p): return "dropout \(p) (training only)"
+        case let .batchnorm(spec):
+            return "batchnorm eps=\(spec.eps) momentum=\(spec.momentum)" + (spec.relu ? ", relu" : "")
         }
     }
 
@@ -141,11 +146,15 @@ struct ReportModel {
     }
 
     /// `weight 16x1x3x3`, `bias 16x28x28`: names relative to the layer, PyTorch shapes.
+    /// Buffers (not trained) follow after a semicolon: `weight 16, bias 16; buffers running_mean 16, ...`.
     static func parameterList(_ layer: Layer) -> String {
-        layer.parameters.map { p in
-            let short = p.name.hasPrefix(layer.name + ".") ? String(p.name.dropFirst(layer.name.count + 1)) : p.name
-            return short + " " + dims(p.layout.torchShape)
-        }.joined(separator: ", ")
+        func list(_ ps: [Parameter]) -> String {
+            ps.map { p in
+                let short = p.name.hasPrefix(layer.name + ".") ? String(p.name.dropFirst(layer.name.count + 1)) : p.name
+                return p.layout.torchShape.isEmpty ? short : short + " " + dims(p.layout.torchShape)
+            }.joined(separator: ", ")
+        }
+        return list(layer.parameters) + (layer.buffers.isEmpty ? "" : "; buffers " + list(layer.buffers))
     }
 
     static func plural(_ n: Int, _ noun: String) -> String { "\(n) \(noun)" + (n == 1 ? "" : "s") }
@@ -236,6 +245,8 @@ struct ReportModel {
             ("weights", Self.bytes(parameterBytes), "\(network.parameterCount) x 4 bytes = \(parameterBytes) bytes"),
             ("gradients", Self.bytes(parameterBytes), "\(parameterBytes) bytes"),
             ("optimizer (momentum)", Self.bytes(parameterBytes), "\(parameterBytes) bytes"),
+            ("buffers", Self.bytes(bufferBytes),
+             "\(bufferBytes) bytes: batchnorm's running statistics (not trained), x3 in the flat arrays"),
             ("activations", Self.bytes(activationBytes),
              "\(activationBytes) bytes: outputs kept for backward, pool indices, gradient buffers"),
             ("total", Self.bytes(totalBytes), "\(totalBytes) bytes"),

@@ -149,6 +149,7 @@ extension ReportModel {
                 ("weights", .int(parameterBytes)),
                 ("gradients", .int(parameterBytes)),
                 ("optimizer", .int(parameterBytes)),
+                ("buffers", .int(bufferBytes)),
                 ("activations", .int(activationBytes)),
                 ("total", .int(totalBytes)),
             ])),

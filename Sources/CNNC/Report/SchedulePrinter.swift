@@ -9,6 +9,19 @@ extension PlanPrinter {
             out += "  \(pad(String(ki), 3)) \(pad(k.name, 20)) cpu: \(lines.cpu)\n"
             out += "  \(pad("", 3)) \(pad("", 20)) vulkan: \(lines.gpu)\n"
         }
+        if cpu.forwardStages.count > 1 {
+            out += "\ncpu forward stages (threads wait for each other after each):\n"
+            for (si, stage) in cpu.forwardStages.enumerated() {
+                switch stage {
+                case let .samples(kernels):
+                    let names = kernels.map { plan.kernels[$0].name }.joined(separator: ", ")
+                    out += "  \(si): on each thread's samples: \(names.isEmpty ? "nothing" : names)\n"
+                case let .overBatch(ki, items):
+                    out += "  \(si): \(plan.kernels[ki].name) over the whole batch, its \(items) channels split across the threads\n"
+                case .batchWide: break
+                }
+            }
+        }
         out += "\ncpu backward stages (threads wait for each other after each):\n"
         for (si, stage) in cpu.backwardStages.enumerated() {
             switch stage {
@@ -18,6 +31,8 @@ extension PlanPrinter {
             case let .batchWide(ki, rows, block):
                 out += "  \(si): \(plan.kernels[ki].name)'s weight gradient over the whole batch, its \(rows) rows "
                     + "split across the threads in blocks of \(block)\n"
+            case let .overBatch(ki, items):
+                out += "  \(si): \(plan.kernels[ki].name) over the whole batch, its \(items) channels split across the threads\n"
             }
         }
         out += "cpu parameter ranges: " + cpu.parameterRanges.map {

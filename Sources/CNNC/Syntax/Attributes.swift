@@ -34,6 +34,8 @@ struct StatementSpec: Sendable {
                       attributes: ["name", "from"], takesRelu: true),
         StatementSpec(keyword: "concat", usage: "concat NAME[,NAME...] [name=ID] [from=NAME]", attributes: ["name", "from"]),
         StatementSpec(keyword: "globalavgpool", usage: "globalavgpool [name=ID] [from=NAME]", attributes: ["name", "from"]),
+        StatementSpec(keyword: "batchnorm", usage: "batchnorm [eps=X] [momentum=X] [relu] [name=ID] [from=NAME]",
+                      attributes: ["eps", "momentum", "name", "from"], takesRelu: true),
         StatementSpec(keyword: "dropout", usage: "dropout P [name=ID] [from=NAME]", attributes: ["name", "from"]),
         StatementSpec(keyword: "augment", usage: "augment [hflip] [crop=P]", attributes: ["crop"], flags: ["hflip"]),
         StatementSpec(keyword: "train", usage: "train [epochs=N] [batch=N] [lr=X] [momentum=X] [seed=N] "
@@ -218,6 +220,31 @@ extension LineContext {
         return p
     }
 
+    /// batchnorm's eps: positive, finite, and normal as a 32-bit float (it is added to a variance in Float).
+    func eps(_ v: Word) throws -> Double {
+        let e = try number(v, expected: "an epsilon like 1e-5")
+        guard e.isFinite, e > 0 else {
+            throw error("eps must be finite and greater than 0, got \(v.quoted)", at: v, hint: "PyTorch's default is 1e-5")
+        }
+        guard Float(e).isNormal else {
+            throw error("eps \(v.quoted) does not fit a 32-bit float", at: v, hint: "PyTorch's default is 1e-5")
+        }
+        return e
+    }
+
+    /// batchnorm's momentum: the weight of the batch's statistics in the running ones, in [0, 1].
+    func statisticsMomentum(_ v: Word) throws -> Double {
+        let m = try number(v, expected: "a momentum like 0.1")
+        guard m >= 0, m <= 1 else {
+            throw error("batchnorm momentum must be in [0, 1], got \(v.quoted)", at: v,
+                        hint: "the weight of each batch's statistics in the running ones; PyTorch's default is 0.1")
+        }
+        guard m == 0 || Float(m).isNormal else {
+            throw error("momentum \(v.quoted) is too small for a 32-bit float", at: v, hint: "write momentum=0, or at least \(Float.leastNormalMagnitude)")
+        }
+        return m
+    }
+
     func momentum(_ v: Word) throws -> Double {
         let m = try number(v, expected: "a momentum like 0.9")
         guard m >= 0, m < 1 else {
@@ -258,6 +285,9 @@ struct StatementAttributes: Sendable {
     var activation: Activation?
     /// `slope=X` and where it was written, for leakyrelu.
     var slope: (value: Double, word: Word)?
+    /// batchnorm's `eps=X` and `momentum=X` (the latter is the running statistics' weight, not SGD's).
+    var eps: Double?
+    var statisticsMomentum: Double?
     var name: String?
     /// `from=NAME`: the tensor the layer reads instead of the previous statement's output.
     var from: NameReference?
@@ -378,12 +408,16 @@ struct StatementReader {
             r.train.batch = try ctx.size(v, "batch size")
         case "lr":
             r.train.learningRate = try ctx.learningRate(v)
+        case "momentum" where spec.keyword == "batchnorm":
+            r.statisticsMomentum = try ctx.statisticsMomentum(v)
         case "momentum":
             r.train.momentum = try ctx.momentum(v)
         case "schedule", "warmup", "step", "gamma":
             r.scheduleWords[key] = v
         case "crop":
             r.crop = (try ctx.count(v, "crop padding", expected: "a padding in pixels like 4"), v)
+        case "eps":
+            r.eps = try ctx.eps(v)
         case "slope":
             r.slope = (try ctx.slope(v), v)
         case "seed":

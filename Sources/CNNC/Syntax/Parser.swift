@@ -240,6 +240,11 @@ private struct ParseState {
             let p = try r.operand("a drop probability like 0.5", after: "'dropout'") { try ctx.dropProbability($0) }
             attributes = try r.attributes(names: &names)
             syntax = .dropout(p: p)
+        case "batchnorm":
+            attributes = try r.attributes(names: &names)
+            syntax = .batchnorm(BatchNormSpec(eps: attributes.eps ?? BatchNormSpec.defaultEps,
+                                              momentum: attributes.statisticsMomentum ?? BatchNormSpec.defaultMomentum,
+                                              relu: attributes.activation == .relu))
         default:
             attributes = try r.attributes(names: &names)
             var activation = Activation(keyword: keyword.text) ?? .relu
@@ -282,6 +287,7 @@ extension StatementSpec {
         case .concat: return "concat"
         case .globalAvgPool: return "globalavgpool"
         case .dropout: return "dropout"
+        case .batchnorm: return "batchnorm"
         }
     }
 }

@@ -47,6 +47,8 @@ public enum LayerSyntax: Sendable, Equatable {
     case globalAvgPool
     /// `dropout P`: inverted dropout with drop probability P (0 <= P < 1).
     case dropout(p: Double)
+    /// `batchnorm [eps=X] [momentum=X] [relu]`: PyTorch's BatchNorm2d (per channel) or BatchNorm1d (flat input).
+    case batchnorm(BatchNormSpec)
 }
 
 /// A tensor named in the source (`from=NAME`, the operands of `add` and `concat`), with where it is written so

@@ -40,7 +40,8 @@ struct ONNXModelTests {
         #expect(m.outputs.map(\.name) == ["probabilities"] && m.outputs[0].dims == ["N", "10"])
     }
 
-    @Test("every example lowers to a well-formed graph", arguments: ["digits004", "fashion", "lenet5", "mnist002", "residual", "inception"])
+    @Test("every example lowers to a well-formed graph", arguments: ["digits004", "fashion", "lenet5", "mnist002", "residual", "inception",
+                                                                      "batchnorm"])
     func examples(_ name: String) throws {
         let c = try ExportFixture.example(name)
         let m = try export(c)

@@ -64,7 +64,8 @@ struct ONNXRuntimeTests {
         softmax
         """
 
-    @Test("the examples: ONNX Runtime's probabilities match the trainer's", arguments: ["digits004", "fashion", "lenet5", "mnist002", "residual", "inception"])
+    @Test("the examples: ONNX Runtime's probabilities match the trainer's",
+          arguments: ["digits004", "fashion", "lenet5", "mnist002", "residual", "inception", "batchnorm"])
     func example(_ name: String) throws {
         let source = try String(contentsOf: repositoryRoot.appendingPathComponent("Examples/\(name).cnn"), encoding: .utf8)
         try check(source, name: "onnx-\(name)")

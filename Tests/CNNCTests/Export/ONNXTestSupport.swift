@@ -79,10 +79,10 @@ enum ExportFixture {
         try Compilation(path: repositoryRoot.appendingPathComponent("Examples/\(name).cnn").path)
     }
 
-    /// Distinct values for every parameter (so that a swapped or reordered tensor shows), PyTorch layout.
+    /// Distinct values for every parameter and buffer (so that a swapped or reordered tensor shows), PyTorch layout.
     static func weights(_ net: Network) -> [String: [Float]] {
         var out: [String: [Float]] = [:]
-        for (k, p) in net.parameters.enumerated() {
+        for (k, p) in net.state.enumerated() {
             out[p.name] = (0..<p.count).map { Float(k + 1) + Float($0) / 1024 }
         }
         return out

@@ -151,6 +151,7 @@ struct LoopIRInterpreter {
             case .tanh: return .float(Foundation.tanh(v[0]))
             case .max: return .float(Swift.max(v[0], v[1]))
             case .min: return .float(Swift.min(v[0], v[1]))
+            case .sqrt: return .float(Foundation.sqrt(v[0]))
             }
         case let .select(c, a, b): return eval(c, env).double != 0 ? eval(a, env) : eval(b, env)
         case let .negate(x):

@@ -18,6 +18,10 @@
 // Dropout: the caller gives each dropout layer's mask per sample (`masks[layer][sample]`, C,H,W order, each value
 // 0 or 1/(1-P)); the layer multiplies its input and its gradient by it. Without a mask it is the identity
 // (evaluation).
+// batchnorm couples the samples of a batch: training normalises with the batch's mean and biased variance per
+// channel (over N,H,W; a flat tensor's every value is a channel) and returns the updated running statistics in
+// `ReferenceResult.buffers`; evaluation (`training: false`) normalises with the running statistics found in
+// `parameters` under NAME.running_mean / NAME.running_var. So the passes go layer by layer over all samples.
 //
 // Pool windows that contain no in-range cell at all (possible only with explicit padding >= kernel) output 0
 // and pass no gradient.
@@ -38,21 +42,24 @@ struct ReferenceResult {
     /// (inline or stand-alone) and the smallest gap between a max-pool window's maximum and its runner-up.
     /// +infinity when there is none. Finite-difference checks need it well above their step.
     var kinkMargin: Double = .infinity
+    /// After a training forward pass: every batchnorm's running_mean, running_var and num_batches_tracked as
+    /// updated by this batch (from the values in `parameters`, or PyTorch's initial ones where absent).
+    var buffers: [String: [Double]] = [:]
 }
 
 enum Reference {
     // MARK: - Public entry points
 
     static func run(_ net: Network, parameters: [String: [Double]], images: [[Double]], labels: [Int],
-                    masks: [String: [[Double]]] = [:]) -> ReferenceResult {
-        let trace = forward(net, parameters: parameters, images: images, masks: masks)
+                    masks: [String: [[Double]]] = [:], training: Bool = true) -> ReferenceResult {
+        let trace = forward(net, parameters: parameters, images: images, masks: masks, training: training)
         let batch = images.count
         let probabilities = trace.values.last ?? trace.input
         var outputs: [String: [[Double]]] = [:]
         for (i, layer) in net.layers.enumerated() { outputs[layer.name] = trace.values[i] }
 
         var result = ReferenceResult(probabilities: probabilities, loss: .nan, gradients: [:], outputs: outputs,
-                                     kinkMargin: trace.kinkMargin)
+                                     kinkMargin: trace.kinkMargin, buffers: trace.buffers)
         guard let last = net.layers.last, last.op == .softmax else { return result }
         precondition(labels.count == batch, "one label per image")
 
@@ -62,25 +69,36 @@ enum Reference {
         var grads: [String: [Double]] = [:]
         for p in net.parameters { grads[p.name] = [Double](repeating: 0, count: p.count) }
 
-        for s in 0..<batch {
-            // d(mean loss)/d(softmax input) = (p - onehot(label)) / batch.
-            let p = probabilities[s]
-            var g = [Double](repeating: 0, count: p.count)
-            for k in 0..<p.count { g[k] = (p[k] - (k == labels[s] ? 1 : 0)) / Double(batch) }
-
-            // Walk back through every layer below the final softmax, adding each reader's gradient into the
-            // gradient of every tensor it read.
-            var gradientOf = [last.inputs[0]: g]
-            var li = net.layers.count - 2
-            while li >= 0 {
-                let layer = net.layers[li]
-                li -= 1
-                guard let g = gradientOf[layer.name] else { continue }
-                let xs = layer.inputs.map { trace.value($0, sample: s, net) }
-                let dxs = backwardAll(layer, xs: xs, pre: trace.pre[li + 1][s], y: trace.values[li + 1][s], g: g,
-                                      mask: masks[layer.name]?[s], parameters: parameters, grads: &grads)
-                for (name, dx) in zip(layer.inputs, dxs) {
-                    if let sum = gradientOf[name] { gradientOf[name] = zip(sum, dx).map { $0 + $1 } } else { gradientOf[name] = dx }
+        // d(mean loss)/d(softmax input) = (p - onehot(label)) / batch, per sample.
+        let seeds = (0..<batch).map { s in
+            probabilities[s].indices.map { k in (probabilities[s][k] - (k == labels[s] ? 1 : 0)) / Double(batch) }
+        }
+        // Walk back through every layer below the final softmax, all samples of a layer at once, adding each
+        // reader's gradient into the gradient of every tensor it read.
+        var gradientOf = [last.inputs[0]: seeds]
+        var li = net.layers.count - 2
+        while li >= 0 {
+            let layer = net.layers[li]
+            li -= 1
+            guard let gs = gradientOf[layer.name] else { continue }
+            let dxs: [[[Double]]]  // [sample][input]
+            if case .batchnorm = layer.op {
+                dxs = batchNormBackward(layer, xs: (0..<batch).map { trace.value(layer.inputs[0], sample: $0, net) },
+                                        pre: trace.pre[li + 1], g: gs, statistics: trace.batchNorm[li + 1]!,
+                                        parameters: parameters, grads: &grads, training: training).map { [$0] }
+            } else {
+                dxs = (0..<batch).map { s in
+                    backwardAll(layer, xs: layer.inputs.map { trace.value($0, sample: s, net) }, pre: trace.pre[li + 1][s],
+                                y: trace.values[li + 1][s], g: gs[s], mask: masks[layer.name]?[s], parameters: parameters,
+                                grads: &grads)
+                }
+            }
+            for (i, name) in layer.inputs.enumerated() {
+                let dx = dxs.map { $0[i] }
+                if let sum = gradientOf[name] {
+                    gradientOf[name] = zip(sum, dx).map { a, b in zip(a, b).map { $0 + $1 } }
+                } else {
+                    gradientOf[name] = dx
                 }
             }
         }
@@ -90,8 +108,8 @@ enum Reference {
 
     /// The loss alone (no backward pass), for finite differences.
     static func loss(_ net: Network, parameters: [String: [Double]], images: [[Double]], labels: [Int],
-                     masks: [String: [[Double]]] = [:]) -> Double {
-        let trace = forward(net, parameters: parameters, images: images, masks: masks)
+                     masks: [String: [[Double]]] = [:], training: Bool = true) -> Double {
+        let trace = forward(net, parameters: parameters, images: images, masks: masks, training: training)
         guard let last = net.layers.last, last.op == .softmax else { return .nan }
         return crossEntropy(logits: softmaxInputs(net, trace), labels)
     }
@@ -124,6 +142,10 @@ enum Reference {
         /// [layer][sample]: conv/dense output before the inline activation (empty for other layers).
         var pre: [[[Double]]] = []
         var kinkMargin: Double = .infinity
+        /// Per batchnorm layer index: the mean and 1/sqrt(var + eps) it normalised with, per channel.
+        var batchNorm: [Int: (mean: [Double], inv: [Double])] = [:]
+        /// The running statistics after a training pass (ReferenceResult.buffers).
+        var buffers: [String: [Double]] = [:]
 
         /// Tensor `name` of sample `s`: the scaled input or a layer's output.
         func value(_ name: String, sample s: Int, _ net: Network) -> [Double] {
@@ -132,7 +154,7 @@ enum Reference {
     }
 
     static func forward(_ net: Network, parameters: [String: [Double]], images: [[Double]],
-                        masks: [String: [[Double]]] = [:]) -> Trace {
+                        masks: [String: [[Double]]] = [:], training: Bool = true) -> Trace {
         for p in net.parameters {
             precondition(parameters[p.name]?.count == p.count, "parameter \(p.name) needs \(p.count) values")
         }
@@ -153,8 +175,12 @@ enum Reference {
         }
         trace.values = Array(repeating: [], count: net.layers.count)
         trace.pre = Array(repeating: [], count: net.layers.count)
-        for s in 0..<images.count {
-            for (li, layer) in net.layers.enumerated() {
+        for (li, layer) in net.layers.enumerated() {
+            if case .batchnorm = layer.op {
+                batchNormForward(layer, index: li, parameters: parameters, training: training, net, &trace)
+                continue
+            }
+            for s in 0..<images.count {
                 var pre: [Double] = []
                 let xs = layer.inputs.map { trace.value($0, sample: s, net) }
                 let y = forwardLayer(layer, xs: xs, parameters: parameters, mask: masks[layer.name]?[s], pre: &pre,
@@ -187,6 +213,8 @@ enum Reference {
             guard let mask else { return x }
             precondition(mask.count == x.count, "a dropout mask needs \(x.count) values")
             return zip(x, mask).map { $0 * $1 }
+        case .batchnorm:
+            preconditionFailure("batchnorm runs over the whole batch (batchNormForward)")
 
         case .globalAvgPool:
             let HW = inS.h * inS.w
@@ -389,8 +417,8 @@ enum Reference {
             for j in 0..<y.count { dot += g[j] * y[j] }
             for i in 0..<y.count { dx[i] = y[i] * (g[i] - dot) }
 
-        case .add, .concat, .globalAvgPool, .dropout:
-            preconditionFailure("backwardAll handles the graph layers and dropout")
+        case .add, .concat, .globalAvgPool, .dropout, .batchnorm:
+            preconditionFailure("backwardAll handles the graph layers and dropout; batchNormBackward batchnorm")
         }
         return dx
     }

@@ -42,6 +42,9 @@ enum RefNet {
     static let flatten = LayerSyntax.flatten
     static let softmax = LayerSyntax.softmax
     static func bias(_ kind: BiasKind) -> LayerSyntax { .bias(kind) }
+    static func batchnorm(eps: Double = 1e-5, momentum: Double = 0.1, relu: Bool = false) -> LayerSyntax {
+        .batchnorm(BatchNormSpec(eps: eps, momentum: momentum, relu: relu))
+    }
 
     /// `count` images of uniform values in [-1, 1) (H,W,C order) and labels in 0..<classes.
     static func data(_ net: Network, count: Int, seed: UInt64) -> (images: [[Double]], labels: [Int]) {
@@ -70,17 +73,20 @@ enum RefFD {
     /// then compares every gradient entry of small tensors, and 30 random entries of larger ones, with central
     /// differences of the loss. Records failures with #expect and returns the errors.
     @discardableResult
-    /// `masks`: dropout masks (`Reference.run`), the same in every evaluation of the loss.
+    /// `masks`: dropout masks (`Reference.run`), the same in every evaluation of the loss. `training: false`
+    /// evaluates batchnorm with running statistics drawn at random.
     static func check(_ net: Network, seed: UInt64, batch: Int = 3, label: String, masks: [String: [[Double]]] = [:],
+                      training: Bool = true,
                       sourceLocation: Testing.SourceLocation = #_sourceLocation) -> Report {
         var params: [String: [Double]] = [:]
         var data: (images: [[Double]], labels: [Int]) = ([], [])
         var result: ReferenceResult?
         for attempt in 0..<50 {
             let s = seed &+ UInt64(attempt) &* 7919
-            params = Reference.randomParameters(net, seed: s)
+            params = Reference.randomParameters(net, seed: s).merging(Reference.randomBuffers(net, seed: s)) { $1 }
             data = RefNet.data(net, count: batch, seed: s)
-            let r = Reference.run(net, parameters: params, images: data.images, labels: data.labels, masks: masks)
+            let r = Reference.run(net, parameters: params, images: data.images, labels: data.labels, masks: masks,
+                                  training: training)
             if r.kinkMargin >= kinkClearance { result = r; break }
         }
         guard let result else {
@@ -113,8 +119,10 @@ enum RefFD {
                 var plus = params, minus = params
                 plus[p.name]![i] += step
                 minus[p.name]![i] -= step
-                let lp = Reference.loss(net, parameters: plus, images: data.images, labels: data.labels, masks: masks)
-                let lm = Reference.loss(net, parameters: minus, images: data.images, labels: data.labels, masks: masks)
+                let lp = Reference.loss(net, parameters: plus, images: data.images, labels: data.labels, masks: masks,
+                                        training: training)
+                let lm = Reference.loss(net, parameters: minus, images: data.images, labels: data.labels, masks: masks,
+                                        training: training)
                 let numeric = (lp - lm) / (2 * step)
                 maxDiff = max(maxDiff, abs(analytic[i] - numeric))
                 maxA = max(maxA, abs(analytic[i]))

@@ -10,12 +10,14 @@ struct ReferenceCase {
     let net: Network
     let batch: Int
     let weights: URL
-    let data: URL
-    let reference: ReferenceResult
-    /// The float-rounded weights and images and the labels the reference saw.
-    let parameters: [String: [Double]]
     let images: [[Double]]
     let labels: [Int]
+    let data: URL
+    let reference: ReferenceResult
+    /// The weights and buffers the trainer loads, as the reference sees them (float values), by name.
+    let state: [String: [Double]]
+    /// The float-rounded parameters the reference saw (with the buffers: `state` under another name).
+    var parameters: [String: [Double]] { state }
 
     /// `masks`: the dropout masks the trainer draws in the step it dumps (`DropoutMasks`), none without dropout.
     init(_ trainer: GeneratedTrainer, name: String, index: Int, batch: Int = 7,
@@ -23,23 +25,26 @@ struct ReferenceCase {
         self.name = name
         self.batch = batch
         net = trainer.compilation.network
-        let params = Reference.randomParameters(net, seed: 7 + UInt64(index), scale: 0.5)
+        let params = Reference.scalesNearOne(net, Reference.randomParameters(net, seed: 7 + UInt64(index), scale: 0.5))
+            .merging(Reference.randomBuffers(net, seed: 5 + UInt64(index))) { $1 }
         let (images, labels) = RefNet.data(net, count: batch, seed: 11 + UInt64(index))
         let root = GeneratedTrainer.workRoot
         let tag = trainer.directory.lastPathComponent
         weights = root.appendingPathComponent("\(tag)-weights.safetensors")
         data = root.appendingPathComponent("\(tag).csv")
         var tensors: [String: SafeTensorsFile.Tensor] = [:]
-        for p in net.parameters {
-            tensors[p.name] = .init(shape: p.layout.torchShape, values: params[p.name]!.map(Float.init))
+        for p in net.state {
+            tensors[p.name] = .init(shape: p.layout.torchShape, values: params[p.name]!.map(Float.init),
+                                    integer: p.layout == .counter)
         }
         try SafeTensorsFile.write(tensors, to: weights)
         try writeCSV(images, labels, to: data)
         // The reference sees the same float inputs and weights the trainer reads.
-        parameters = params.mapValues { $0.map { Double(Float($0)) } }
-        self.images = images.map { $0.map { Double(Float($0)) } }
+        let state = params.mapValues { $0.map { Double(Float($0)) } }, floats = images.map { $0.map { Double(Float($0)) } }
+        self.state = state
+        self.images = floats
         self.labels = labels
-        reference = Reference.run(net, parameters: parameters, images: self.images, labels: labels, masks: masks)
+        reference = Reference.run(net, parameters: state, images: floats, labels: labels, masks: masks)
     }
 
     /// The trainer's arguments that dump the gradients of this case's batch to `dump`.

@@ -124,6 +124,8 @@ extension CKernels {
                + "\(g.needsInputGradient ? ", the input gradient \(g.name)_din's" : "")")
         c.block("static void \(g.name)_backward(float* restrict dout, const float* restrict out"
                 + "\(biasParams(g, grad: true)), int n0, int n1)") { c in
+            // Without biases or an activation (a dense layer before batchnorm) dz is dout: nothing to do here.
+            if g.activation == nil && g.biases.isEmpty { c.line("(void)dout; (void)n0; (void)n1;") }
             prologue(&c, g, spatial: 1, channels: units)
         }
         c.line()

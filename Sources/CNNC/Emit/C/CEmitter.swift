@@ -35,9 +35,13 @@ struct CEmitter {
         c.line("/// Kernel names in plan order, and their multiply-accumulates per sample.")
         c.line("const char* net_kernel_name(int k);")
         c.line("long long net_kernel_macs(int k);")
-        c.line("/// Forward kernels on samples [n0, n1). `times` (nullable) accumulates seconds per kernel index. `training` (1 in a")
+        c.line("/// The forward pass runs in NET_FORWARD_STAGES stages, every thread finishing one before any starts the next:")
+        c.line("/// kernels on samples [n0, n1), or thread t's share (of `threads`) of a kernel over all `batch` samples")
+        c.line("/// (batchnorm's statistics; `training` 0 takes the running ones and updates nothing). `training` (1 in a")
         c.line("/// training step, 0 when evaluating), `seed` and `train_step` (training steps taken) key dropout's masks.")
-        c.line("void net_forward(const net_buffers* b, const float* params, int training, uint32_t seed, uint32_t train_step, int n0, int n1, double* times);")
+        c.line("/// `times` (nullable) accumulates seconds per kernel index.")
+        c.line("#define NET_FORWARD_STAGES \(schedule.forwardStages.count)")
+        c.line("void net_forward(const net_buffers* b, float* params, int stage, int t, int threads, int batch, int training, uint32_t seed, uint32_t train_step, int n0, int n1, double* times);")
         c.line("/// Loss on samples [n0, n1) of a batch of `batch`; with_gradient also seeds the backward pass.")
         c.line("void net_loss(const net_buffers* b, int batch, int with_gradient, int n0, int n1, double* loss_sum, int* correct, double* times);")
         c.line("/// The backward pass runs in NET_BACKWARD_STAGES stages, every thread finishing one before any starts the next.")
@@ -57,7 +61,8 @@ struct CEmitter {
         return c.text
     }
 
-    struct Storage { var name: String; var elements: Int; var integer: Bool; var comment: String }
+    /// A buffer's storage; `perBatch`: one array for the whole batch (batchnorm's statistics), not one per sample.
+    struct Storage { var name: String; var elements: Int; var integer: Bool; var comment: String; var perBatch = false }
 
     /// One entry per distinct storage, in plan order.
     func storages() -> [Storage] {
@@ -65,6 +70,11 @@ struct CEmitter {
         var at: [String: Int] = [:]  // storage name -> position in `out`
         for b in plan.buffers where b.role != .labels {
             let size = b.role == .loss ? 1 : b.shape.count
+            if b.role == .statistics {
+                out.append(Storage(name: b.storage, elements: size, integer: false,
+                                   comment: "\(b.name): (\(size)) per channel, for the whole batch", perBatch: true))
+                continue
+            }
             if let i = at[b.storage] {
                 out[i].elements = max(out[i].elements, size)
                 out[i].comment += ", " + b.name
@@ -131,10 +141,19 @@ struct CEmitter {
         c.line("const char* net_kernel_name(int k) { return kernel_names[k]; }")
         c.line("long long net_kernel_macs(int k) { return kernel_macs[k]; }")
         c.line()
-        c.block("void net_forward(const net_buffers* b, const float* params, int training, uint32_t seed, uint32_t train_step, int n0, int n1, double* times)") { c in
-            c.line("(void)params; (void)training; (void)seed; (void)train_step;")
-            for (ki, k) in plan.kernels.enumerated() where k.phase == .forward {
-                c.line("TIMED(\(ki), \(forwardCall(ki, k)));")
+        c.block("void net_forward(const net_buffers* b, float* params, int stage, int t, int threads, int batch, int training, uint32_t seed, uint32_t train_step, int n0, int n1, double* times)") { c in
+            c.line("(void)params; (void)t; (void)threads; (void)batch; (void)training; (void)seed; (void)train_step;")
+            c.block("switch (stage)") { c in
+                for (si, stage) in schedule.forwardStages.enumerated() {
+                    switch stage {
+                    case let .samples(indices):
+                        c.line("case \(si):  // on samples [n0, n1)")
+                        for ki in indices { c.line("    TIMED(\(ki), \(forwardCall(ki, plan.kernels[ki])));") }
+                        c.line("    break;")
+                    case let .overBatch(ki, items): overBatchStage(&c, si, ki, items)
+                    case .batchWide: break
+                    }
+                }
             }
         }
         c.line()
@@ -167,6 +186,7 @@ struct CEmitter {
                         }
                         c.line("    break;")
                         c.line("}")
+                    case let .overBatch(ki, items): overBatchStage(&c, si, ki, items)
                     }
                 }
             }
@@ -212,6 +232,16 @@ struct CEmitter {
             }
         }
         return c.text
+    }
+
+    /// A stage that runs one lowered kernel over the whole batch, thread t taking its share of the items.
+    private func overBatchStage(_ c: inout CodeWriter, _ si: Int, _ ki: Int, _ items: Int) {
+        let k = Lowering.lower(plan, kernel: ki)!
+        c.line("case \(si): {  // over the whole batch: thread t's share of \(items) channels")
+        c.line("    const int i0 = \(items) * t / threads, i1 = \(items) * (t + 1) / threads;")
+        c.line("    TIMED(\(ki), \(CFrame(plan: plan).call(k)));")
+        c.line("    break;")
+        c.line("}")
     }
 
     /// `for` over parameter_ranges with [lo, hi), range r's part of the caller's [p0, p1), for `body`.

@@ -20,6 +20,16 @@ struct CFrame {
             "\(a.access == .read ? "const " : "")\(lang.type(a.type))* restrict \(a.name)"
         } + k.stepValues.map { "\(lang.type($0.type)) \($0.rawValue)" }
         let totals = k.totals.map { "\(total($0))* restrict \($0.name)_out" }
+        if k.overBatch {
+            // Items [i0, i1) of the grid's one coordinate, each over every sample of the batch.
+            let item = k.grid.items[0].name
+            c.block("static void \(k.name)(\((parameters + ["int i0", "int i1"]).joined(separator: ", ")))") { c in
+                c.block("for (int \(item) = i0; \(item) < i1; \(item)++)") { c in
+                    KernelPrinter(lang: lang) { array, index in "\(array)[\(index)]" }.print(k.body, into: &c)
+                }
+            }
+            return c.text
+        }
         c.block("static void \(k.name)(\((parameters + ["int n0", "int n1"] + totals).joined(separator: ", ")))") { c in
             k.totals.forEach { c.line("\(total($0)) \($0.name) = 0;") }
             let scalar = KernelPrinter(lang: lang) { array, index in "\(array)[\(index)]" }
@@ -62,16 +72,19 @@ struct CFrame {
     private func total(_ t: Total) -> String { t.type == .float ? "double" : lang.type(t.type) }
 
     /// The call from a step function: each array as the storage, or parameter slice, it stands for.
+    /// A kernel over the batch writes its parameter gradients whole into thread 0's array, `shared`.
     func call(_ k: LoweredKernel, stepValues: [StepValue: String] = [:]) -> String {
         let arguments = k.arrays.map { a -> String in
             switch a.source {
             case .buffer(let name): return "b->" + (plan.buffer(name)?.storage ?? name)
             case .parameter(let name): return "params + \(plan.parameterOffsets[name]!) /* \(name) */"
-            case .parameterGradient(let name): return "grads + \(plan.parameterOffsets[name]!) /* \(name) */"
+            case .parameterGradient(let name):
+                return "\(k.overBatch ? "shared" : "grads") + \(plan.parameterOffsets[name]!) /* \(name) */"
             case .hostOutput(let name): preconditionFailure("the CPU target has no host array \(name)")
             }
         }
         let values = k.stepValues.map { stepValues[$0] ?? $0.rawValue }
-        return "\(k.name)(\((arguments + values + ["n0", "n1"] + k.totals.map(\.name)).joined(separator: ", ")))"
+        let range = k.overBatch ? ["i0", "i1"] : ["n0", "n1"]
+        return "\(k.name)(\((arguments + values + range + k.totals.map(\.name)).joined(separator: ", ")))"
     }
 }

@@ -88,6 +88,8 @@ struct CKernels {
             if !g.needsInputGradient { c.line("(void)weight;  // the first learnable layer needs no input gradient") }
             switch form {
             case let .singlePass(taps):
+                // Without an activation (a conv before batchnorm) the gradient needs no output.
+                if g.activation == nil { c.line("(void)out;") }
                 c.block("for (int n = n0; n < n1; n++)") { c in
                     singlePassWeightGradient(&c, g, filters: oc, window: w, taps: taps)
                 }

@@ -61,7 +61,8 @@ public enum CPUTarget {
     /// A parameter's entry in NetworkInfo.parameters; its name is the checkpoint's tensor name, the user's spelling.
     static func paramSpec(_ p: Parameter, plan: KernelPlan) -> String {
         "            ParamSpec(name: \(Spelling.swiftString(p.name)), offset: \(plan.parameterOffsets[p.name]!), "
-            + "layout: \(layoutSwift(p.layout)), initializer: \(initSwift(p.initializer))),"
+            + "layout: \(layoutSwift(p.layout)), initializer: \(initSwift(p.initializer))"
+            + (p.isBuffer ? ", buffer: true)," : "),")
     }
 
     /// The shared runtime (Runtime/trainer) and the zlib module, copied verbatim, and main.swift, which runs the
@@ -80,6 +81,11 @@ public enum CPUTarget {
         var perSampleFloats = 0, fixedFloats = 0  // for the trainer's memory check (saturating: it only compares)
         func add(_ total: inout Int, _ n: Int) { let (sum, over) = total.addingReportingOverflow(n); total = over ? .max : sum }
         for s in emitter.storages() where s.name != "input" {
+            if s.perBatch {
+                add(&fixedFloats, s.elements)
+                allocations.append("        buffers.\(s.name) = floats(Int(NET_SIZE_\(s.name.uppercased())))  // \(s.comment)")
+                continue
+            }
             add(&perSampleFloats, s.elements)
             let kind = s.integer ? "ints" : "floats"
             allocations.append("        buffers.\(s.name) = \(kind)(maxBatch * Int(NET_SIZE_\(s.name.uppercased())))  // \(s.comment)")
@@ -115,6 +121,7 @@ public enum CPUTarget {
         case let .channelBias(c): return ".channelBias(c: \(c))"
         case let .elementBias(h, w, c): return ".elementBias(h: \(h), w: \(w), c: \(c))"
         case let .flatBias(h, w, c): return ".flatBias(h: \(h), w: \(w), c: \(c))"
+        case .counter: return ".counter"
         }
     }
 
@@ -123,6 +130,7 @@ public enum CPUTarget {
         case let .he(fanIn): return ".he(fanIn: \(fanIn))"
         case let .glorot(fanIn, fanOut): return ".glorot(fanIn: \(fanIn), fanOut: \(fanOut))"
         case .zeros: return ".zeros"
+        case .ones: return ".ones"
         }
     }
 }

@@ -11,14 +11,23 @@ extension GLSLProgram {
                 let access: GLSLBinding.Access = a.access == .read ? .read : a.access == .write ? .write : .readWrite
                 bindings.append(bind(name, as: a.name, access))
             case .parameter(let name):
+                // One binding for every parameter (and buffer) the kernel touches: batchnorm's statistics kernel
+                // writes its running statistics there.
                 offsets[a.name] = plan.parameterOffsets[name]!
                 if !bindings.contains(where: { $0.storage == "params" }) {
                     bindings.append(GLSLBinding(storage: "params", array: "params", access: .read, comment: "parameters"))
                 }
                 let i = bindings.firstIndex { $0.storage == "params" }!
                 bindings[i].comment += ", \(name) at \(offsets[a.name]!)"
+                if a.access != .read { bindings[i].access = .readWrite }
             case .parameterGradient(let name):
                 offsets[a.name] = plan.parameterOffsets[name]!
+                if let i = bindings.firstIndex(where: { $0.storage == "grads" }) {
+                    // A second gradient in one kernel: one binding, both parts of `grads` for the barriers.
+                    bindings[i].comment += ", \(name) gradient at \(offsets[a.name]!)"
+                    bindings[i].moreRegions.append(name)
+                    continue
+                }
                 bindings.append(GLSLBinding(storage: "grads", array: "grads", access: .readWrite,
                                             comment: "\(name) gradient at \(offsets[a.name]!)", region: name))
             case .hostOutput(let name):
@@ -31,17 +40,19 @@ extension GLSLProgram {
                                         integer: true, comment: "the masks' key: seed, training steps taken"))
         }
         let group = k.group.map { plan.groups[$0] }
+        let items = k.grid.items.map(\.name).joined(separator: ", ")
+        let invocations = k.overBatch ? "One invocation per \(items), each over the whole batch in order."
+            : "One invocation per " + (k.grid.items.isEmpty ? "sample." : "item (n, \(items)).")
         let what = k.summary.dropFirst() + [k.arrays.map { "\($0.name) is \($0.comment)" }.joined(separator: ", "),
-                                            "One invocation per " + (k.grid.items.isEmpty ? "sample." : "item (n, "
-                                                + k.grid.items.map(\.name).joined(separator: ", ") + ").")]
+                                            invocations]
         return shader(k.name, kernel: k.kernel, group: group, what: Array(what), bindings: bindings,
-                      threads: .perSample(k.grid.count)) { c in
+                      threads: k.overBatch ? .fixed(k.grid.count) : .perSample(k.grid.count)) { c in
             var inner = 1
             for item in k.grid.items.reversed() {
                 c.line("int \(item.name) = \(inner == 1 ? "t" : "t / \(inner)") % \(item.count);")
                 inner *= item.count
             }
-            c.line("int n = \(inner == 1 ? "t" : "t / \(inner)");")
+            if !k.overBatch { c.line("int n = \(inner == 1 ? "t" : "t / \(inner)");") }
             for v in k.stepValues { c.line("\(lang.type(v.type)) \(v.rawValue) = \(Self.pushConstant(v));") }
             KernelPrinter(lang: lang) { array, index in
                 guard let at = offsets[array] else { return "\(array)[\(index)]" }

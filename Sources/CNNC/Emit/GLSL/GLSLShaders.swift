@@ -26,8 +26,10 @@ struct GLSLBinding {
     var comment: String
     /// The part of the storage the shader touches, for barrier placement (nil: all of it).
     var region: String? = nil
+    /// Further parts it touches (batchnorm's sums write two parameters' gradients through one binding).
+    var moreRegions: [String] = []
 
-    var resource: String { region.map { "\(storage):\($0)" } ?? storage }
+    var resources: [String] { region.map { ([$0] + moreRegions).map { "\(storage):\($0)" } } ?? [storage] }
 }
 
 /// One compute shader and one dispatch of it.
@@ -47,8 +49,8 @@ struct GLSLShader {
     var source: String
     var location: SourceLocation?
 
-    var reads: [String] { bindings.filter { $0.access != .write }.map(\.resource) }
-    var writes: [String] { bindings.filter { $0.access != .read }.map(\.resource) }
+    var reads: [String] { bindings.filter { $0.access != .write }.flatMap(\.resources) }
+    var writes: [String] { bindings.filter { $0.access != .read }.flatMap(\.resources) }
 }
 
 /// The lowered program: storages and shaders in execution order.
@@ -87,6 +89,11 @@ struct GLSLProgram {
             }
             let comment = b.role == .gradient ? "gradient slot: \(b.name)" : "\(GLSLText.nhwc(b.shape)): \(b.name)"
             at[b.storage] = storages.count
+            if b.role == .statistics {  // one per channel for the whole batch
+                storages.append(GLSLStorage(name: b.storage, perSample: 0, fixed: size, integer: false, host: .device,
+                                            comment: "(\(size)): \(b.name), per channel for the whole batch"))
+                continue
+            }
             storages.append(GLSLStorage(name: b.storage, perSample: size, fixed: 0, integer: b.isInteger, host: host, comment: comment))
         }
         storages.append(GLSLStorage(name: "hits", perSample: 1, fixed: 0, integer: true, host: .download,
