@@ -14,14 +14,16 @@ struct CheckData {
         perSample = net.input.count
         parameters = [Double](repeating: 0, count: plan.parameterCount)
         for p in plan.parameters {
-            let bound: Double
+            let bound: Double, center: Double
             switch p.initializer {
-            case let .he(fanIn): bound = (6.0 / Double(max(fanIn, 1))).squareRoot()
-            case let .glorot(fanIn, fanOut): bound = (6.0 / Double(max(fanIn + fanOut, 1))).squareRoot()
-            case .zeros: bound = 0.1
+            case let .he(fanIn): (bound, center) = ((6.0 / Double(max(fanIn, 1))).squareRoot(), 0)
+            case let .glorot(fanIn, fanOut): (bound, center) = ((6.0 / Double(max(fanIn + fanOut, 1))).squareRoot(), 0)
+            case .zeros: (bound, center) = (0.1, 0)
+            case .ones: (bound, center) = (0.1, 1)  // batchnorm's scale and running variance: near 1, positive
             }
             let offset = plan.parameterOffsets[p.name]!
-            for i in 0..<p.count { parameters[offset + i] = Double(Float((2 * random.unit() - 1) * bound)) }
+            if p.layout == .counter { continue }  // batchnorm's batch count stays 0
+            for i in 0..<p.count { parameters[offset + i] = Double(Float(center + (2 * random.unit() - 1) * bound)) }
         }
         let count = try GradientCheck.checked(Checked.product(batch, perSample), "input elements")
         let range = net.scale != 0 ? 1 / abs(net.scale) : 1

@@ -33,10 +33,10 @@ enum CheckVulkan {
             csv += values.map { "\(Float($0))" }.joined(separator: ",") + ",\(data.labels[n])\n"
         }
         try CheckBuild.write(csv, to: dir + "/batch.csv")
-        let tensors = plan.parameters.map { p -> (name: String, shape: [Int], values: [Float]) in
+        let tensors = plan.parameters.map { p -> (name: String, shape: [Int], values: [Float], integer: Bool) in
             let offset = plan.parameterOffsets[p.name]!
             let order = torchOrder(p.layout)
-            return (p.name, p.layout.torchShape, order.map { Float(data.parameters[offset + $0]) })
+            return (p.name, p.layout.torchShape, order.map { Float(data.parameters[offset + $0]) }, p.layout == .counter)
         }
         let checkpoint = Safetensors.bytes(tensors, metadata: ["format": "pt"])
         try CheckBuild.write(bytes: checkpoint, to: dir + "/parameters.safetensors")
@@ -52,7 +52,7 @@ enum CheckVulkan {
         }
         let read = try Safetensors.read(dump, file: file)
         var errors: [Double] = []
-        for p in plan.parameters {
+        for p in plan.parameters where !p.isBuffer {
             guard let values = read[p.name], values.count == p.count else {
                 throw CompileError("\(file): error: the Vulkan trainer's gradients lack \(p.name)")
             }
@@ -82,6 +82,8 @@ enum CheckVulkan {
         switch layout {
         case let .channelBias(c):
             order = Array(0..<c)
+        case .counter:
+            order = [0]
         case let .convWeight(oc, c, kh, kw):
             for o in 0..<oc { for ci in 0..<c { for y in 0..<kh { for x in 0..<kw {
                 order.append(((y * kw + x) * c + ci) * oc + o)
@@ -99,20 +101,29 @@ enum CheckVulkan {
 
 /// The safetensors files the Vulkan check writes (float32 tensors) and reads (the trainer's gradient dump).
 enum Safetensors {
-    static func bytes(_ tensors: [(name: String, shape: [Int], values: [Float])],
+    /// Float32 tensors, and integer ones (batchnorm's batch count) as I64.
+    static func bytes(_ tensors: [(name: String, shape: [Int], values: [Float], integer: Bool)],
                       metadata: [String: String]) -> [UInt8] {
         var entries: [String: Any] = ["__metadata__": metadata]
         var offset = 0
         for t in tensors {
-            entries[t.name] = ["dtype": "F32", "shape": t.shape, "data_offsets": [offset, offset + 4 * t.values.count]]
-            offset += 4 * t.values.count
+            let size = t.integer ? 8 : 4
+            entries[t.name] = ["dtype": t.integer ? "I64" : "F32", "shape": t.shape,
+                               "data_offsets": [offset, offset + size * t.values.count]]
+            offset += size * t.values.count
         }
         var header = [UInt8]((try? JSONSerialization.data(withJSONObject: entries, options: [.sortedKeys])) ?? Data())
         while header.count % 8 != 0 { header.append(0x20) }
         var out: [UInt8] = []
         withUnsafeBytes(of: UInt64(header.count).littleEndian) { out += $0 }
         out += header
-        for t in tensors { t.values.map(\.bitPattern.littleEndian).withUnsafeBytes { out += $0 } }
+        for t in tensors {
+            if t.integer {
+                t.values.map { Int64($0).littleEndian }.withUnsafeBytes { out += $0 }
+            } else {
+                t.values.map(\.bitPattern.littleEndian).withUnsafeBytes { out += $0 }
+            }
+        }
         return out
     }
 
