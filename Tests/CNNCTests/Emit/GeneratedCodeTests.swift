@@ -7,7 +7,8 @@ import Testing
 @Suite("generated code")
 struct GeneratedCodeTests {
     static let golden = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
-    static let examples = ["digits004", "lenet5", "mnist002", "fashion", "residual", "inception", "batchnorm"]
+    static let examples = ["digits004", "lenet5", "mnist002", "fashion", "residual", "inception", "batchnorm", "fashion_bn",
+                                   "resnet8"]
 
     func generate(_ example: String) throws -> GeneratedPackage {
         let path = repositoryRoot.appendingPathComponent("Examples/\(example).cnn").path

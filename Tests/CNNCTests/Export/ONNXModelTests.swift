@@ -41,7 +41,7 @@ struct ONNXModelTests {
     }
 
     @Test("every example lowers to a well-formed graph", arguments: ["digits004", "fashion", "lenet5", "mnist002", "residual", "inception",
-                                                                      "batchnorm"])
+                                                                      "batchnorm", "fashion_bn", "resnet8"])
     func examples(_ name: String) throws {
         let c = try ExportFixture.example(name)
         let m = try export(c)

@@ -65,7 +65,8 @@ struct ONNXRuntimeTests {
         """
 
     @Test("the examples: ONNX Runtime's probabilities match the trainer's",
-          arguments: ["digits004", "fashion", "lenet5", "mnist002", "residual", "inception", "batchnorm"])
+          arguments: ["digits004", "fashion", "lenet5", "mnist002", "residual", "inception", "batchnorm", "fashion_bn",
+                      "resnet8"])
     func example(_ name: String) throws {
         let source = try String(contentsOf: repositoryRoot.appendingPathComponent("Examples/\(name).cnn"), encoding: .utf8)
         try check(source, name: "onnx-\(name)")
