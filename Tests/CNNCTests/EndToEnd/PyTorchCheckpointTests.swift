@@ -88,7 +88,7 @@ struct PyTorchCheckpointTests {
         }
         let dir = GeneratedTrainer.workRoot.appendingPathComponent("pytorch-\(target)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        var random = SplitMixForTests(seed: 3)
+        var random = Reference.Random(seed: 3)
         var images: [[Double]] = [], labels: [Int] = []
         for n in 0..<96 {
             let label = n % 3
@@ -116,18 +116,5 @@ struct PyTorchCheckpointTests {
         let theirs = try #require(fields.first.flatMap { Double($0) }, "PyTorch printed: \(py.output)")
         #expect(abs(theirs - ours) <= 1e-4 * max(1, abs(ours)), "PyTorch's test loss \(theirs), the trainer's \(ours)")
         #expect(fields.count > 1 && fields[1] == "8", "2 epochs of 4 steps each: \(py.output)")
-    }
-}
-
-/// A small deterministic generator for test data.
-struct SplitMixForTests {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

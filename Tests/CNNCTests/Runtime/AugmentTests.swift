@@ -92,13 +92,7 @@ struct AugmentTests {
     @Test("training with augmentation is reproducible and differs from training without")
     func trainer() throws {
         let dir = try RuntimeTestFiles.folder("augment-trainer")
-        let csv = dir.appendingPathComponent("blobs.csv").path
-        let data = RuntimeTrainingTests.blobs(96, stream: 9)
-        guard case .floats(let values) = data.storage else { Issue.record("blobs are floats"); return }
-        let rows = (0..<data.count).map { n in
-            (values[n * 12..<(n + 1) * 12].map { String($0) } + [String(data.labels[n])]).joined(separator: ",")
-        }
-        try (rows.joined(separator: "\n") + "\n").write(toFile: csv, atomically: true, encoding: .utf8)
+        let csv = try RuntimeTrainingTests.blobsCSV(96, stream: 9, in: dir)
         func weights(_ augment: String, _ name: String) throws -> Data {
             let path = dir.appendingPathComponent(name).path
             #expect(runTrainer(SoftmaxRegression.self, ["--data", csv, "--epochs", "2", "--batch", "16",

@@ -65,13 +65,7 @@ struct LearningRateTests {
     @Test("the trainer takes each step's rate and records each epoch's last one")
     func trainerRecordsTheRate() throws {
         let dir = try RuntimeTestFiles.folder("learning-rate")
-        let csv = dir.appendingPathComponent("blobs.csv").path
-        let data = RuntimeTrainingTests.blobs(64, stream: 8)
-        guard case .floats(let values) = data.storage else { Issue.record("blobs are floats"); return }
-        let rows = (0..<data.count).map { n in
-            (values[n * 12..<(n + 1) * 12].map { String($0) } + [String(data.labels[n])]).joined(separator: ",")
-        }
-        try (rows.joined(separator: "\n") + "\n").write(toFile: csv, atomically: true, encoding: .utf8)
+        let csv = try RuntimeTrainingTests.blobsCSV(64, stream: 8, in: dir)
         let metrics = dir.appendingPathComponent("m.json").path
         #expect(runTrainer(SoftmaxRegression.self, ["--data", csv, "--epochs", "4", "--batch", "16", "--lr", "0.2",
                                                     "--schedule", "step", "--step-size", "1", "--gamma", "0.5",

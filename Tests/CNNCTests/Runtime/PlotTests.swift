@@ -82,13 +82,7 @@ struct PlotTests {
     @Test("--plot writes the curves after every epoch; --metrics has each epoch's test loss and learning rate")
     func trainerWritesThePlot() throws {
         let dir = try F.folder("plot-trainer")
-        let csv = dir.appendingPathComponent("blobs.csv").path
-        let data = RuntimeTrainingTests.blobs(160, stream: 7)
-        guard case .floats(let values) = data.storage else { Issue.record("blobs are floats"); return }
-        let rows = (0..<data.count).map { n in
-            (values[n * 12..<(n + 1) * 12].map { String($0) } + [String(data.labels[n])]).joined(separator: ",")
-        }
-        try (rows.joined(separator: "\n") + "\n").write(toFile: csv, atomically: true, encoding: .utf8)
+        let csv = try RuntimeTrainingTests.blobsCSV(160, stream: 7, in: dir)
         let plot = dir.appendingPathComponent("curves.svg").path
         let metrics = dir.appendingPathComponent("m.json").path
         #expect(runTrainer(SoftmaxRegression.self, ["--data", csv, "--test-split", "0.25", "--epochs", "4",

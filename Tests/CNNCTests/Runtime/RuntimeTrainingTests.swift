@@ -22,6 +22,18 @@ struct RuntimeTrainingTests {
         return Dataset(source: "blobs", sampleSize: Net.inputs, storage: .floats(values), labels: labels)
     }
 
+    /// `count` blobs (stream `stream`) as a CSV file `name` in `folder`: twelve values, then the label, per row.
+    static func blobsCSV(_ count: Int, stream: UInt64, in folder: URL, name: String = "blobs.csv") throws -> String {
+        let path = folder.appendingPathComponent(name).path
+        let data = blobs(count, stream: stream)
+        guard case .floats(let values) = data.storage else { preconditionFailure("blobs are floats") }
+        let rows = (0..<data.count).map { n in
+            (values[n * 12..<(n + 1) * 12].map { String($0) } + [String(data.labels[n])]).joined(separator: ",")
+        }
+        try (rows.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
     /// The mean loss of `net` on `data` (all samples in one call), in Double.
     static func meanLoss(_ net: Net, _ data: Dataset, _ staging: StagingBuffer) -> Double {
         staging.gatherInOrder(data, start: 0, count: data.count)
@@ -131,13 +143,7 @@ struct RuntimeTrainingTests {
     @Test("runTrainer: train, save and reload a CSV data set; bad options are one error and status 1")
     func wholeTrainer() throws {
         let dir = try F.folder("protocol-trainer")
-        let csv = dir.appendingPathComponent("blobs.csv").path
-        let data = Self.blobs(240, stream: 5)
-        guard case .floats(let values) = data.storage else { Issue.record("blobs are floats"); return }
-        let rows = (0..<data.count).map { n in
-            (values[n * 12..<(n + 1) * 12].map { String($0) } + [String(data.labels[n])]).joined(separator: ",")
-        }
-        try (rows.joined(separator: "\n") + "\n").write(toFile: csv, atomically: true, encoding: .utf8)
+        let csv = try Self.blobsCSV(240, stream: 5, in: dir)
         let weights = dir.appendingPathComponent("w.safetensors").path
         let metrics = dir.appendingPathComponent("m.json").path
         let trained = runTrainer(Net.self, ["--data", csv, "--test-split", "0.25", "--epochs", "5", "--lr", "0.2",
