@@ -145,13 +145,13 @@ struct Check: ParsableCommand {
     @Argument(help: "The network, a .cnn file.") var file: String
     @Option(help: "cpu (the C kernels) or vulkan (also the GLSL kernels, against the C kernels).")
     var target: GradientCheck.Target = .cpu
-    @Option(help: "Samples in the random batch.") var batch = 2
+    @Option(help: "Samples in the random batch (default 2, or 8 for a network with batchnorm).") var batch: Int?
     @Option(help: "Elements probed per tensor (every element of a smaller tensor).") var samples = 12
     @Option(help: "Seed of the batch, the labels, the parameters and the probed elements.") var seed: UInt64 = 1
     @Option(help: "The largest relative error that passes.") var tolerance = 1e-5
 
     func validate() throws {
-        if batch < 1 || batch > 64 { throw ValidationError("--batch must be between 1 and 64") }
+        if let batch, batch < 1 || batch > 64 { throw ValidationError("--batch must be between 1 and 64") }
         if samples < 1 || samples > 10_000 { throw ValidationError("--samples must be between 1 and 10000") }
         if !(tolerance > 0 && tolerance < 1) { throw ValidationError("--tolerance must be between 0 and 1") }
     }

@@ -13,7 +13,9 @@ public enum GradientCheck {
     public struct Options: Sendable {
         /// cpu: the C kernels by finite differences; vulkan: also the GLSL kernels against the C kernels.
         public var target = Target.cpu
-        public var batch = 2
+        /// Samples in the random batch; nil: 2, or 8 for a network with batchnorm (whose statistics over two
+        /// values leave its output nearly constant, so that finite differences keep few digits).
+        public var batch: Int? = nil
         /// Elements probed per tensor; every element of a tensor that has no more.
         public var samples = 12
         public var seed: UInt64 = 1
@@ -62,9 +64,13 @@ public enum GradientCheck {
         defer { folder.remove() }
 
         let net = trainer.network, offsets = trainer.plan.parameterOffsets
+        var options = options
+        let normalizes = net.layers.contains { if case .batchnorm = $0.op { true } else { false } }
+        let batch = options.batch ?? (normalizes ? 8 : 2)
+        options.batch = batch
         var random = SplitMix64(seed: options.seed)
-        let data = try CheckData(net, trainer.plan, batch: options.batch, random: &random)
-        let inputCount = try checked(Checked.product(options.batch, net.input.count), "input elements")
+        let data = try CheckData(net, trainer.plan, batch: batch, random: &random)
+        let inputCount = try checked(Checked.product(batch, net.input.count), "input elements")
         let gradientCount = try checked(Checked.sum(trainer.plan.parameterCount, inputCount), "gradients")
         // The tensors, each with the variant that computes its gradient (0: the trainer's plan, 1: with the
         // input's gradient) and where its gradient starts in the driver's gradients file.
@@ -173,7 +179,7 @@ public enum GradientCheck {
         let o = r.options
         var lines = ["\(Spelling.fileName(file)): gradients of the CPU kernels (in double precision) against central "
                      + "differences of the loss,",
-                     "batch \(o.batch), seed \(o.seed), up to \(o.samples) elements per tensor"]
+                     "batch \(o.batch ?? 0), seed \(o.seed), up to \(o.samples) elements per tensor"]
         let vulkan = o.target == .vulkan
         let failing = Set(r.failing.map(\.tensor))
         let header = ["layer", "tensor", "elements", "checked", "nonzero", "max rel. error", "worst element"]

@@ -15,7 +15,8 @@ struct GradientCheckTests {
         try String(contentsOf: repositoryRoot.appendingPathComponent("Examples/\(name).cnn"), encoding: .utf8)
     }
 
-    @Test("the examples pass", arguments: ["mnist002", "residual", "inception"])
+    /// fashion_bn: batchnorm 2-D and 1-D (checked on 8 samples by default), dropout, a fused residual.
+    @Test("the examples pass", arguments: ["mnist002", "residual", "inception", "fashion_bn"])
     func examplesPass(_ name: String) throws {
         let r = try Self.check(try Self.example(name), file: "\(name).cnn")
         let failing = r.rows.filter { $0.maxError > r.options.tolerance }.map { "\($0.tensor) \($0.maxError)" }
