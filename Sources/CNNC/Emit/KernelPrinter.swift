@@ -63,8 +63,11 @@ struct KernelPrinter {
         case let .name(n): return n
         case let .load(array, index): return element(array, expr(index))
         case let .binary(op, a, b):
-            // Left-associative: the right operand of an operator of equal precedence needs parentheses.
-            let text = "\(expr(a, context: op.precedence)) \(op.rawValue) \(expr(b, context: op.precedence + 1))"
+            // Left-associative: the right operand of an operator of equal precedence needs parentheses; a bitwise
+            // operator's operands that are operations get them too.
+            let left = op.isBitwise ? BinaryOperator.unary : op.precedence
+            let right = op.isBitwise ? BinaryOperator.unary : op.precedence + 1
+            let text = "\(expr(a, context: left)) \(op.rawValue) \(expr(b, context: right))"
             return op.precedence < context ? "(\(text))" : text
         case let .call(f, args):
             return "\(name(f))(\(args.map { expr($0) }.joined(separator: ", ")))"

@@ -99,6 +99,10 @@ public enum BinaryOperator: String, Sendable, Equatable {
     }
     static let unary = 8
 
+    /// `^` and `>>`: their operands are printed in parentheses when they are operations themselves, as C
+    /// compilers ask (-Wparentheses) and readers prefer.
+    var isBitwise: Bool { self == .xor || self == .shiftRight }
+
     /// Whether the result is a truth value (0 or 1), whatever the operands' type.
     var isComparison: Bool { [.less, .greater, .greaterOrEqual, .equal, .notEqual, .or].contains(self) }
 }

@@ -97,11 +97,14 @@ import Testing
         if p == 0 { #expect(kept == elements) }
     }
 
+    /// A bitwise operator's operands that are operations are parenthesized even where C's precedence would not need
+    /// it (gcc's -Wparentheses asks for it in `key ^ n * 72u + i`).
     @Test func unsignedOperatorsTakeCsPrecedence() {
         let c = KernelPrinter(lang: .c) { "\($0)[\($1)]" }, glsl = KernelPrinter(lang: .glsl) { "\($0)[\($1)]" }
-        #expect(c.expr("h" ^ "h" >> .uint(16)) == "h ^ h >> 16u")  // >> binds tighter than ^
+        #expect(c.expr("h" ^ "h" >> .uint(16)) == "h ^ (h >> 16u)")  // >> binds tighter than ^; spelled out
         #expect(c.expr(("h" ^ "k") >> .uint(8)) == "(h ^ k) >> 8u")
-        #expect(c.expr(("a" + "b") >> .uint(1)) == "a + b >> 1u")  // + binds tighter than >>
+        #expect(c.expr(("a" + "b") >> .uint(1)) == "(a + b) >> 1u")  // + binds tighter than >>; spelled out
+        #expect(c.expr(.binary(.shiftRight, "a", .uint(1) + "b")) == "a >> (1u + b)")
         #expect(c.expr(("h" >> .uint(8)) < .uint(5)) == "h >> 8u < 5u")
         #expect(c.expr(.binary(.equal, "a" ^ "b", .uint(0))) == "(a ^ b) == 0u")  // ^ is below ==
         #expect(c.expr(.toUnsigned("n" + "i")) == "(uint32_t)(n + i)")
@@ -115,7 +118,7 @@ import Testing
         let (fi, _) = try Self.kernels(plan, "dropout1")
         let c = CFrame(plan: plan).function(try #require(Lowering.lower(plan, kernel: fi)))
         #expect(c.contains("const uint32_t key = h;"))
-        #expect(c.contains("h = key ^ (uint32_t)n * 72u + (uint32_t)i;"))
+        #expect(c.contains("h = key ^ ((uint32_t)n * 72u + (uint32_t)i);"))
         #expect(c.contains("y[(size_t)n * 72 + i] = training == 0 ? x[(size_t)n * 72 + i] "
                            + ": (h >> 8u < 0x4ccccdu ? 0.0f"))
         var program = try GLSLProgram(plan: plan)
@@ -124,7 +127,7 @@ import Testing
         let glsl = try #require(program.shaders.first?.source)
         #expect(glsl.contains("readonly buffer B2 { int stepkey[]; };"))
         #expect(glsl.contains("uint train_step = uint(stepkey[1]);"))
-        #expect(glsl.contains("h = key ^ uint(n) * 72u + uint(i);"))
+        #expect(glsl.contains("h = key ^ (uint(n) * 72u + uint(i));"))
         #expect(glsl.contains("h >> 8u < 0x4ccccdu ? 0.0"))
     }
 }

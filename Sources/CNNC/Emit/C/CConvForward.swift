@@ -189,12 +189,19 @@ extension CKernels {
                                    + "orow[(ox + v) * \(oc) + oc] = acc[v][oc];")
                         }
                     }
-                    c.block("for (; ox < ox1; ox++)") { c in
+                    // The single-output tail, unless every tap's range of outputs is a whole number of blocks of u.
+                    let tail = u == 1 || (0..<w.kernel.x).contains { kx in
+                        let first = w.padding.left > kx ? (w.padding.left - kx + w.stride.x - 1) / w.stride.x : 0
+                        let last = i.w - 1 + w.padding.left - kx
+                        let end = last < 0 ? 0 : min(last / w.stride.x + 1, o.w)
+                        return max(end - first, 0) % u != 0
+                    }
+                    if tail { c.block("for (; ox < ox1; ox++)") { c in
                         c.line("const float* restrict xp = xr + (\(ix("ox"))) * \(i.c);")
                         c.line("float* restrict acc = orow + ox * \(oc);")
                         c.line("SCALAR_LOOP for (int c = 0; c < \(i.c); c++) for (int oc = 0; oc < \(oc); oc++) "
                                + "acc[oc] += xp[c] * wk[c * \(oc) + oc];")
-                    }
+                    } }
                 }
             }
             epiloguePass(&c, g, filters: oc)
