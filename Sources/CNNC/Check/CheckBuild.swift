@@ -18,14 +18,14 @@ enum CheckBuild {
         throw CompileError("error: cnnc check \(purpose), and there is no '\(name)' on PATH")
     }
 
-    /// A folder of cnnc's own (mkdtemp: a fresh name, mode 0700) under the temporary directory; `remove` deletes
-    /// what cnnc wrote into it, then the folder.
+    /// A folder of cnnc's own (mkdtemp: a fresh name, mode 0700) under `parent` (the temporary directory: $TMPDIR or
+    /// /tmp); `remove` deletes what cnnc wrote into it, then the folder.
     final class TemporaryFolder {
         let path: String
         private var written: [String] = []
 
-        init() throws {
-            let pattern = (NSTemporaryDirectory() as NSString).appendingPathComponent("cnnc-check-XXXXXX")
+        init(parent: String = NSTemporaryDirectory()) throws {
+            let pattern = (parent as NSString).appendingPathComponent("cnnc-check-XXXXXX")
             var template = Array(pattern.utf8CString)
             guard let made = mkdtemp(&template) else {
                 throw CompileError("error: cannot create a temporary folder: \(String(cString: strerror(errno)))")

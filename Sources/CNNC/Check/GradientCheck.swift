@@ -20,6 +20,8 @@ public enum GradientCheck {
         public var samples = 12
         public var seed: UInt64 = 1
         public var tolerance = 1e-5
+        /// Where the private build folder is made; nil: the temporary directory.
+        public var temporaryDirectory: String? = nil
         public init() {}
     }
 
@@ -60,7 +62,7 @@ public enum GradientCheck {
                                + "cross-entropy on it)")
         }
         let compiler = try CheckBuild.findCompiler()
-        let folder = try CheckBuild.TemporaryFolder()
+        let folder = try CheckBuild.TemporaryFolder(parent: options.temporaryDirectory ?? NSTemporaryDirectory())
         defer { folder.remove() }
 
         let net = trainer.network, offsets = trainer.plan.parameterOffsets

@@ -6,9 +6,19 @@ import Testing
 /// tensor concerned only, when the double kernel file's gradient is broken by a thousandth.
 @Suite("cnnc check: gradients against finite differences", .serialized)
 struct GradientCheckTests {
-    static func check(_ source: String, file: String, edit: @escaping (String) -> String = { $0 }) throws
-        -> GradientCheck.Result {
-        try GradientCheck.run(source: Array(source.utf8), file: file, options: GradientCheck.Options(), editKernels: edit)
+    static func check(_ source: String, file: String, temporaryDirectory: String? = nil,
+                      edit: @escaping (String) -> String = { $0 }) throws -> GradientCheck.Result {
+        var options = GradientCheck.Options()
+        options.temporaryDirectory = temporaryDirectory
+        return try GradientCheck.run(source: Array(source.utf8), file: file, options: options, editKernels: edit)
+    }
+
+    /// A fresh folder of this test's own to serve as the temporary directory (other suites run `cnnc check` at the
+    /// same time, so the shared one is not a place to count leftovers in).
+    static func privateTemporaryDirectory(_ label: String) throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("\(label)-\(getpid())-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: false)
+        return dir
     }
 
     static func example(_ name: String) throws -> String {
@@ -64,14 +74,18 @@ struct GradientCheckTests {
     /// Kernels the C compiler rejects are a one-line error, and the temporary folder is gone afterwards.
     @Test("a compile error is one line and leaves nothing behind")
     func compileError() throws {
+        let temporary = try Self.privateTemporaryDirectory("check-tmp")
+        defer { try? FileManager.default.removeItem(at: temporary) }
         #expect {
-            _ = try Self.check(try Self.example("digits004"), file: "digits004.cnn") { $0 + "\nthis is not C;\n" }
+            _ = try Self.check(try Self.example("digits004"), file: "digits004.cnn", temporaryDirectory: temporary.path) {
+                $0 + "\nthis is not C;\n"
+            }
         } throws: { error in
             let text = "\(error)"
             return text.hasPrefix("digits004.cnn: error: the C compiler rejected the double-precision kernels: ")
                 && !text.contains("\n")
         }
-        let left = try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory()).filter { $0.hasPrefix("cnnc-check-") }
+        let left = try FileManager.default.contentsOfDirectory(atPath: temporary.path)
         #expect(left.isEmpty, "\(left)")
     }
 
@@ -81,7 +95,10 @@ struct GradientCheckTests {
     func command() throws {
         let cnnc = repositoryRoot.appendingPathComponent(".build/debug/cnnc").path
         try #require(FileManager.default.isExecutableFile(atPath: cnnc), "build cnnc first")
-        let good = try GeneratedTrainer.run(cnnc, ["check", repositoryRoot.appendingPathComponent("Examples/digits004.cnn").path])
+        let temporary = try Self.privateTemporaryDirectory("check-tmp")
+        defer { try? FileManager.default.removeItem(at: temporary) }
+        let good = try GeneratedTrainer.run(cnnc, ["check", repositoryRoot.appendingPathComponent("Examples/digits004.cnn").path],
+                                            environment: ["TMPDIR": temporary.path])
         #expect(good.status == 0, "\(good.output)")
         #expect(good.output.contains("tolerance 1.0e-05: all 9 tensors pass"))
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("check-\(getpid())")
@@ -99,13 +116,13 @@ struct GradientCheckTests {
             #expect(r.output.contains("error:"), "\(name): \(r.output)")
         }
         let noCompiler = try GeneratedTrainer.run(cnnc, ["check", repositoryRoot.appendingPathComponent("Examples/digits004.cnn").path],
-                                                  environment: ["PATH": dir.path])
+                                                  environment: ["PATH": dir.path, "TMPDIR": temporary.path])
         #expect(noCompiler.status == 1 && noCompiler.output == "error: cnnc check builds the kernels with the system C "
                 + "compiler, and there is no 'cc' on PATH\n", "\(noCompiler.output)")
         let missing = try GeneratedTrainer.run(cnnc, ["check", dir.appendingPathComponent("missing.cnn").path])
         #expect(missing.status == 1 && missing.output.hasSuffix("missing.cnn: error: cannot read file\n"), "\(missing.output)")
         // Nothing left behind in the temporary directory.
-        let left = try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory()).filter { $0.hasPrefix("cnnc-check-") }
+        let left = try FileManager.default.contentsOfDirectory(atPath: temporary.path)
         #expect(left.isEmpty, "\(left)")
     }
 }
