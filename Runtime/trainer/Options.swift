@@ -9,7 +9,10 @@ struct Options {
     var epochs: Int
     var batch: Int
     var learningRate: Float
-    var momentum: Float
+    /// The optimizer (`train` statement, or --optimizer/--momentum/--beta1/--beta2/--eps/--weight-decay).
+    var optimizer: OptimizerSettings
+    /// --optimizer and its values as given, resolved against the defaults at the end of parsing.
+    var optimizerFlags = OptimizerFlags()
     var seed: UInt64
     /// The learning-rate schedule and warm-up steps (`train` statement, or --schedule/--step-size/--gamma/--warmup).
     var schedule: TrainerSchedule
@@ -39,7 +42,7 @@ struct Options {
         epochs = defaults.epochs
         batch = defaults.batch
         learningRate = defaults.learningRate
-        momentum = defaults.momentum
+        optimizer = defaults.optimizer
         seed = defaults.seed
         schedule = defaults.schedule
         warmup = defaults.warmup
@@ -65,6 +68,48 @@ private func wholeNumber(_ option: String, _ text: String, atLeast minimum: Int,
 private func realNumber(_ option: String, _ text: String) throws -> Double {
     guard let x = Double(text), x.isFinite else { throw RuntimeError("\(option) \(text): not a finite number") }
     return x
+}
+
+/// A momentum or decay rate: at least 0 and below 1 as a 32-bit float.
+private func fraction(_ option: String, _ text: String) throws -> Float {
+    let x = try realNumber(option, text)
+    guard x >= 0, Float(x) < 1 else { throw RuntimeError("\(option) \(text): must be at least 0 and below 1") }
+    return Float(x)
+}
+
+/// The optimizer flags as given; nil: not given.
+struct OptimizerFlags {
+    var kind: OptimizerKind? = nil
+    var momentum: Float? = nil
+    var beta1: Float? = nil
+    var beta2: Float? = nil
+    var eps: Float? = nil
+    var weightDecay: Float? = nil
+}
+
+/// The optimizer from the flags over the network's: a value of another optimizer (--momentum with adam, --beta1
+/// with sgd) is an error, not ignored. A change of kind keeps the network's values of the new kind.
+private func resolveOptimizer(_ options: inout Options, defaults: TrainingDefaults) throws {
+    let flags = options.optimizerFlags
+    var o = defaults.optimizer
+    if let kind = flags.kind, kind != o.kind {
+        o.kind = kind
+        if defaults.optimizer.weightDecay == nil || (kind == .adamw) != (defaults.optimizer.kind == .adamw) {
+            o.weightDecay = nil  // the new kind's default: adamw's 0.01 is not adam's 0
+        }
+    }
+    let sgdOnly = [("--momentum", flags.momentum != nil)]
+    let adamOnly = [("--beta1", flags.beta1 != nil), ("--beta2", flags.beta2 != nil), ("--eps", flags.eps != nil)]
+    for (name, given) in o.kind == .sgd ? adamOnly : sgdOnly where given {
+        throw RuntimeError("\(name) does not apply to the \(o.kind.rawValue) optimizer"
+                           + (o.kind == .sgd ? " (it is adam's and adamw's)" : " (it is sgd's)"))
+    }
+    if let x = flags.momentum { o.momentum = x }
+    if let x = flags.beta1 { o.beta1 = x }
+    if let x = flags.beta2 { o.beta2 = x }
+    if let x = flags.eps { o.eps = x }
+    if let x = flags.weightDecay { o.weightDecay = x }
+    options.optimizer = o
 }
 
 /// As `Limits.maxBatch` in cnnc: the generated code's size arithmetic was checked for batches up to this.
@@ -106,11 +151,36 @@ private func optionDefinitions(_ defaults: TrainingDefaults) -> [OptionDefinitio
         }
         $0.learningRate = rate
     },
+    OptionDefinition(name: "--optimizer", value: "NAME",
+                     help: "sgd, adam or adamw, as PyTorch's (default \(defaults.optimizer.kind.rawValue))") {
+        guard let kind = OptimizerKind(rawValue: $1) else {
+            throw RuntimeError("--optimizer \($1): must be sgd, adam or adamw")
+        }
+        $0.optimizerFlags.kind = kind
+    },
     OptionDefinition(name: "--momentum", value: "X",
-                     help: "SGD momentum, at least 0 and below 1 (default \(defaults.momentum))") {
-        let x = try realNumber("--momentum", $1)
-        guard x >= 0, Float(x) < 1 else { throw RuntimeError("--momentum \($1): must be at least 0 and below 1") }
-        $0.momentum = Float(x)
+                     help: "sgd's momentum, at least 0 and below 1 (default \(defaults.optimizer.momentum))") {
+        $0.optimizerFlags.momentum = try fraction("--momentum", $1)
+    },
+    OptionDefinition(name: "--beta1", value: "X",
+                     help: "adam's first-moment decay, in [0, 1) (default \(defaults.optimizer.beta1))") {
+        $0.optimizerFlags.beta1 = try fraction("--beta1", $1)
+    },
+    OptionDefinition(name: "--beta2", value: "X",
+                     help: "adam's second-moment decay, in [0, 1) (default \(defaults.optimizer.beta2))") {
+        $0.optimizerFlags.beta2 = try fraction("--beta2", $1)
+    },
+    OptionDefinition(name: "--eps", value: "X", help: "adam's denominator term (default \(defaults.optimizer.eps))") {
+        let x = try realNumber("--eps", $1)
+        guard x > 0, Float(x).isNormal else { throw RuntimeError("--eps \($1): must be a positive normal 32-bit float") }
+        $0.optimizerFlags.eps = Float(x)
+    },
+    OptionDefinition(name: "--weight-decay", value: "X",
+                     help: "weight decay of every trainable parameter (default \(defaults.optimizer.effectiveWeightDecay);"
+                        + " adamw's 0.01)") {
+        let x = try realNumber("--weight-decay", $1)
+        guard x >= 0, Float(x).isFinite else { throw RuntimeError("--weight-decay \($1): must be at least 0") }
+        $0.optimizerFlags.weightDecay = Float(x)
     },
     OptionDefinition(name: "--seed", value: "N",
                      help: "random seed for initial weights and shuffling (default \(defaults.seed))") {
@@ -293,6 +363,7 @@ func parseOptions(_ arguments: [String], defaults: TrainingDefaults) throws -> O
     }
     if options.help || options.listDevices { return options }
     try resolveSchedule(&options, defaults: defaults)
+    try resolveOptimizer(&options, defaults: defaults)
     guard options.dataPath != nil else { throw RuntimeError("no training data: give --data PATH (see --help)") }
     if options.testSplit != nil && options.testDataPath != nil {
         throw RuntimeError("--test-split and --test-data both give a test set; use one")

@@ -4,12 +4,13 @@
 // run the runtime on a network they write by hand.
 
 /// The defaults of the network's `train` and `augment` statements, overridden by --epochs, --batch, --lr,
-/// --momentum, --seed, --schedule, --warmup, --step-size, --gamma and --augment.
+/// --optimizer, --momentum, --beta1, --beta2, --eps, --weight-decay, --seed, --schedule, --warmup, --step-size,
+/// --gamma and --augment.
 struct TrainingDefaults: Sendable {
     let epochs: Int
     let batch: Int
     let learningRate: Float
-    let momentum: Float
+    var optimizer = OptimizerSettings()
     let seed: UInt64
     var schedule: TrainerSchedule = .constant
     var warmup: Int = 0
@@ -35,6 +36,10 @@ struct NetworkInfo: Sendable {
     /// Every learnable tensor in source (= checkpoint) order, with its offset in the network's `parameters`.
     let parameters: [ParamSpec]
     let defaults: TrainingDefaults
+
+    /// The trainable parameters are the first `trainableCount` floats of `parameters` (the optimizer's range);
+    /// buffers (batchnorm's running statistics) lie after them.
+    var trainableCount: Int { parameters.filter { !$0.buffer }.map { $0.offset + $0.count }.max() ?? 0 }
 
     /// What the data readers check every data set against.
     var sampleLayout: SampleLayout {
@@ -69,14 +74,15 @@ protocol TrainableNetwork: AnyObject {
     func computeGradients(images: UnsafePointer<Float>, labels: UnsafePointer<Int32>, count: Int) -> StepResult
     /// Forward and loss only.
     func evaluate(images: UnsafePointer<Float>, labels: UnsafePointer<Int32>, count: Int) -> StepResult
-    /// SGD with momentum on the last gradients: v = momentum*v + g; w -= lr*v (PyTorch's SGD).
-    func applyUpdate(learningRate: Float, momentum: Float)
+    /// One step of optimizer `kind` on the last gradients, with this step's `values` (OptimizerSettings.values):
+    /// PyTorch's SGD, Adam or AdamW over the trainable parameters.
+    func applyUpdate(_ values: OptimizerValues, kind: OptimizerKind)
     /// Keys the masks of `dropout` layers: those of the s-th `computeGradients` after this call (s from 0) are a
     /// function of (seed, s) and the element alone, the same on every target and thread count. The trainer calls it
     /// with `maskSeed(--seed)` before the first step; `evaluate` neither draws masks nor counts a step.
     func seedMasks(_ seed: UInt32)
-    /// Zeroes the momentum (a fresh optimizer).
-    func resetMomentum()
+    /// Zeroes the optimizer's state (a fresh optimizer).
+    func resetOptimizer()
     /// Called after `parameters` was written from outside (initialisation, checkpoint load).
     func parametersChanged()
     /// Called before `parameters` or `gradients` is read from outside (save, gradient dump).

@@ -97,7 +97,7 @@ final class Trainer<N: TrainableNetwork> {
         var steps = 0
         var lastTest: Evaluation? = nil
         var interruption: TrainingOutcome? = nil
-        network.resetMomentum()  // a fresh optimizer, also after --load
+        network.resetOptimizer()  // a fresh optimizer, also after --load
         let plannedSteps = options.epochs.multipliedReportingOverflow(by: batches)
         let totalSteps = min(plannedSteps.overflow ? Int.max : plannedSteps.partialValue, options.steps ?? Int.max)
         let rates = LearningRatePlan(base: Double(options.learningRate), schedule: options.schedule,
@@ -131,8 +131,10 @@ final class Trainer<N: TrainableNetwork> {
                     let kind = result.lossSum.isNaN ? "nan" : "inf"
                     throw DivergedError(message: "loss became \(kind) at epoch \(epoch) batch \(b + 1); try a lower --lr")
                 }
-                learningRate = Float(rates.rate(step: steps + 1, epoch: epoch))
-                network.applyUpdate(learningRate: learningRate, momentum: options.momentum)
+                let rate = rates.rate(step: steps + 1, epoch: epoch)  // a double, as PyTorch's group["lr"]
+                learningRate = Float(rate)
+                network.applyUpdate(options.optimizer.values(learningRate: rate, step: steps + 1),
+                                    kind: options.optimizer.kind)
                 steps += 1
                 lossSum += result.lossSum
                 correct += result.correct

@@ -89,12 +89,15 @@ final class VulkanNetwork<Spec: VulkanNetworkSpec>: TrainableNetwork {
     var queryPool: VkQueryPool?
     var resource: [String: Int] = [:]
     var cache: [StepKey: RecordedStep] = [:]
-    var pendingUpdate: (learningRate: Float, momentum: Float)?
+    /// The update that runs at the start of the next submission: the optimizer's kind and this step's values.
+    var pendingUpdate: (values: OptimizerValues, kind: OptimizerKind)?
     var profile = ProfileCounters(shaders: Spec.program.shaders.count)
     let inputIndex: Int, labelsIndex: Int, lossIndex: Int, hitsIndex: Int, probsIndex: Int
     /// The storage of dropout's mask key (seed, training steps taken), uploaded before every step; nil without
     /// dropout. A buffer rather than push constants, which a replayed command buffer would repeat unchanged.
     let stepKeyIndex: Int?
+    /// The storage of the optimizer's values (OptimizerValues.floats), written before a submission that updates.
+    let optimizerIndex: Int
     var maskSeed: UInt32 = 0
     var maskStep: UInt32 = 0
 
@@ -131,6 +134,7 @@ final class VulkanNetwork<Spec: VulkanNetworkSpec>: TrainableNetwork {
         func index(_ name: String) -> Int { Spec.program.storages.firstIndex { $0.name == name }! }
         (inputIndex, labelsIndex, lossIndex, hitsIndex, probsIndex) = (index("input"), index("labels"), index("loss"), index("hits"), index("probs"))
         stepKeyIndex = Spec.program.storages.firstIndex { $0.name == "stepkey" }
+        optimizerIndex = index("optimizer")
         transfer = try context.makeBuffer("parameter transfer", bytes: 8 * Spec.info.parameterCount, host: true)
         for s in program.storages {
             let bytes = 4 * (s.perSample * maxBatch + s.fixed)
@@ -155,7 +159,7 @@ final class VulkanNetwork<Spec: VulkanNetworkSpec>: TrainableNetwork {
             let (vk, device, pool) = (vk, context.device, queryPool)
             context.onDestroy { vk.destroyQueryPool!(device, pool, nil) }
         }
-        // Everything starts at zero (momentum, and gradients no kernel writes).
+        // Everything starts at zero (the optimizer's state, and gradients no kernel writes).
         try context.once { cb in
             let twins = zip(bound, hostSide).compactMap { b, h in h.flatMap { $0.buffer == b.buffer ? nil : $0 } }
             for b in bound + twins { vk.cmdFillBuffer!(cb, b.buffer, 0, vkWholeSize, 0) }
@@ -168,7 +172,7 @@ final class VulkanNetwork<Spec: VulkanNetworkSpec>: TrainableNetwork {
     }
 
     /// One pipeline, descriptor set layout and descriptor set per shader; all bindings are storage buffers and
-    /// every shader takes the same 16 bytes of push constants (n, train, lr, mu).
+    /// every shader takes the same 8 bytes of push constants (n, train).
     private func createPipelines() throws {
         let device = context.device, vk = self.vk
         var poolSize = VkDescriptorPoolSize(type: VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
@@ -204,7 +208,7 @@ final class VulkanNetwork<Spec: VulkanNetworkSpec>: TrainableNetwork {
                 try vkCheck(vk.createDescriptorSetLayout!(device, &setInfo, nil, &setLayout), "vkCreateDescriptorSetLayout (\(s.name))")
             }
             context.onDestroy { vk.destroyDescriptorSetLayout!(device, setLayout, nil) }
-            var range = VkPushConstantRange(stageFlags: VK_SHADER_STAGE_COMPUTE_BIT.rawValue, offset: 0, size: 16)
+            var range = VkPushConstantRange(stageFlags: VK_SHADER_STAGE_COMPUTE_BIT.rawValue, offset: 0, size: 8)
             var layoutInfo = VkPipelineLayoutCreateInfo()
             layoutInfo.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO
             layoutInfo.setLayoutCount = 1
@@ -288,15 +292,15 @@ final class VulkanNetwork<Spec: VulkanNetworkSpec>: TrainableNetwork {
     }
 
     /// Deferred: the update runs at the start of the next submission (or when the parameters are read).
-    func applyUpdate(learningRate: Float, momentum: Float) {
+    func applyUpdate(_ values: OptimizerValues, kind: OptimizerKind) {
         if pendingUpdate != nil { flushUpdate() }
-        pendingUpdate = (learningRate, momentum)
+        pendingUpdate = (values, kind)
     }
 
-    func resetMomentum() {
+    func resetOptimizer() {
         flushUpdate()
-        let momentum = bound[program.storages.firstIndex { $0.name == "momentum" }!]
-        fatalOnError { try context.once { cb in vk.cmdFillBuffer!(cb, momentum.buffer, 0, vkWholeSize, 0) } }
+        let state = ["moment1", "moment2"].map { name in bound[program.storages.firstIndex { $0.name == name }!] }
+        fatalOnError { try context.once { cb in for s in state { vk.cmdFillBuffer!(cb, s.buffer, 0, vkWholeSize, 0) } } }
     }
 
     /// Uploads `parameters` (after an initialisation or a checkpoint load).

@@ -6,12 +6,13 @@ import Foundation
 
 enum StepKind: Hashable { case train, evaluate, update }
 
-/// What a recorded command buffer does: the step, its batch size, the deferred update it starts with (lr and
-/// momentum bits), and whether it writes timestamps.
+/// What a recorded command buffer does: the step, its batch size, the deferred update it starts with (the
+/// optimizer's shader: its values are in a buffer, so one recording serves every step of a schedule), and whether
+/// it writes timestamps.
 struct StepKey: Hashable {
     var kind: StepKind
     var count: Int
-    var update: UInt64?
+    var update: OptimizerKind?
     var profiled: Bool
 }
 
@@ -63,7 +64,8 @@ extension VulkanNetwork {
             (words[0], words[1]) = (maskSeed, maskStep)
         }
         let profiled = profilingEnabled && kind == .train && queryPool != nil
-        let key = StepKey(kind: kind, count: count, update: pendingUpdate.map(Self.bits), profiled: profiled)
+        writeOptimizerValues()
+        let key = StepKey(kind: kind, count: count, update: pendingUpdate?.kind, profiled: profiled)
         let started = DispatchTime.now().uptimeNanoseconds
         let recorded = run(key)
         pendingUpdate = nil
@@ -89,14 +91,18 @@ extension VulkanNetwork {
         return result
     }
 
-    static func bits(_ u: (learningRate: Float, momentum: Float)) -> UInt64 {
-        UInt64(u.learningRate.bitPattern) << 32 | UInt64(u.momentum.bitPattern)
+    /// Writes the pending update's values where its shader reads them.
+    func writeOptimizerValues() {
+        guard let u = pendingUpdate else { return }
+        let floats = hostSide[optimizerIndex]!.mapped!.assumingMemoryBound(to: Float.self)
+        for (i, x) in u.values.floats.enumerated() { floats[i] = x }
     }
 
-    /// Runs a pending update on its own (before the parameters are read, replaced or the momentum reset).
+    /// Runs a pending update on its own (before the parameters are read, replaced or the optimizer reset).
     func flushUpdate() {
         guard let u = pendingUpdate else { return }
-        _ = run(StepKey(kind: .update, count: 1, update: Self.bits(u), profiled: false))
+        writeOptimizerValues()
+        _ = run(StepKey(kind: .update, count: 1, update: u.kind, profiled: false))
         pendingUpdate = nil
     }
 
@@ -147,18 +153,20 @@ extension VulkanNetwork {
             vk.cmdCopyBuffer!(cb, toDevice ? host.buffer : bound[storage].buffer, toDevice ? bound[storage].buffer : host.buffer, 1, &region)
             out.copies += 1
         }
-        var push: (Int32, Int32, Float, Float) = (Int32(key.count), key.kind == .train ? 1 : 0, 0, 0)
-        if let u = key.update {
-            push.2 = Float(bitPattern: UInt32(u >> 32))
-            push.3 = Float(bitPattern: UInt32(truncatingIfNeeded: u))
-        }
+        var push: (Int32, Int32) = (Int32(key.count), key.kind == .train ? 1 : 0)
         let phases: [ShaderPhase]
         switch key.kind {
         case .train: phases = [.forward, .loss, .backward]
         case .evaluate: phases = [.forward, .loss]
         case .update: phases = []
         }
-        var order = key.update == nil ? [] : program.shaders.indices.filter { program.shaders[$0].phase == .update }
+        // The update first: the shader of the optimizer's kind (adamw runs adam's with other values).
+        var order: [Int] = []
+        if let kind = key.update {
+            let name = (kind == .sgd ? "sgd" : "adam") + "_update"
+            order = program.shaders.indices.filter { program.shaders[$0].phase == .update && program.shaders[$0].name == name }
+            copy(optimizerIndex, toDevice: true)
+        }
         order += program.shaders.indices.filter { phases.contains(program.shaders[$0].phase) }
         if key.kind != .update {
             ([inputIndex, labelsIndex] + [stepKeyIndex].compactMap { $0 }).forEach { copy($0, toDevice: true) }
@@ -168,7 +176,7 @@ extension VulkanNetwork {
             guardHazards(reads: s.reads, writes: s.writes)
             vk.cmdBindPipeline!(cb, VK_PIPELINE_BIND_POINT_COMPUTE, pipelines[i])
             vk.cmdBindDescriptorSets!(cb, VK_PIPELINE_BIND_POINT_COMPUTE, layouts[i], 0, 1, &sets[i], 0, nil)
-            withUnsafeBytes(of: &push) { vk.cmdPushConstants!(cb, layouts[i], VK_SHADER_STAGE_COMPUTE_BIT.rawValue, 0, 16, $0.baseAddress) }
+            withUnsafeBytes(of: &push) { vk.cmdPushConstants!(cb, layouts[i], VK_SHADER_STAGE_COMPUTE_BIT.rawValue, 0, 8, $0.baseAddress) }
             let invocations = s.perSample * ((key.count + s.sampleBlock - 1) / s.sampleBlock) + s.fixed
             let groups = (invocations + program.localSize - 1) / program.localSize
             let x = min(groups, 65535)

@@ -63,14 +63,16 @@ enum LineWrap {
     }
 
     /// The comment `line[body...]` at `indent`, broken at spaces with its text kept as written (aligned columns
-    /// stay aligned); continuation lines keep the comment's own indentation plus four.
+    /// stay aligned); continuation lines keep the comment's own indentation plus four. A doc comment (`///`)
+    /// continues as one: `///` and its text's indentation, as prose wraps.
     private static func wrapComment(_ line: [UInt8], indent: Int, body: Int, limit: Int, into out: inout [UInt8]) {
-        let inner = line[(body + 2)...].prefix { $0 == space }.count
-        let lead = [UInt8](repeating: space, count: indent) + [slash, slash]
-        let more = lead + [UInt8](repeating: space, count: max(inner, 1) + 4)
+        let slashes = line[body...].prefix { $0 == slash }.count
+        let inner = line[(body + slashes)...].prefix { $0 == space }.count
+        let lead = [UInt8](repeating: space, count: indent) + [UInt8](repeating: slash, count: slashes)
+        let more = lead + [UInt8](repeating: space, count: max(inner, 1) + (slashes > 2 ? 0 : 4))
         // The first line: the indentation, then the comment as written.
-        var prefix = lead + line[(body + 2)..<(body + 2 + inner)]
-        var at = body + 2 + inner
+        var prefix = lead + line[(body + slashes)..<(body + slashes + inner)]
+        var at = body + slashes + inner
         while true {
             let room = limit - prefix.count
             if line.count - at <= room { break }

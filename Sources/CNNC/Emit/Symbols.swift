@@ -134,6 +134,6 @@ enum Reserved {
         "_", "network", "netinfo", "program",
         // fixed names of the plan and its storages, kernels and shaders
         "x", "labels", "probs", "loss", "hits", "params", "grads", "momentum", "partials", "d_x", "d_input",
-        "input_scale", "sgd_update", "xent", "kernel_names", "kernel_macs", "b", "t", "n", "n0", "n1", "pc", "push",
+        "input_scale", "update", "sgd_update", "adam_update", "moment1", "moment2", "optimizer", "xent", "kernel_names", "kernel_macs", "b", "t", "n", "n0", "n1", "pc", "push",
     ]
 }

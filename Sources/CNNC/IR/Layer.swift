@@ -234,7 +234,12 @@ public struct TrainConfig: Sendable, Equatable, Hashable {
     public var epochs: Int = 3
     public var batch: Int = 64
     public var learningRate: Double = 0.01
-    public var momentum: Double = 0.9
+    public var optimizer = Optimizer()
+    /// SGD's momentum (`optimizer.momentum`), under its old name.
+    public var momentum: Double {
+        get { optimizer.momentum }
+        set { optimizer.momentum = newValue }
+    }
     public var seed: UInt64 = 1
     public var schedule: LearningRateSchedule = .constant
     /// Optimizer steps over which the learning rate rises linearly to `learningRate` (0: none).
@@ -251,6 +256,28 @@ public struct Augmentation: Sendable, Equatable, Hashable {
     public var hflip = false
     public var crop = 0
     public init(hflip: Bool = false, crop: Int = 0) { self.hflip = hflip; self.crop = crop }
+}
+
+/// The optimizer of a `train` statement, with PyTorch's semantics and defaults (torch.optim.SGD, Adam, AdamW).
+/// Per optimizer step t = 1, 2, ..., with g the batch's mean gradient and wd the weight decay:
+/// - sgd: g += wd*w; v = momentum*v + g; w -= lr*v
+/// - adam: g += wd*w; m = b1*m + (1-b1)*g; s = b2*s + (1-b2)*g^2; w -= lr * (m/(1-b1^t)) / (sqrt(s/(1-b2^t)) + eps)
+/// - adamw: w -= lr*wd*w, then adam's step without wd
+/// Weight decay applies to every trainable parameter, never to batchnorm's running statistics.
+public struct Optimizer: Sendable, Equatable, Hashable {
+    public enum Kind: String, Sendable, Equatable, Hashable, CaseIterable {
+        case sgd, adam, adamw
+    }
+    public var kind = Kind.sgd
+    public var momentum = 0.9
+    public var beta1 = 0.9
+    public var beta2 = 0.999
+    public var eps = 1e-8
+    /// nil: the kind's default (0, or 0.01 for adamw, as PyTorch).
+    public var weightDecay: Double? = nil
+    public init() {}
+
+    public var effectiveWeightDecay: Double { weightDecay ?? (kind == .adamw ? 0.01 : 0) }
 }
 
 /// How the learning rate changes over a run, per optimizer step t = 1, 2, ... (after `warmup` steps of linear

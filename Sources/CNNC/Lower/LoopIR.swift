@@ -247,14 +247,20 @@ public enum StepValue: String, Sendable, Equatable, CaseIterable {
     case batch
     /// 1 when the step computes gradients (training), 0 when it only evaluates.
     case training
-    /// The learning rate and the momentum of SGD.
-    case lr, mu
+    /// The optimizer's values for this step (Lowering.optimizerStep says what each means): the learning rate,
+    /// SGD's momentum, the coupled weight decay (L2), AdamW's decoupled decay factor, Adam's betas and eps, and
+    /// Adam's step size and second-moment bias correction (which change every step).
+    case lr, mu, wd, keep, beta1, beta2, eps, stepSize = "step_size", bias2Sqrt = "bias2_sqrt"
     /// The key of dropout's masks: the run's seed (folded to 32 bits) and the training steps taken before this one.
     case seed, trainStep = "train_step"
 
+    /// The optimizer's values in the order of the trainer's `OptimizerValues` (the C struct's fields, the floats of
+    /// the Vulkan target's `optimizer` buffer).
+    public static let optimizerValues: [StepValue] = [.lr, .mu, .wd, .keep, .beta1, .beta2, .eps, .stepSize, .bias2Sqrt]
+
     public var type: ScalarType {
         switch self {
-        case .lr, .mu: return .float
+        case .lr, .mu, .wd, .keep, .beta1, .beta2, .eps, .stepSize, .bias2Sqrt: return .float
         case .seed, .trainStep: return .uint
         case .batch, .training: return .int
         }

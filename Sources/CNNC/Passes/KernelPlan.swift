@@ -117,6 +117,8 @@ public struct KernelPlan: Sendable, Equatable {
     public var parameters: [Parameter]
     public var parameterOffsets: [String: Int]
     public var parameterCount: Int
+    /// The trainable parameters' floats: they come first in the flat array, [0, trainableCount), the buffers after.
+    public var trainableCount: Int { parameters.filter { !$0.isBuffer }.reduce(0) { $0 + $1.count } }
     /// Storage slots shared by gradient buffers whose lifetimes do not overlap, with their size per sample.
     public let gradientSlots: [(name: String, elements: Int)]
     /// Where each buffer is in `buffers`, by name: lookups stay O(1) for networks of many thousand layers.

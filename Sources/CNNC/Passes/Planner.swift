@@ -11,10 +11,14 @@ public enum Planner {
                                       firstUse: -1, lastUse: -1))
         }
 
-        // Parameters: one flat array in source order.
+        // Parameters: one flat array, each layer's in source order.
         var offsets: [String: Int] = [:]
         var count = 0
-        for p in net.state { offsets[p.name] = count; count += p.count }
+        // Trainable parameters first, then the buffers: the optimizer runs over [0, trainableCount) alone.
+        for p in net.state.filter({ !$0.isBuffer }) + net.state.filter(\.isBuffer) {
+            offsets[p.name] = count
+            count += p.count
+        }
 
         // Forward: the scaled input, then one output buffer per group (flatten aliases its input). Every tensor of
         // the graph that survives fusion lives in one buffer, found by its name.
@@ -153,7 +157,7 @@ public enum Planner {
                 kernels += sums
             }
         }
-        kernels.append(Kernel(name: "sgd_update", phase: .update, group: nil, operands: Operands(),
+        kernels.append(Kernel(name: "update", phase: .update, group: nil, operands: Operands(),
                               parameters: net.parameters.map(\.name), parameterGradients: net.parameters.map(\.name),
                               macs: 0, location: nil))
 

@@ -38,13 +38,15 @@ public enum PlanPrinter {
             out += "  \(pad(b.name, 18)) \(pad(b.role.rawValue, 10)) \(pad(type + " " + b.shape.description, 16)) "
             out += "\(pad("kernels " + life, 16)) \(storage)\n"
         }
-        out += "\nparameters (one flat array; gradients and momentum alike):\n"
+        out += "\nparameters (one flat array, the trainable ones first; gradients alike; the optimizer's state over the "
+            + "first \(plan.trainableCount)):\n"
         for p in plan.parameters {
             let shape = p.layout.internalShape.map(String.init).joined(separator: "x")
             out += "  \(pad(p.name, 18)) offset \(pad(String(plan.parameterOffsets[p.name]!), 8)) \(shape)\n"
         }
         out += "\nmemory at batch \(batch): activations and gradients \(plan.activationBytes(batch: batch)) bytes, "
-        out += "parameters \(plan.parameterCount * 4) bytes (x3 with gradients and momentum)\n"
+        out += "parameters \(plan.parameterCount * 4) bytes (and as much again for gradients, and for each array of the "
+            + "optimizer's state)\n"
         return out
     }
 

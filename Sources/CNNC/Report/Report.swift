@@ -63,10 +63,12 @@ struct ReportModel {
 
     var parameterBytes: Int { network.parameterCount * 4 }
     var activationBytes: Int { plan.activationBytes(batch: batch) }
-    /// Buffers (batchnorm's running statistics) live in the flat weight array, whose gradient and momentum
-    /// arrays have a slot for them too: 3 x 4 bytes each.
-    var bufferBytes: Int { network.layers.reduce(0) { $0 + $1.buffers.reduce(0) { $0 + $1.count } } * 12 }
-    var totalBytes: Int { 3 * parameterBytes + bufferBytes + activationBytes }
+    /// Buffers (batchnorm's running statistics) live in the flat weight array, whose gradient array has a slot
+    /// for them too (the optimizer's state does not): 2 x 4 bytes each.
+    var bufferBytes: Int { network.layers.reduce(0) { $0 + $1.buffers.reduce(0) { $0 + $1.count } } * 8 }
+    /// The optimizer's state: one array as large as the weights for sgd (momentum), two for adam and adamw.
+    var optimizerBytes: Int { (network.train.optimizer.kind == .sgd ? 1 : 2) * parameterBytes }
+    var totalBytes: Int { 2 * parameterBytes + optimizerBytes + bufferBytes + activationBytes }
     var batchTrainingFLOPs: Int { network.trainingFLOPs * batch }
 
     /// `scale 1/255`, or nil when the input is used as is.
@@ -191,8 +193,12 @@ struct ReportModel {
 
     var trainText: String {
         let t = network.train
-        return "epochs=\(t.epochs) batch=\(t.batch) lr=\(Self.number(t.learningRate)) "
-            + "momentum=\(Self.number(t.momentum)) seed=\(t.seed)"
+        let o = t.optimizer
+        var optimizer = "optimizer=\(o.kind.rawValue) "
+        optimizer += o.kind == .sgd ? "momentum=\(Self.number(o.momentum))"
+            : "beta1=\(Self.number(o.beta1)) beta2=\(Self.number(o.beta2)) eps=\(Self.number(o.eps))"
+        if o.effectiveWeightDecay != 0 { optimizer += " weight_decay=\(Self.number(o.effectiveWeightDecay))" }
+        return "epochs=\(t.epochs) batch=\(t.batch) lr=\(Self.number(t.learningRate)) \(optimizer) seed=\(t.seed)"
     }
 
     // MARK: The layer table, shared by text and markdown
@@ -244,9 +250,10 @@ struct ReportModel {
         [
             ("weights", Self.bytes(parameterBytes), "\(network.parameterCount) x 4 bytes = \(parameterBytes) bytes"),
             ("gradients", Self.bytes(parameterBytes), "\(parameterBytes) bytes"),
-            ("optimizer (momentum)", Self.bytes(parameterBytes), "\(parameterBytes) bytes"),
+            ("optimizer state", Self.bytes(optimizerBytes), "\(optimizerBytes) bytes: "
+                + (network.train.optimizer.kind == .sgd ? "sgd's momentum" : "adam's two moments")),
             ("buffers", Self.bytes(bufferBytes),
-             "\(bufferBytes) bytes: batchnorm's running statistics (not trained), x3 in the flat arrays"),
+             "\(bufferBytes) bytes: batchnorm's running statistics (not trained), x2 in the flat arrays"),
             ("activations", Self.bytes(activationBytes),
              "\(activationBytes) bytes: outputs kept for backward, pool indices, gradient buffers"),
             ("total", Self.bytes(totalBytes), "\(totalBytes) bytes"),

@@ -38,9 +38,11 @@ struct StatementSpec: Sendable {
                       attributes: ["eps", "momentum", "name", "from"], takesRelu: true),
         StatementSpec(keyword: "dropout", usage: "dropout P [name=ID] [from=NAME]", attributes: ["name", "from"]),
         StatementSpec(keyword: "augment", usage: "augment [hflip] [crop=P]", attributes: ["crop"], flags: ["hflip"]),
-        StatementSpec(keyword: "train", usage: "train [epochs=N] [batch=N] [lr=X] [momentum=X] [seed=N] "
+        StatementSpec(keyword: "train", usage: "train [epochs=N] [batch=N] [lr=X] [optimizer=sgd|adam|adamw] "
+                          + "[momentum=X] [beta1=X] [beta2=X] [eps=X] [weight_decay=X] [seed=N] "
                           + "[schedule=constant|step|cosine] [warmup=N] [step=E] [gamma=X]",
-                      attributes: ["epochs", "batch", "lr", "momentum", "seed", "schedule", "warmup", "step", "gamma"]),
+                      attributes: ["epochs", "batch", "lr", "optimizer", "momentum", "beta1", "beta2", "eps",
+                                   "weight_decay", "seed", "schedule", "warmup", "step", "gamma"]),
     ]
 
     static func named(_ keyword: String) -> StatementSpec? { all.first { $0.keyword == keyword } }
@@ -73,6 +75,9 @@ struct StatementAttributes: Sendable {
     var train = TrainConfig()
     /// `schedule=`, `warmup=`, `step=` and `gamma=` as written: they are read together (TrainAttributes.swift).
     var scheduleWords: [String: Word] = [:]
+    /// A train statement's `optimizer=`, `momentum=`, `beta1=`, `beta2=`, `eps=` and `weight_decay=` as written:
+    /// read together, as which apply depends on the optimizer (TrainAttributes.swift).
+    var optimizerWords: [String: Word] = [:]
     /// The statement's switches that were written (`hflip`).
     var flags: Set<String> = []
     /// `crop=P` and where it was written.
@@ -189,8 +194,10 @@ struct StatementReader {
             r.train.learningRate = try ctx.learningRate(v)
         case "momentum" where spec.keyword == "batchnorm":
             r.statisticsMomentum = try ctx.statisticsMomentum(v)
-        case "momentum":
-            r.train.momentum = try ctx.momentum(v)
+        case "optimizer", "momentum", "beta1", "beta2", "weight_decay":
+            r.optimizerWords[key] = v
+        case "eps" where spec.keyword == "train":
+            r.optimizerWords[key] = v
         case "schedule", "warmup", "step", "gamma":
             r.scheduleWords[key] = v
         case "crop":

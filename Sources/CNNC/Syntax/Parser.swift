@@ -159,6 +159,7 @@ private struct ParseState {
         train = attributes.train
         train.augmentation = augmentation
         (train.schedule, train.warmup) = try r.ctx.schedule(attributes.scheduleWords)
+        train.optimizer = try r.ctx.optimizer(attributes.optimizerWords)
         trainLine = r.ctx.line
     }
 

@@ -1,3 +1,66 @@
+/// The optimizer of a `train` statement: `optimizer=sgd|adam|adamw` (default sgd), sgd's `momentum=X`, adam's and
+/// adamw's `beta1=X`, `beta2=X` and `eps=X`, and `weight_decay=X` for all three. An attribute of another optimizer
+/// is an error, not silently ignored.
+extension LineContext {
+    func optimizer(_ words: [String: Word]) throws -> Optimizer {
+        var o = Optimizer()
+        if let kind = words["optimizer"] {
+            guard let k = Optimizer.Kind(rawValue: kind.text) else {
+                throw error("unknown optimizer \(kind.quoted)", at: kind,
+                            hint: "one of " + Optimizer.Kind.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            o.kind = k
+        }
+        let applies = o.kind == .sgd ? ["momentum"] : ["beta1", "beta2", "eps"]
+        for key in ["momentum", "beta1", "beta2", "eps"] where !applies.contains(key) {
+            if let w = words[key] {
+                throw error("'\(key)=' does not apply to optimizer=\(o.kind.rawValue)", at: w,
+                            hint: o.kind == .sgd ? "\(key)= is adam's and adamw's; write optimizer=adam"
+                                                 : "momentum= is sgd's; adam's moments decay by beta1= and beta2=")
+            }
+        }
+        if let w = words["momentum"] { o.momentum = try momentum(w) }
+        if let w = words["beta1"] { o.beta1 = try beta(w, "beta1", pytorch: "0.9") }
+        if let w = words["beta2"] { o.beta2 = try beta(w, "beta2", pytorch: "0.999") }
+        if let w = words["eps"] { o.eps = try adamEps(w) }
+        if let w = words["weight_decay"] { o.weightDecay = try weightDecay(w) }
+        return o
+    }
+
+    /// A decay rate of Adam's moments: in [0, 1), and below 1 as a 32-bit float.
+    func beta(_ v: Word, _ name: String, pytorch: String) throws -> Double {
+        let b = try number(v, expected: "a decay rate like \(pytorch)")
+        guard b >= 0, b < 1, Float(b) < 1 else {
+            throw error("\(name) must be in [0, 1) (and below 1 as a 32-bit float), got \(v.quoted)", at: v,
+                        hint: "PyTorch's default is \(pytorch)")
+        }
+        guard b == 0 || Float(b).isNormal else {
+            throw error("\(name) \(v.quoted) is too small for a 32-bit float", at: v, hint: "write \(name)=0")
+        }
+        return b
+    }
+
+    /// Adam's eps: positive, finite, and normal as a 32-bit float (it is added to a square root in Float).
+    func adamEps(_ v: Word) throws -> Double {
+        let e = try number(v, expected: "an epsilon like 1e-8")
+        guard e.isFinite, e > 0, Float(e).isNormal, Float(e).isFinite else {
+            throw error("eps must be positive and a normal 32-bit float, got \(v.quoted)", at: v,
+                        hint: "PyTorch's default is 1e-8")
+        }
+        return e
+    }
+
+    /// Weight decay: at least 0, finite as a 32-bit float.
+    func weightDecay(_ v: Word) throws -> Double {
+        let d = try number(v, expected: "a weight decay like 5e-4")
+        guard d >= 0, Float(d).isFinite, d == 0 || Float(d).isNormal else {
+            throw error("weight_decay must be 0 or a positive normal 32-bit float, got \(v.quoted)", at: v,
+                        hint: "a weight decay like 5e-4 (sgd, adam) or 0.01 (adamw's default)")
+        }
+        return d
+    }
+}
+
 /// The learning-rate schedule of a `train` statement: `schedule=constant|step|cosine`, `warmup=N` (optimizer
 /// steps), `step=E` (epochs; schedule=step only, and required there) and `gamma=X` (schedule=step only, default
 /// 0.1). Read together after the statement's other attributes, so that they may come in any order.

@@ -121,6 +121,15 @@ struct GeneratedCodeTests {
         #expect(lines.dropLast().allSatisfy { $0.hasPrefix("    //") && $0.count <= 120 })
     }
 
+    /// A long doc comment continues as a doc comment, as prose: `///` and one space, never `//` (which would end
+    /// the doc comment) with a deeper indent.
+    @Test func aDocCommentContinuesAsADocComment() {
+        let line = "    /// " + String(repeating: "word ", count: 30)
+        let lines = LineWrap.wrap(line).split(separator: "\n").map(String.init)
+        #expect(lines.count == 2 && lines.allSatisfy { $0.count <= 120 })
+        #expect(lines.allSatisfy { $0.hasPrefix("    /// word") }, "\(lines)")
+    }
+
     @Test func preprocessorLinesMacrosAndUnbreakableStringsStay() {
         let define = "#define X " + String(repeating: "a + ", count: 40) + "b"
         let macro = "#define Y(a) \\\n    " + String(repeating: "a + ", count: 40) + "a"

@@ -176,20 +176,62 @@ import Testing
 import Foundation
 
 extension LoweringPoolLossTests {
-    @Test func theSGDStepIsPyTorchsMomentumAndSpelledAlike() {
-        let step = Lowering.sgdStep(gradient: .load("grads", "i"), at: "i")
+    @Test func theSGDStepIsPyTorchsMomentumWithWeightDecayAndSpelledAlike() {
+        let step = Lowering.optimizerStep(.sgd, gradient: .load("grads", "i"), at: "i")
         let k = LoweredKernel(name: "sgd", kernel: 0, group: nil, summary: [], arrays: [], grid: .perSample(("i", 2)),
                               body: step)
-        var run = LoopIRInterpreter(arrays: ["params": [1, -2], "momentum": [0.5, 0], "grads": [0.2, 1]])
-        run.values = ["lr": .float(0.1), "mu": .float(0.9)]
+        var run = LoopIRInterpreter(arrays: ["params": [1, -2], "moment1": [0.5, 0], "grads": [0.2, 1]])
+        run.values = ["lr": .float(0.1), "mu": .float(0.9), "wd": .float(0.01)]
         run.run(k, samples: 1)
-        // v = mu * v + g; w -= lr * v
-        #expect(zip(run.arrays["momentum"]!, [0.65, 1]).allSatisfy { abs($0 - $1) < 1e-12 })
-        #expect(zip(run.arrays["params"]!, [0.935, -2.1]).allSatisfy { abs($0 - $1) < 1e-12 })
+        // g += wd * w; v = mu * v + g; w -= lr * v
+        let v = [0.9 * 0.5 + 0.2 + 0.01, 1 + 0.01 * -2]
+        #expect(zip(run.arrays["moment1"]!, v).allSatisfy { abs($0 - $1) < 1e-12 })
+        #expect(zip(run.arrays["params"]!, [1 - 0.1 * v[0], -2 - 0.1 * v[1]]).allSatisfy { abs($0 - $1) < 1e-12 })
         var c = CodeWriter(), glsl = CodeWriter()
         KernelPrinter(lang: .c) { "\($0)[\($1)]" }.print(step, into: &c)
         KernelPrinter(lang: .glsl) { "\($0)[\($1)]" }.print(step, into: &glsl)
-        #expect(c.text == "const float v = mu * momentum[i] + grads[i];\nmomentum[i] = v;\nparams[i] = params[i] - lr * v;\n")
+        #expect(c.text == """
+            const float w = params[i];
+            const float gw = grads[i] + wd * w;
+            const float v = mu * moment1[i] + gw;
+            moment1[i] = v;
+            params[i] = w - lr * v;
+
+            """)
         #expect(glsl.text == c.text.replacingOccurrences(of: "const float", with: "float"))
+    }
+
+    /// Adam and AdamW: three steps of the kernel against the update written out in double precision from
+    /// torch.optim's documented algorithm, with the trainer's values for each step.
+    @Test(arguments: ["adam", "adamw"])
+    func theAdamStepFollowsPyTorch(_ name: String) {
+        let adamw = name == "adamw"
+        let step = Lowering.optimizerStep(.adam, gradient: .load("grads", "i"), at: "i")
+        let k = LoweredKernel(name: "adam", kernel: 0, group: nil, summary: [], arrays: [], grid: .perSample(("i", 3)),
+                              body: step)
+        var run = LoopIRInterpreter(arrays: ["params": [1, -2, 0.5], "moment1": [0, 0, 0], "moment2": [0, 0, 0],
+                                             "grads": [0.2, -1, 0.03]])
+        var w = [1.0, -2, 0.5], m = [0.0, 0, 0], s = [0.0, 0, 0]
+        let (lr, b1, b2, eps, wd) = (0.01, 0.9, 0.999, 1e-8, 0.1)
+        for t in 1...3 {
+            let g = [0.2, -1, 0.03].map { $0 * Double(t) }
+            run.arrays["grads"] = g
+            run.values = ["wd": .float(adamw ? 0 : wd), "keep": .float(adamw ? 1 - lr * wd : 1), "beta1": .float(b1),
+                          "beta2": .float(b2), "eps": .float(eps),
+                          "step_size": .float(lr / (1 - pow(b1, Double(t)))),
+                          "bias2_sqrt": .float((1 - pow(b2, Double(t))).squareRoot())]
+            run.run(k, samples: 1)
+            for i in 0..<3 {
+                var gi = g[i]
+                if adamw { w[i] -= lr * wd * w[i] } else { gi += wd * w[i] }
+                m[i] = b1 * m[i] + (1 - b1) * gi
+                s[i] = b2 * s[i] + (1 - b2) * gi * gi
+                let mHat = m[i] / (1 - pow(b1, Double(t))), sHat = s[i] / (1 - pow(b2, Double(t)))
+                w[i] -= lr * mHat / (sHat.squareRoot() + eps)
+            }
+        }
+        #expect(zip(run.arrays["params"]!, w).allSatisfy { abs($0 - $1) < 1e-12 }, "\(run.arrays["params"]!) vs \(w)")
+        #expect(zip(run.arrays["moment1"]!, m).allSatisfy { abs($0 - $1) < 1e-12 })
+        #expect(zip(run.arrays["moment2"]!, s).allSatisfy { abs($0 - $1) < 1e-12 })
     }
 }

@@ -75,7 +75,7 @@ struct AugmentTests {
 
     @Test("--augment parses the statement's forms and rejects anything else")
     func flag() throws {
-        let defaults = TrainingDefaults(epochs: 1, batch: 8, learningRate: 0.1, momentum: 0, seed: 1,
+        let defaults = TrainingDefaults(epochs: 1, batch: 8, learningRate: 0.1, optimizer: OptimizerSettings(momentum: 0), seed: 1,
                                         augmentation: Augmentation(hflip: true, crop: 4))
         func parse(_ spec: String?) throws -> Augmentation {
             try parseOptions(["--data", "x"] + (spec.map { ["--augment", $0] } ?? []), defaults: defaults).augmentation

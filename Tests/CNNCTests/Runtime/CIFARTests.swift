@@ -21,7 +21,7 @@ struct CIFARTests {
     }
 
     static func options(_ data: String, _ more: [String] = []) throws -> Options {
-        let defaults = TrainingDefaults(epochs: 1, batch: 8, learningRate: 0.1, momentum: 0, seed: 1)
+        let defaults = TrainingDefaults(epochs: 1, batch: 8, learningRate: 0.1, optimizer: OptimizerSettings(momentum: 0), seed: 1)
         return try parseOptions(["--data", data] + more, defaults: defaults)
     }
 

@@ -37,7 +37,7 @@ struct LearningRateTests {
         #expect(Self.close(constant, [0.025, 0.05, 0.075, 0.1, 0.1, 0.1]), "\(constant)")
     }
 
-    static let defaults = TrainingDefaults(epochs: 1, batch: 8, learningRate: 0.1, momentum: 0, seed: 1,
+    static let defaults = TrainingDefaults(epochs: 1, batch: 8, learningRate: 0.1, optimizer: OptimizerSettings(momentum: 0), seed: 1,
                                            schedule: .step(every: 3, gamma: 0.5), warmup: 2)
 
     @Test("the flags override the network's schedule; step size and gamma belong to --schedule step")
@@ -55,7 +55,7 @@ struct LearningRateTests {
         }
         #expect(message(["--data", "x", "--schedule", "cosine", "--gamma", "0.5"])
                 == "--gamma applies only to --schedule step (the schedule is cosine)")
-        let constant = TrainingDefaults(epochs: 1, batch: 8, learningRate: 0.1, momentum: 0, seed: 1)
+        let constant = TrainingDefaults(epochs: 1, batch: 8, learningRate: 0.1, optimizer: OptimizerSettings(momentum: 0), seed: 1)
         #expect(message(["--data", "x", "--schedule", "step"], constant)
                 == "--schedule step needs --step-size E, the epochs between decays")
         #expect(message(["--data", "x", "--schedule", "exp"]) == "--schedule exp: must be constant, step or cosine")

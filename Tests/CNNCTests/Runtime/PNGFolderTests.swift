@@ -27,7 +27,7 @@ struct PNGFolderTests {
     }
 
     static func load(_ data: String, _ layout: SampleLayout, _ more: [String] = []) throws -> DataSets {
-        let defaults = TrainingDefaults(epochs: 1, batch: 8, learningRate: 0.1, momentum: 0, seed: 1)
+        let defaults = TrainingDefaults(epochs: 1, batch: 8, learningRate: 0.1, optimizer: OptimizerSettings(momentum: 0), seed: 1)
         let options = try parseOptions(["--data", data] + more, defaults: defaults)
         return try loadDataSets(options, layout: layout, trainOnly: false, budget: 1 << 30)
     }

@@ -67,12 +67,12 @@ struct RuntimeTrainingTests {
         for i in [12, 13, 14, 15, 68, 69] { #expect(analytic[i] == 0, "float \(i) lies outside the parameter table") }
     }
 
-    @Test("Trainer.run takes every step of every epoch, resets the momentum and lowers the loss")
+    @Test("Trainer.run takes every step of every epoch, resets the optimizer and lowers the loss")
     func trainingLowersTheLoss() throws {
         let train = Self.blobs(200, stream: 3), test = Self.blobs(100, stream: 4)
         let options = try parseOptions(["--data", "blobs", "--epochs", "4", "--batch", "16", "--lr", "0.2"],
                                        defaults: Net.info.defaults)
-        #expect(options.momentum == 0.5 && options.seed == 3, "the network's defaults fill what is not given")
+        #expect(options.optimizer.momentum == 0.5 && options.seed == 3, "the network's defaults fill what is not given")
         let net = try Net(maxBatch: 16, threads: 1, device: nil)
         initializeParameters(of: net, seed: options.seed)
         let staging = StagingBuffer(capacity: 16, sampleSize: Net.inputs)
@@ -81,7 +81,7 @@ struct RuntimeTrainingTests {
         #expect(try trainer.run() == .finished)
         let after = trainer.evaluate(test)
         #expect(net.steps == 4 * 13 && net.updates == 4 * 13, "200 samples in batches of 16: 13 steps per epoch")
-        #expect(net.momentumResets == 1)
+        #expect(net.optimizerResets == 1)
         #expect(after.loss < 0.5 * before.loss, "test loss \(before.loss) -> \(after.loss)")
         #expect(after.accuracy > 0.9, "test accuracy \(before.accuracy) -> \(after.accuracy)")
     }
@@ -169,7 +169,7 @@ struct RuntimeTrainingTests {
     /// --batch took up to 2^20 while cnnc checks the generated code's sizes for batches up to Limits.maxBatch.
     @Test("--batch is bounded by the batch cnnc checked the generated code for")
     func batchLimitIsTheCompilersLimit() throws {
-        let defaults = TrainingDefaults(epochs: 1, batch: 8, learningRate: 0.1, momentum: 0, seed: 1)
+        let defaults = TrainingDefaults(epochs: 1, batch: 8, learningRate: 0.1, optimizer: OptimizerSettings(momentum: 0), seed: 1)
         let largest = try parseOptions(["--data", "d", "--batch", "\(Limits.maxBatch)"], defaults: defaults)
         #expect(largest.batch == Limits.maxBatch)
         #expect(throws: RuntimeError.self) {

@@ -28,7 +28,7 @@ final class SoftmaxRegression: TrainableNetwork {
             ParamSpec(name: "dense.bias", offset: biasOffset, layout: .flatBias(h: 1, w: 1, c: classes),
                       initializer: .zeros),
         ],
-        defaults: TrainingDefaults(epochs: 2, batch: 8, learningRate: 0.1, momentum: 0.5, seed: 3))
+        defaults: TrainingDefaults(epochs: 2, batch: 8, learningRate: 0.1, optimizer: OptimizerSettings(momentum: 0.5), seed: 3))
 
     static func deviceList() throws -> String { "0: this process" }
 
@@ -43,7 +43,7 @@ final class SoftmaxRegression: TrainableNetwork {
     private let velocity: UnsafeMutablePointer<Float>
     var profilingEnabled = false
     /// How often the runtime called each hook, for the tests.
-    private(set) var steps = 0, updates = 0, changes = 0, synchronizations = 0, momentumResets = 0
+    private(set) var steps = 0, updates = 0, changes = 0, synchronizations = 0, optimizerResets = 0
 
     init(maxBatch: Int, threads: Int, device: Int?) throws {
         if let device, device != 0 { throw RuntimeError("--device \(device): this network has one device, 0") }
@@ -103,19 +103,21 @@ final class SoftmaxRegression: TrainableNetwork {
         pass(images, labels, count, train: false)
     }
 
-    func applyUpdate(learningRate: Float, momentum: Float) {
+    /// SGD only (the runtime tests train with it): v = mu * v + g + wd * w; w -= lr * v.
+    func applyUpdate(_ values: OptimizerValues, kind: OptimizerKind) {
+        precondition(kind == .sgd, "SoftmaxRegression implements sgd only")
         updates += 1
         for i in 0..<Self.info.parameterCount {
-            velocity[i] = momentum * velocity[i] + gradients[i]
-            parameters[i] -= learningRate * velocity[i]
+            velocity[i] = values.mu * velocity[i] + gradients[i] + values.wd * parameters[i]
+            parameters[i] -= values.lr * velocity[i]
         }
     }
 
     /// No dropout layer: nothing draws masks.
     func seedMasks(_ seed: UInt32) {}
 
-    func resetMomentum() {
-        momentumResets += 1
+    func resetOptimizer() {
+        optimizerResets += 1
         velocity.update(repeating: 0, count: Self.info.parameterCount)
     }
 

@@ -54,10 +54,23 @@ struct CEmitter {
         c.line("void net_zero_gradients(float* grads);")
         c.line("/// grads[i] = sum over t of partial[t * NET_PARAMETERS + i], in thread order, for i in [p0, p1).")
         c.line("void net_reduce_gradients(float* grads, const float* partial, int threads, int p0, int p1);")
-        c.line("/// SGD with momentum (PyTorch's): v = mu * v + g; w -= lr * v, for i in [p0, p1).")
-        c.line("void net_sgd_update(float* params, float* momentum, const float* grads, float lr, float mu, int p0, int p1);")
-        c.line("/// Both in one pass, without writing the summed gradient: g = sum over t of partial[t]; v = mu * v + g; w -= lr * v.")
-        c.line("void net_reduce_sgd_update(float* params, float* momentum, const float* partial, int threads, float lr, float mu, int p0, int p1);")
+        c.line("/// The trainable parameters are [0, NET_TRAINABLE) of the flat array; batchnorm's running statistics follow.")
+        c.line("#define NET_TRAINABLE \(plan.trainableCount)")
+        c.line("/// The optimizer's values for one step, computed by the trainer (the learning rate of its schedule, Adam's")
+        c.line("/// bias corrections).")
+        let fields = StepValue.optimizerValues.map(\.rawValue).joined(separator: ", ")
+        c.line("typedef struct { float \(fields); } net_optimizer_values;")
+        c.line("/// SGD with momentum and weight decay (PyTorch's): g += wd * w; v = mu * v + g; w -= lr * v, for i in [p0, p1)")
+        c.line("/// (p1 <= NET_TRAINABLE); moment1 holds v.")
+        c.line("void net_sgd_update(\(updateParameters(.sgd, gradients: "const float* grads")));")
+        c.line("/// Adam and AdamW (PyTorch's, as the values say): g += wd * w; w *= keep; m = b1 * m + (1 - b1) * g;")
+        c.line("/// s = b2 * s + (1 - b2) * g * g; w -= step_size * m / (sqrt(s) / bias2_sqrt + eps); moment1, moment2 hold m, s.")
+        c.line("void net_adam_update(\(updateParameters(.adam, gradients: "const float* grads")));")
+        c.line("/// Either in one pass with the gradient reduction, without writing the summed gradient: g = sum over t of")
+        c.line("/// partial[t * NET_PARAMETERS + i].")
+        for kind in [Optimizer.Kind.sgd, .adam] {
+            c.line("void net_reduce_\(kind.rawValue)_update(\(updateParameters(kind, gradients: "const float* partial, int threads")));")
+        }
         return c.text
     }
 
@@ -214,24 +227,39 @@ struct CEmitter {
         }
         c.line()
         let update = KernelPrinter(lang: .c) { "\($0)[\($1)]" }
-        c.block("void net_sgd_update(float* params, float* momentum, const float* grads, float lr, float mu, int p0, int p1)") { c in
-            c.block("for (int i = p0; i < p1; i++)") { c in update.print(Lowering.sgdStep(gradient: .load("grads", "i"), at: "i"), into: &c) }
-        }
-        c.line()
-        c.block("void net_reduce_sgd_update(float* params, float* momentum, const float* partial, int threads, float lr, float mu, int p0, int p1)") { c in
-            overRanges(&c, ranges.count) { c in
-                c.block("if (!parameter_ranges[r][2])") { c in
-                    c.line("net_sgd_update(params, momentum, partial, lr, mu, lo, hi);")
-                    c.line("continue;")
+        for kind in [Optimizer.Kind.sgd, .adam] {
+            let values = Lowering.stepValues(kind).map { "\($0.rawValue) = o->\($0.rawValue)" }.joined(separator: ", ")
+            let state = Lowering.stateArrays(kind).joined(separator: ", ")
+            c.line()
+            c.block("void net_\(kind.rawValue)_update(\(updateParameters(kind, gradients: "const float* grads")))") { c in
+                c.line("const float \(values);")
+                c.block("for (int i = p0; i < p1; i++)") { c in
+                    update.print(Lowering.optimizerStep(kind, gradient: .load("grads", "i"), at: "i"), into: &c)
                 }
-                c.block("for (int i = lo; i < hi; i++)") { c in
-                    c.line("float g = 0.0f;")
-                    c.line("for (int t = 0; t < threads; t++) g += partial[(size_t)t * NET_PARAMETERS + i];")
-                    update.print(Lowering.sgdStep(gradient: "g", at: "i"), into: &c)
+            }
+            c.line()
+            c.block("void net_reduce_\(kind.rawValue)_update(\(updateParameters(kind, gradients: "const float* partial, int threads")))") { c in
+                c.line("const float \(values);")
+                overRanges(&c, ranges.count) { c in
+                    c.block("if (!parameter_ranges[r][2])") { c in
+                        c.line("net_\(kind.rawValue)_update(params, \(state), partial, o, lo, hi);")
+                        c.line("continue;")
+                    }
+                    c.block("for (int i = lo; i < hi; i++)") { c in
+                        c.line("float g = 0.0f;")
+                        c.line("for (int t = 0; t < threads; t++) g += partial[(size_t)t * NET_PARAMETERS + i];")
+                        update.print(Lowering.optimizerStep(kind, gradient: "g", at: "i"), into: &c)
+                    }
                 }
             }
         }
         return c.text
+    }
+
+    /// The parameters of an optimizer's C function.
+    private func updateParameters(_ kind: Optimizer.Kind, gradients: String) -> String {
+        (["float* params"] + Lowering.stateArrays(kind).map { "float* \($0)" }
+            + [gradients, "const net_optimizer_values* o", "int p0", "int p1"]).joined(separator: ", ")
     }
 
     /// A stage that runs one lowered kernel over the whole batch, thread t taking its share of the items.

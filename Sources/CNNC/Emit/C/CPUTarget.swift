@@ -97,12 +97,25 @@ public enum CPUTarget {
         return try Template.fill("cpu/Network.swift.template", provenance(net).merging([
             "inputH": "\(net.input.h)", "inputW": "\(net.input.w)", "inputC": "\(net.input.c)", "classes": "\(classes)",
             "epochs": "\(net.train.epochs)", "batch": "\(net.train.batch)",
-            "lr": "\(Float(net.train.learningRate))", "momentum": "\(Float(net.train.momentum))", "seed": "\(net.train.seed)",
+            "lr": "\(Float(net.train.learningRate))", "optimizer": CPUTarget.optimizerSwift(net.train.optimizer), "seed": "\(net.train.seed)",
             "schedule": CPUTarget.scheduleSwift(net.train.schedule), "warmup": "\(net.train.warmup)",
             "augmentation": "Augmentation(hflip: \(net.train.augmentation.hflip), crop: \(net.train.augmentation.crop))",
             "parameterCount": "\(plan.parameterCount)", "parameters": params, "allocations": allocations.joined(separator: "\n"),
             "perSampleFloats": "\(perSampleFloats)", "fixedFloats": "\(fixedFloats)",
         ]) { $1 })
+    }
+
+    /// The `train` statement's optimizer as the runtime's `OptimizerSettings`, in Swift: the kind, and the values
+    /// that differ from PyTorch's defaults (which are the initializer's).
+    static func optimizerSwift(_ o: Optimizer) -> String {
+        let d = Optimizer()
+        var arguments = ["kind: .\(o.kind.rawValue)"]
+        for (label, value, standard) in [("momentum", o.momentum, d.momentum), ("beta1", o.beta1, d.beta1),
+                                         ("beta2", o.beta2, d.beta2), ("eps", o.eps, d.eps)] where value != standard {
+            arguments.append("\(label): \(Float(value))")
+        }
+        if let decay = o.weightDecay { arguments.append("weightDecay: \(Float(decay))") }
+        return "OptimizerSettings(\(arguments.joined(separator: ", ")))"
     }
 
     /// The `train` statement's schedule as the runtime's `TrainerSchedule`, in Swift.

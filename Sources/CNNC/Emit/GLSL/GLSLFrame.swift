@@ -63,17 +63,23 @@ extension GLSLProgram {
         }
     }
 
-    /// The push constant that carries a value of the step; the masks' key, which changes every step while a
-    /// recorded command buffer (and its push constants) is replayed, is in a small buffer the host writes instead.
+    /// The push constant that carries a value of the step; the masks' key and the optimizer's values, which change
+    /// every step while a recorded command buffer (and its push constants) is replayed, are in small buffers the
+    /// host writes instead.
     static func pushConstant(_ v: StepValue) -> String {
         switch v {
         case .batch: return "pc.n"
         case .training: return "pc.train"
-        case .lr: return "pc.lr"
-        case .mu: return "pc.mu"
+        case .lr, .mu, .wd, .keep, .beta1, .beta2, .eps, .stepSize, .bias2Sqrt:
+            return "\(optimizerStorage)[\(StepValue.optimizerValues.firstIndex(of: v)!)]"
         case .seed, .trainStep: return "uint(\(stepKeyStorage)[\(stepKey[v]!)])"
         }
     }
+
+    /// The storage of the optimizer's values (`float[9]`, in `StepValue.optimizerValues` order), uploaded before
+    /// a step that updates: a buffer rather than push constants, so that a recorded command buffer serves every
+    /// step of a schedule.
+    static let optimizerStorage = "optimizer"
 
     /// The storage of the masks' key (`int[2]`, uploaded before every step) and each value's place in it.
     static let stepKeyStorage = "stepkey"

@@ -102,9 +102,15 @@ struct GLSLProgram {
             storages.append(GLSLStorage(name: Self.stepKeyStorage, perSample: 0, fixed: 2, integer: true, host: .upload,
                                         comment: "dropout's mask key: the seed and the training steps taken"))
         }
-        for name in ["params", "grads", "momentum"] {
-            storages.append(GLSLStorage(name: name, perSample: 0, fixed: plan.parameterCount, integer: false, host: .device,
-                                        comment: "every parameter\(name == "params" ? "" : "'s \(name == "grads" ? "gradient" : "momentum")"), offsets as in the plan"))
+        storages.append(GLSLStorage(name: Self.optimizerStorage, perSample: 0, fixed: StepValue.optimizerValues.count,
+                                    integer: false, host: .upload, comment: "the optimizer's values for this step"))
+        let what = ["params": "every parameter and buffer", "grads": "every parameter's gradient",
+                    "moment1": "every trainable parameter's first optimizer state (sgd's velocity, adam's exp_avg)",
+                    "moment2": "every trainable parameter's second optimizer state (adam's exp_avg_sq)"]
+        for name in ["params", "grads", "moment1", "moment2"] {
+            let count = name.hasPrefix("moment") ? plan.trainableCount : plan.parameterCount
+            storages.append(GLSLStorage(name: name, perSample: 0, fixed: count, integer: false, host: .device,
+                                        comment: what[name]! + ", offsets as in the plan"))
         }
     }
 
@@ -131,7 +137,7 @@ struct GLSLProgram {
         }
         guard let gi = k.group else {
             switch k.phase {
-            case .update: shaders.append(sgdUpdate(ki))
+            case .update: shaders += updateShaders(ki)
             default: break
             }
             return
@@ -167,7 +173,7 @@ struct GLSLProgram {
         c.line("// Activations are NHWC (N = the batch, pc.n), conv weights [kh][kw][c][oc], dense weights [in][out].")
         c.line()
         c.line("layout(local_size_x = \(Self.localSize)) in;")
-        c.line("layout(push_constant) uniform Push { int n; int train; float lr; float mu; } pc;  // n: samples in this batch")
+        c.line("layout(push_constant) uniform Push { int n; int train; } pc;  // n: samples in this batch")
         for (i, b) in bindings.enumerated() {
             let access = b.access == .read ? "readonly " : b.access == .write ? "writeonly " : ""
             let type = b.integer ? "int" : "float"

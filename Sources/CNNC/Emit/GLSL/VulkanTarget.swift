@@ -119,7 +119,7 @@ public enum VulkanTarget {
         return try Template.fill("vulkan/Network.swift.template", CPUTarget.provenance(net).merging([
             "inputH": "\(net.input.h)", "inputW": "\(net.input.w)", "inputC": "\(net.input.c)", "classes": "\(classes)",
             "epochs": "\(net.train.epochs)", "batch": "\(net.train.batch)",
-            "lr": "\(Float(net.train.learningRate))", "momentum": "\(Float(net.train.momentum))", "seed": "\(net.train.seed)",
+            "lr": "\(Float(net.train.learningRate))", "optimizer": CPUTarget.optimizerSwift(net.train.optimizer), "seed": "\(net.train.seed)",
             "schedule": CPUTarget.scheduleSwift(net.train.schedule), "warmup": "\(net.train.warmup)",
             "augmentation": "Augmentation(hflip: \(net.train.augmentation.hflip), crop: \(net.train.augmentation.crop))",
             "parameterCount": "\(plan.parameterCount)", "parameters": params,
