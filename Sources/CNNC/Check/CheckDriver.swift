@@ -56,9 +56,10 @@ enum CheckDriver {
             static net_buffers b;
             static int batch;
 
-            /// A training step's forward (seed 1, step 1: every evaluation draws the same dropout masks).
+            /// A training step's forward (mask seed 1, step 0: every evaluation draws the same dropout masks, those of
+            /// the first step of a trainer run with --seed 1, as `cnnc check --target vulkan` runs it).
             static void forward(double* params) {
-                for (int s = 0; s < NET_FORWARD_STAGES; s++) net_forward(&b, params, s, 0, 1, batch, 1, 1u, 1u, 0, batch, NULL);
+                for (int s = 0; s < NET_FORWARD_STAGES; s++) net_forward(&b, params, s, 0, 1, batch, 1, 1u, 0u, 0, batch, NULL);
             }
 
             /// The mean cross-entropy of the batch: what the backward pass differentiates (its seed is divided by it).
@@ -105,7 +106,7 @@ enum CheckDriver {
                 forward(params);
                 net_loss(&b, batch, 1, 0, batch, &sum, &correct, NULL);
                 for (int s = 0; s < NET_BACKWARD_STAGES; s++) {
-                    net_backward(&b, params, grads, grads, s, 0, 1, 1u, 1u, batch, 0, batch, NULL);
+                    net_backward(&b, params, grads, grads, s, 0, 1, 1u, 0u, batch, 0, batch, NULL);
                 }
                 for (int n = 0; n < batch; n++) {
                     for (size_t j = 0; j < per_sample; j++) dinput[(size_t)n * per_sample + j] = \(inputGradient);

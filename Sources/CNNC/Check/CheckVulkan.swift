@@ -43,7 +43,7 @@ enum CheckVulkan {
         let dump = dir + "/gradients.safetensors"
         let run = try CheckBuild.run(package + "/.build/release/train", [
             "--data", dir + "/batch.csv", "--load", dir + "/parameters.safetensors", "--batch", "\(data.batch)",
-            "--dump-gradients", dump,
+            "--dump-gradients", dump, "--seed", "1",  // dropout's masks: those of the CPU build (CheckDriver)
         ])
         guard run.status == 0 else {
             let first = run.output.split(separator: "\n").first { $0.contains("error") }.map(String.init)
