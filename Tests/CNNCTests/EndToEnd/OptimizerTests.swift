@@ -146,3 +146,84 @@ struct VulkanOptimizerTests {
         }
     }
 }
+
+/// The same three steps in PyTorch itself: opt_a as an nn.Module loads the starting checkpoint, torch.optim's SGD,
+/// Adam or AdamW (with LambdaLR for the warm-up and cosine) takes three steps on the batch, and its state_dict must
+/// equal the generated trainer's checkpoint. Runs where a Python with torch exists (as PyTorchCheckpointTests);
+/// skipped cleanly otherwise.
+@Suite("optimizers in PyTorch", .serialized)
+struct PyTorchOptimizerTests {
+    static let script = """
+        import sys, math, numpy as np, torch, torch.nn as nn
+        from safetensors_reader import read
+        torch.set_default_dtype(torch.float32)
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv1 = nn.Conv2d(2, 3, 3, padding=1, bias=False); self.batchnorm1 = nn.BatchNorm2d(3)
+                self.dense1 = nn.Linear(12, 4); self.dense2 = nn.Linear(4, 3)
+            def forward(self, x):
+                a = nn.functional.max_pool2d(torch.relu(self.batchnorm1(self.conv1(x))), 2)
+                return self.dense2(torch.tanh(self.dense1(a.flatten(1))))
+        kind, lr, wd, momentum, warmup, start, data, out = sys.argv[1:9]
+        lr, wd, momentum, warmup = float(lr), float(wd), float(momentum), int(warmup)
+        net = Net(); net.load_state_dict(read(start), strict=True); net.train()
+        rows = np.loadtxt(data, delimiter=",", dtype=np.float64, ndmin=2)
+        x = torch.tensor(rows[:, :-1], dtype=torch.float32).reshape(-1, 5, 4, 2).permute(0, 3, 1, 2)
+        y = torch.tensor(rows[:, -1], dtype=torch.int64)
+        if kind == "sgd": opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=momentum, weight_decay=wd)
+        elif kind == "adam": opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=wd)
+        else: opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=wd)
+        steps = 3
+        def factor(i):  # i = optimizer steps taken; step t = i + 1
+            t = i + 1
+            if warmup == 0: return 1.0
+            if t <= warmup: return t / warmup
+            return 0.5 * (1 + math.cos(math.pi * (t - warmup - 1) / (steps - warmup)))
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
+        for _ in range(steps):
+            opt.zero_grad(); nn.functional.cross_entropy(net(x), y).backward(); opt.step(); sched.step()
+        for name, v in net.state_dict().items():
+            print(name, " ".join(repr(float(e)) for e in v.flatten().tolist()), file=open(out, "a"))
+        """
+
+    @Test("three steps of torch.optim's sgd, adam and adamw equal the generated trainer's", arguments: ["cpu", "vulkan"])
+    func matchesTorch(_ target: String) throws {
+        guard let python = PyTorchCheckpointTests.python else {
+            print("skipped: no Python with torch (set CNNC_TORCH_PYTHON)")
+            return
+        }
+        if target == "vulkan" && !VulkanProbe.available { return }
+        let trainer = try GeneratedTrainer.build(OptimizerNets.source, name: "opt_torch", target: target)
+        let test = try ReferenceCase(trainer, name: "opt_torch-\(target)", index: 61)
+        let dir = GeneratedTrainer.workRoot.appendingPathComponent("opt-torch-\(target)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try PyTorchCheckpointTests.reader.write(to: dir.appendingPathComponent("safetensors_reader.py"), atomically: true,
+                                                encoding: .utf8)
+        let script = dir.appendingPathComponent("steps.py")
+        try Self.script.write(to: script, atomically: true, encoding: .utf8)
+        for c in OptimizerNets.cases {
+            let save = dir.appendingPathComponent("\(c.optimizer).safetensors")
+            let run = try trainer.train(OptimizerNets.arguments(c, test, save: save))
+            #expect(run.status == 0, "\(run.output)")
+            let out = dir.appendingPathComponent("\(c.optimizer)-torch.txt")
+            try? FileManager.default.removeItem(at: out)
+            let py = try GeneratedTrainer.run(python, [script.path, c.optimizer, "\(c.lr)", "\(c.weightDecay)",
+                                                       "\(c.momentum)", "\(c.warmup ?? 0)", test.weights.path,
+                                                       test.data.path, out.path],
+                                              environment: ["PYTHONPATH": dir.path])
+            #expect(py.status == 0, "\(py.output)")
+            let saved = try SafeTensorsFile.read(save)
+            var report = "\(target), \(c.optimizer) vs torch.optim: max relative difference"
+            for line in try String(contentsOf: out, encoding: .utf8).split(separator: "\n") {
+                let fields = line.split(separator: " ")
+                let name = String(fields[0]), theirs = fields.dropFirst().compactMap { Double($0) }
+                let ours = try #require(saved[name], "no \(name) in the trainer's checkpoint")
+                let e = ReferenceCase.relativeError(ours.values, theirs)
+                report += ", \(name) \(e)"
+                #expect(e < 1e-4, "\(target), \(c.optimizer): \(name) differs from PyTorch's by \(e)")
+            }
+            print(report)
+        }
+    }
+}
