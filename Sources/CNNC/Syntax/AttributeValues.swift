@@ -185,21 +185,24 @@ extension LineContext {
         return m
     }
 
-    /// A momentum in [0, 1) that stays in [0, 1) as a 32-bit float: 0, or a normal Float below 1
-    /// (at most 0.99999994; 0.99999999 would round to 1 and never forget a gradient).
+    /// SGD's momentum: a decay rate in [0, 1).
     func momentum(_ v: Word) throws -> Double {
-        let m = try number(v, expected: "a momentum like 0.9")
-        guard m >= 0, m < 1 else {
-            throw error("momentum must be in [0, 1), got \(v.quoted)", at: v, hint: "a momentum like 0.9, or 0 for plain SGD")
-        }
+        try decayRate(v, "momentum", expected: "a momentum like 0.9", hint: "a momentum like 0.9, or 0 for plain SGD")
+    }
+
+    /// A decay rate (SGD's momentum, Adam's betas) in [0, 1) that stays in [0, 1) as a 32-bit float: 0, or a normal
+    /// Float below 1 (at most 0.99999994; 0.99999999 would round to 1 and never forget a gradient).
+    func decayRate(_ v: Word, _ name: String, expected: String, hint: String) throws -> Double {
+        let m = try number(v, expected: expected)
+        guard m >= 0, m < 1 else { throw error("\(name) must be in [0, 1), got \(v.quoted)", at: v, hint: hint) }
         let f = Float(m)
         guard f < 1 else {
-            throw error("momentum \(v.quoted) rounds to 1 as a 32-bit float", at: v,
-                        hint: "the largest momentum below 1 in Float is \(Float(1).nextDown)")
+            throw error("\(name) \(v.quoted) rounds to 1 as a 32-bit float", at: v,
+                        hint: "the largest \(name) below 1 in Float is \(Float(1).nextDown)")
         }
         guard m == 0 || f.isNormal else {
-            throw error("momentum \(v.quoted) is too small for a 32-bit float (it would become \(f == 0 ? "0" : "denormal"))", at: v,
-                        hint: "write momentum=0, or at least \(Float.leastNormalMagnitude)")
+            throw error("\(name) \(v.quoted) is too small for a 32-bit float (it would become \(f == 0 ? "0" : "denormal"))",
+                        at: v, hint: "write \(name)=0, or at least \(Float.leastNormalMagnitude)")
         }
         return m
     }

@@ -27,17 +27,9 @@ extension LineContext {
         return o
     }
 
-    /// A decay rate of Adam's moments: in [0, 1), and below 1 as a 32-bit float.
+    /// A decay rate of Adam's moments, in [0, 1) as SGD's momentum.
     func beta(_ v: Word, _ name: String, pytorch: String) throws -> Double {
-        let b = try number(v, expected: "a decay rate like \(pytorch)")
-        guard b >= 0, b < 1, Float(b) < 1 else {
-            throw error("\(name) must be in [0, 1) (and below 1 as a 32-bit float), got \(v.quoted)", at: v,
-                        hint: "PyTorch's default is \(pytorch)")
-        }
-        guard b == 0 || Float(b).isNormal else {
-            throw error("\(name) \(v.quoted) is too small for a 32-bit float", at: v, hint: "write \(name)=0")
-        }
-        return b
+        try decayRate(v, name, expected: "a decay rate like \(pytorch)", hint: "PyTorch's default is \(pytorch)")
     }
 
     /// Adam's eps: positive, finite, and normal as a 32-bit float (it is added to a square root in Float).
