@@ -72,7 +72,7 @@ import Testing
     @Test func onnxSubtractsAndDividesAfterTheScale() throws {
         let c = try Self.compile(Self.rgb)
         let model = try ONNXLowering.model(c.network, weights: ExportFixture.weights(c.network))
-        let m = try DecodedModel(try model.serialized())
+        let m = try DecodedModel(model.serialized())
         #expect(m.ops.prefix(4) == ["Mul", "Sub", "Div", "Conv"])
         #expect(m.node("input_centered")?.inputs == ["input_scaled", "normalize_mean"])
         #expect(m.node("input_normalized")?.inputs == ["input_centered", "normalize_std"])
