@@ -19,13 +19,14 @@ let onnxPython: String? = {
 @Suite("ONNX export runs in ONNX Runtime like the trainer", .serialized,
        .enabled(if: onnxPython != nil, "needs Python with onnxruntime (see Docs/export.md)"))
 struct ONNXRuntimeTests {
-    /// Every layer kind: conv with element bias (5x3 kernel, 2x1 stride, SAME), avgpool with SAME's one-sided
-    /// pad, stand-alone channel and element biases, sigmoid, tanh, relu, maxpool with one-sided pad, flatten,
-    /// dense with and without bias, a flat bias, softmax.
+    /// Every layer kind: the input's scale and per-channel normalization, conv with element bias (5x3 kernel, 2x1
+    /// stride, SAME), avgpool with SAME's one-sided pad, stand-alone channel and element biases, sigmoid, tanh, relu,
+    /// maxpool with one-sided pad, flatten, dense with and without bias, a flat bias, softmax.
     static let allKinds = """
         net onnx_allkinds
         input 9x7x3
         scale 1/4
+        normalize mean=0.5,0.25,-1 std=0.5,2,1.5
         conv 4 5x3 stride=2x1 pad=same bias=element sigmoid
         avgpool 2x3 stride=2 pad=same
         bias channel
