@@ -126,7 +126,9 @@ public enum Lowering {
         var summary = "\(k.name): y = x * \(scaleText)  [scale]"
         if let norm = net.normalization {
             let scaled = net.scale == 1 ? "x" : "x * \(scaleText)"
-            summary = "\(k.name): y = (\(scaled) - mean[c]) / std[c]  [normalize \(norm.text)]"
+            // The values as written, unless too long for a comment line (they are in the loop body anyway).
+            let values = norm.text.count <= 72 ? " " + norm.text : ", \(channels) channels"
+            summary = "\(k.name): y = (\(scaled) - mean[c]) / std[c]  [normalize\(values)]"
         }
         let arrays = [buffer(plan, k.operands.input!, as: "x", .read),
                       buffer(plan, k.operands.output!, as: "y", .write)]

@@ -53,6 +53,17 @@ import Testing
             .contains("y[(size_t)n * 12 + i] = (x[(size_t)n * 12 + i] - 0.5f) / 0.25f;"))
     }
 
+    /// Eight channels of long values: the generated comment names the channel count instead of the lists (a list
+    /// is one word, which the line wrapping of the C file cannot break under 120 characters).
+    @Test func longListsStayOutOfTheComment() throws {
+        let values = (1...8).map { "0.12345678\($0)" }.joined(separator: ",")
+        let c = try Self.compile("input 2x2x8\nnormalize mean=\(values) std=\(values)\nflatten\nsoftmax\n")
+        let text = CEmitter(plan: c.plan).kernelFunctions()
+        #expect(text.contains("// input_scale: y = (x - mean[c]) / std[c]  [normalize, 8 channels]"))
+        #expect(text.contains("y[(size_t)n * 32 + p * 8 + 7] = (x[(size_t)n * 32 + p * 8 + 7] - 0.123456788f)"
+                              + " / 0.123456788f;"))
+    }
+
     @Test func reportsShowIt() throws {
         let c = try Self.compile(Self.rgb)
         let text = ReportRenderer.render(c, format: .text, batch: 8)
