@@ -1,9 +1,9 @@
 // Augmentation of training samples, as torchvision's RandomCrop(size, padding=crop) followed by
 // RandomHorizontalFlip(): each sample is zero-padded by `crop` pixels on every side, a window of the input's size
 // is taken at a random offset in 0...2*crop (rows and columns drawn separately), and then mirrored left-right with
-// probability 1/2. Raw values are padded with 0, which the network's `scale` keeps 0, as torchvision pads before
-// ToTensor. The draws come from the seed, the epoch and the batch, so a run is reproducible (and an epoch can be
-// replayed) whatever the thread count.
+// probability 1/2. Raw values are padded with 0, which the network's `scale` keeps 0 and its `normalize` turns into
+// (0 - mean) / std, as torchvision pads before ToTensor and Normalize. The draws come from the seed, the epoch and
+// the batch, so a run is reproducible (and an epoch can be replayed) whatever the thread count.
 
 /// What the trainer does to each training sample (`augment` statement, --augment).
 struct Augmentation: Equatable, Sendable {

@@ -27,7 +27,7 @@ struct NetworkInfo: Sendable {
     let name: String
     let source: String
     let target: String
-    /// One sample: `inputH * inputW * inputC` raw values in H,W,C order (the network applies `scale` itself).
+    /// One sample: `inputH * inputW * inputC` raw values in H,W,C order (the network applies `scale` and `normalize`).
     let inputH: Int, inputW: Int, inputC: Int
     /// Labels lie in `0..<classes`; the probabilities are `[count][classes]`.
     let classes: Int

@@ -114,7 +114,7 @@ final class Trainer<N: TrainableNetwork> {
             }
             if let limit = options.steps, steps >= limit { break }
             if options.shuffle { shuffler.shuffle(&order) }
-            progress.start()
+            progress.start(epoch: epoch, batches: batches, totalSteps: totalSteps)
             let started = monotonicSeconds()
             var lossSum = 0.0, correct = 0, seen = 0
             var stopAfterEpoch = false

@@ -25,13 +25,19 @@ enum CheckDriver {
         for t in emitter.transposedWeights() {
             allocations.append("    b.\(t.name) = zeroed(\(t.elements), sizeof(double));")
         }
-        // The input's gradient, where the plan has it: of the scaled input `x` (times the scale) or of `input`.
+        // The input's gradient, where the plan has it: of the scaled input `x` (times the scale, divided by the
+        // channel's std with `normalize`) or of `input`.
         var inputGradient = "0.0"
         if net.inputGradient, let name = plan.buffers.first(where: { $0.role == .input })?.name {
-            let scaled = net.scale != 1 ? "x" : name
+            let scaled = net.transformsInput ? "x" : name
             if let d = plan.buffer("d_" + scaled) {
                 let stride = plan.gradientSlot(d.storage) ?? d.shape.count
                 inputGradient = "b.\(d.storage)[(size_t)n * \(stride) + j]" + (net.scale != 1 ? " * \(net.scale)" : "")
+                if let norm = net.normalization {
+                    let stds = norm.std.map { "\($0)" }.joined(separator: ", ")
+                    inputGradient += norm.isUniform ? " / \(norm.std[0])"
+                                                    : " / ((const double[]){\(stds)})[j % \(net.input.c)]"
+                }
             }
         }
         return LineWrap.wrap("""

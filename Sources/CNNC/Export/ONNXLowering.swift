@@ -3,6 +3,7 @@
 /// probabilities `[N, classes]` in the trainer's class order. One mapping per layer kind (see Docs/export.md):
 ///
 ///   scale               Mul by a scalar, first
+///   normalize           Sub mean, Div std ([1,C,1,1] constants, or scalars), after the scale
 ///   conv                Conv (weights [oc, c, kh, kw], pads [top, left, bottom, right]); channel bias as its B,
 ///                       element bias as an Add of [1, C, H, W]; then the activation
 ///   dense               Flatten (if spatial) + Gemm(transB=1), bias as its C; then the activation
@@ -73,6 +74,17 @@ private struct GraphBuilder {
         if net.scale != 1 {
             let scale = constant(fresh("scale"), dims: [], .float([Float(net.scale)]))
             emit("Mul", fresh("input_scaled"), inputs: [current, scale], form: form)
+        }
+        if let norm = net.normalization {
+            // (x - mean) / std with [1,C,1,1] constants (scalars when every channel's are equal), Normalize's form.
+            let c = net.input.c, dims = norm.isUniform ? [] : [1, c, 1, 1]
+            let values = { (v: [Double]) in
+                ONNXTensor.Values.float(norm.isUniform ? [Float(v[0])] : v.map(Float.init))
+            }
+            let mean = constant(fresh("normalize_mean"), dims: dims, values(norm.mean))
+            emit("Sub", fresh("input_centered"), inputs: [current, mean], form: form)
+            let std = constant(fresh("normalize_std"), dims: dims, values(norm.std))
+            emit("Div", fresh("input_normalized"), inputs: [current, std], form: form)
         }
         outputs[Network.inputTensor] = (current, form)
     }

@@ -313,11 +313,16 @@ public struct Network: Sendable, Equatable {
     public var scale: Double
     /// The `scale` statement as written (e.g. "1/255"), for generated comments.
     public var scaleText: String?
+    /// `normalize`, applied after the scale; nil when absent.
+    public var normalization: InputNormalization?
     public var layers: [Layer]
     public var train: TrainConfig
     /// Whether the backward pass also computes the gradient of the network input (`cnnc check` asks for it; a
     /// trainer never needs it).
     public var inputGradient = false
+
+    /// Whether the input passes through the `input_scale` kernel (a scale other than 1, or a normalization).
+    public var transformsInput: Bool { scale != 1 || normalization != nil }
 
     public var parameters: [Parameter] { layers.flatMap(\.parameters) }
     /// Parameters and buffers, layer by layer (PyTorch's state_dict order): what checkpoints hold.

@@ -111,17 +111,37 @@ public enum Lowering {
 
     // MARK: rules
 
-    /// The scaled input: y = x * scale, element by element.
+    /// The scaled input: y = x * scale, element by element; with `normalize`, y = (x * scale - mean[c]) / std[c],
+    /// in torchvision's order of operations (ToTensor's scaling, then Normalize's subtraction and division). Per
+    /// channel values are constants of the loop body, one store per channel of each position.
     static func inputScale(_ plan: KernelPlan, _ ki: Int) -> LoweredKernel {
-        let net = plan.network, count = net.input.count
+        let net = plan.network, count = net.input.count, channels = net.input.c
         let k = plan.kernels[ki]
-        let at: Expr = .wide("n") * .int(count) + "i"
+        let scaleText = net.scaleText ?? "\(net.scale)"
+        func value(_ at: Expr, channel c: Int) -> Expr {
+            let scaled = net.scale == 1 ? Expr.load("x", at) : .load("x", at) * .float(net.scale)
+            guard let norm = net.normalization else { return scaled }
+            return (scaled - .float(norm.mean[c])) / .float(norm.std[c])
+        }
+        var summary = "\(k.name): y = x * \(scaleText)  [scale]"
+        if let norm = net.normalization {
+            let scaled = net.scale == 1 ? "x" : "x * \(scaleText)"
+            // The values as written, unless too long for a comment line (they are in the loop body anyway).
+            let values = norm.text.count <= 72 ? " " + norm.text : ", \(channels) channels"
+            summary = "\(k.name): y = (\(scaled) - mean[c]) / std[c]  [normalize\(values)]"
+        }
+        let arrays = [buffer(plan, k.operands.input!, as: "x", .read),
+                      buffer(plan, k.operands.output!, as: "y", .write)]
+        guard let norm = net.normalization, !norm.isUniform else {
+            let at: Expr = .wide("n") * .int(count) + "i"
+            return LoweredKernel(name: k.name, kernel: ki, group: nil, summary: [summary], arrays: arrays,
+                                 grid: .perSample(("i", count)), body: [.store("y", at, value(at, channel: 0))])
+        }
+        let position: Expr = .wide("n") * .int(count) + .name("p") * .int(channels)
         return LoweredKernel(
-            name: k.name, kernel: ki, group: nil,
-            summary: ["\(k.name): y = x * \(net.scaleText ?? "\(net.scale)")  [scale]"],
-            arrays: [buffer(plan, k.operands.input!, as: "x", .read), buffer(plan, k.operands.output!, as: "y", .write)],
-            grid: .perSample(("i", count)),
-            body: [.store("y", at, .load("x", at) * .float(net.scale))])
+            name: k.name, kernel: ki, group: nil, summary: [summary], arrays: arrays,
+            grid: .perSample(("p", net.input.h * net.input.w)),
+            body: (0..<channels).map { c in .store("y", position + .int(c), value(position + .int(c), channel: c)) })
     }
 
     /// Stand-alone biases and/or an activation: y = act(x + biases).

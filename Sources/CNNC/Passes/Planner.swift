@@ -25,7 +25,7 @@ public enum Planner {
         add("input", .input, net.input)
         add("labels", .labels, .flat(1), integer: true)
         var bufferOf = [Network.inputTensor: "input"]
-        if net.scale != 1 {
+        if net.transformsInput {
             add("x", .activation, net.input)
             kernels.append(Kernel(name: "input_scale", phase: .forward, group: nil,
                                   operands: Operands(input: "input", output: "x"), parameters: [],

@@ -48,7 +48,8 @@ public enum ShapeInference {
         var name = tree.netName ?? stem(of: tree.file)
         if name.isEmpty { name = "net" }
         return Network(name: name, sourceFile: tree.file, input: tree.input, scale: tree.scale,
-                       scaleText: tree.scaleText, layers: layers, train: tree.train, inputGradient: inputGradient)
+                       scaleText: tree.scaleText, normalization: tree.normalization, layers: layers, train: tree.train,
+                       inputGradient: inputGradient)
     }
 
     /// `name=` or kind + ordinal (`conv1`, `relu2`); an automatic name never reuses one taken explicitly.

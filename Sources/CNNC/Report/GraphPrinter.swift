@@ -42,6 +42,7 @@ public enum GraphPrinter {
 
         var inputLines = ["input", net.input.description]
         if net.scale != 1 { inputLines.append("scale " + (net.scaleText ?? ReportModel.number(net.scale))) }
+        if let norm = net.normalization { inputLines.append("normalize " + norm.text) }
         out += "  \(quoted(Network.inputTensor)) [label=\(quoted(inputLines)), shape=ellipse, fillcolor=\"#ffffff\"];\n"
 
         for g in c.plan.groups {

@@ -71,10 +71,12 @@ struct ReportModel {
     var totalBytes: Int { 2 * parameterBytes + optimizerBytes + bufferBytes + activationBytes }
     var batchTrainingFLOPs: Int { network.trainingFLOPs * batch }
 
-    /// `scale 1/255`, or nil when the input is used as is.
+    /// `scale 1/255`, `scale 1/255, normalize mean=0.5 std=0.25`, or nil when the input is used as is.
     var scaleDescription: String? {
-        guard network.scale != 1 else { return nil }
-        return "scale " + (network.scaleText ?? Self.number(network.scale))
+        var parts: [String] = []
+        if network.scale != 1 { parts.append("scale " + (network.scaleText ?? Self.number(network.scale))) }
+        if let norm = network.normalization { parts.append("normalize " + norm.text) }
+        return parts.isEmpty ? nil : parts.joined(separator: ", ")
     }
 
     /// The kernel a layer runs in, with its place in a fused group: `conv1 2/3`, `dense2`, `flatten1 view`.

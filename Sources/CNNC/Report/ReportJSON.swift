@@ -125,6 +125,9 @@ extension ReportModel {
             ("output", shape(network.output)),
             ("scale", .double(network.scale)),
             ("scale_text", network.scaleText.map { .string($0) } ?? .null),
+            ("normalize", network.normalization.map { n in
+                .object([("mean", .array(n.mean.map { .double($0) })), ("std", .array(n.std.map { .double($0) }))])
+            } ?? .null),
             ("train", .object([
                 ("epochs", .int(t.epochs)),
                 ("batch", .int(t.batch)),

@@ -207,6 +207,41 @@ extension LineContext {
         return m
     }
 
+    /// normalize's `mean=A[,B,C]` or `std=A[,B,C]`: decimals separated by commas, each a finite 32-bit float; a std
+    /// is also positive and normal (it divides). Errors point at the offending value. The count is checked against
+    /// the input's channels by the statement.
+    func normalizationList(_ w: Word, std: Bool) throws -> [Double] {
+        let noun = std ? "std" : "mean", example = std ? "0.229" : "0.485"
+        var out: [Double] = []
+        var column = w.column
+        for part in w.text.split(separator: ",", omittingEmptySubsequences: false) {
+            let word = Word(text: String(part), column: column)
+            column = word.end + 1
+            if part.isEmpty {
+                throw error("expected a \(noun) value in \(w.quoted)", column: word.column,
+                            hint: "values are separated by commas without spaces: '\(noun)=0.485,0.456,0.406'")
+            }
+            let value = try number(word, expected: "a \(noun) like \(example)")
+            if std {
+                guard value > 0, value.isFinite else {
+                    throw error("std must be positive and finite, got \(word.quoted)", at: word,
+                                hint: "each channel's values are divided by its std")
+                }
+                guard Float(value).isNormal, Float(value).isFinite else {
+                    throw error("std \(word.quoted) does not fit a 32-bit float", at: word,
+                                hint: "a std is at least \(Float.leastNormalMagnitude)")
+                }
+            } else {
+                guard Float(value).isFinite else {
+                    throw error("mean \(word.quoted) does not fit a 32-bit float", at: word,
+                                hint: "a mean is at most \(Float.greatestFiniteMagnitude) in magnitude")
+                }
+            }
+            out.append(value)
+        }
+        return out
+    }
+
     /// A decimal, or `a/b` where `allowFraction`; `noun` names the value in a division-by-zero error.
     func number(_ w: Word, expected: String, allowFraction: Bool = false, noun: String = "value") throws -> Double {
         if allowFraction, w.text.contains("/") {

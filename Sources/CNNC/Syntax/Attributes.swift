@@ -13,6 +13,8 @@ struct StatementSpec: Sendable {
         StatementSpec(keyword: "net", usage: "net NAME", attributes: []),
         StatementSpec(keyword: "input", usage: "input HxWxC (or HxW for one channel)", attributes: []),
         StatementSpec(keyword: "scale", usage: "scale X (e.g. 1/255 or 0.5)", attributes: []),
+        StatementSpec(keyword: "normalize", usage: "normalize mean=A[,B,C] std=A[,B,C] (one value, or one per channel)",
+                      attributes: ["mean", "std"]),
         StatementSpec(keyword: "conv", usage: "conv N KhxKw [stride=S] [pad=P|same|valid] "
                         + "[bias=channel|element|none] [relu|sigmoid|tanh|leakyrelu [slope=X]] [name=ID]",
                       attributes: ["stride", "pad", "bias", "slope", "name", "from"], takesActivation: true),
@@ -82,6 +84,9 @@ struct StatementAttributes: Sendable {
     var flags: Set<String> = []
     /// `crop=P` and where it was written.
     var crop: (value: Int, word: Word)?
+    /// normalize's `mean=` and `std=` lists and where they were written.
+    var mean: (values: [Double], word: Word)?
+    var std: (values: [Double], word: Word)?
 }
 
 /// Reads one statement's words after its keyword: operands in order, then attributes.
@@ -99,6 +104,9 @@ struct StatementReader {
         keyword = words[0]
         last = words[0]
     }
+
+    /// The column just past the statement's last word: where "missing ..." errors point.
+    var endColumn: Int { words[words.count - 1].end }
 
     /// Reads the next operand (a word without `=`) and converts it with `parse`. Throws "expected WHAT after
     /// AFTER" when it is missing; errors from `parse` get the statement's usage as their hint.
@@ -204,6 +212,10 @@ struct StatementReader {
             r.crop = (try ctx.count(v, "crop padding", expected: "a padding in pixels like 4"), v)
         case "eps":
             r.eps = try ctx.eps(v)
+        case "mean":
+            r.mean = (try ctx.normalizationList(v, std: false), v)
+        case "std":
+            r.std = (try ctx.normalizationList(v, std: true), v)
         case "slope":
             r.slope = (try ctx.slope(v), v)
         case "seed":

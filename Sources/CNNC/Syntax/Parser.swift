@@ -30,6 +30,7 @@ private struct ParseState {
     var netName: String?
     var input: (shape: Shape, location: SourceLocation)?
     var scale: (value: Double, text: String, line: Int)?
+    var normalize: (value: InputNormalization, line: Int)?
     var layers: [LayerDecl] = []
     var softmax: LayerDecl?
     var trainLine: Int?
@@ -56,6 +57,7 @@ private struct ParseState {
         case "net": try net(&reader)
         case "input": try inputStatement(&reader)
         case "scale": try scaleStatement(&reader)
+        case "normalize": try normalizeStatement(&reader)
         case "train": try trainStatement(&reader)
         case "augment": try augmentStatement(&reader)
         default: try layer(&reader, index: index)
@@ -117,6 +119,10 @@ private struct ParseState {
             throw r.ctx.error("'scale' must come before the first layer", at: r.keyword,
                               hint: "the first layer ('\(keyword)') is at line \(first.location.line)")
         }
+        if let normalize {
+            throw r.ctx.error("'scale' must come before 'normalize'", at: r.keyword,
+                              hint: "normalize applies to the scaled input; move 'scale' above line \(normalize.line)")
+        }
         let ctx = r.ctx
         let (value, text) = try r.operand("a scale like 1/255 or 0.5", after: "'scale'") { w in
             let value = try ctx.number(w, expected: "a scale like 1/255 or 0.5", allowFraction: true,
@@ -127,6 +133,46 @@ private struct ParseState {
         }
         _ = try r.attributes(names: &names)
         scale = (value, text, ctx.line)
+    }
+
+    /// `normalize mean=A[,B,C] std=A[,B,C]`: after `input` (whose channels the lists are checked against) and
+    /// `scale` if there is one (it applies to the scaled values), before the first layer, at most once. Without
+    /// `scale` it applies to the raw values (data already in [0, 1], say).
+    mutating func normalizeStatement(_ r: inout StatementReader) throws {
+        guard let input else {
+            throw r.ctx.error("'normalize' must come after 'input'", at: r.keyword,
+                              hint: "the mean and std are given per input channel; declare 'input' first")
+        }
+        if let first = normalize {
+            throw r.ctx.error("duplicate 'normalize' statement", at: r.keyword,
+                              hint: "normalize is already given at line \(first.line)")
+        }
+        if let first = layers.first {
+            let keyword = StatementSpec.keyword(of: first.syntax)
+            throw r.ctx.error("'normalize' must come before the first layer", at: r.keyword,
+                              hint: "the first layer ('\(keyword)') is at line \(first.location.line)")
+        }
+        let ctx = r.ctx, channels = input.shape.c
+        let attributes = try r.attributes(names: &names)
+        let end = r.endColumn
+        guard let mean = attributes.mean else {
+            throw ctx.error("'normalize' needs mean=", column: end, hint: "usage: " + r.spec.usage)
+        }
+        guard let std = attributes.std else {
+            throw ctx.error("'normalize' needs std=", column: end, hint: "usage: " + r.spec.usage)
+        }
+        func perChannel(_ list: (values: [Double], word: Word), _ noun: String) throws -> [Double] {
+            if list.values.count == 1 { return Array(repeating: list.values[0], count: channels) }
+            guard list.values.count == channels else {
+                throw ctx.error("\(noun) has \(list.values.count) values but the input has "
+                                + "\(channels) channel\(channels == 1 ? "" : "s")", at: list.word,
+                                hint: "give one value for every channel, or one value per channel (\(channels))")
+            }
+            return list.values
+        }
+        let text = "mean=\(mean.word.text) std=\(std.word.text)"
+        normalize = (InputNormalization(mean: try perChannel(mean, "mean"), std: try perChannel(std, "std"), text: text),
+                     ctx.line)
     }
 
     /// `augment [hflip] [crop=P]`: the trainer's augmentation of training samples (TrainConfig.augmentation).
@@ -269,7 +315,8 @@ private struct ParseState {
                                                 hint: "declare the input shape, e.g. 'input 28x28x1', then the layers")
         }
         return SyntaxTree(file: file, lines: lines, netName: netName, input: input.shape, inputLocation: input.location,
-                          scale: scale?.value ?? 1, scaleText: scale?.text, layers: layers, train: train)
+                          scale: scale?.value ?? 1, scaleText: scale?.text, normalization: normalize?.value,
+                          layers: layers, train: train)
     }
 }
 

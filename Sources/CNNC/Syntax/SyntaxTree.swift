@@ -12,14 +12,17 @@ public struct SyntaxTree: Sendable, Equatable {
     /// `scale X`: the value and its text as written.
     public var scale: Double = 1
     public var scaleText: String?
+    /// `normalize mean=... std=...`, one value per input channel.
+    public var normalization: InputNormalization?
     public var layers: [LayerDecl]
     public var train: TrainConfig
 
     public init(file: String, lines: [String], netName: String?, input: Shape, inputLocation: SourceLocation,
-                scale: Double = 1, scaleText: String? = nil, layers: [LayerDecl], train: TrainConfig) {
+                scale: Double = 1, scaleText: String? = nil, normalization: InputNormalization? = nil,
+                layers: [LayerDecl], train: TrainConfig) {
         self.file = file; self.lines = lines; self.netName = netName
         self.input = input; self.inputLocation = inputLocation
-        self.scale = scale; self.scaleText = scaleText
+        self.scale = scale; self.scaleText = scaleText; self.normalization = normalization
         self.layers = layers; self.train = train
     }
 

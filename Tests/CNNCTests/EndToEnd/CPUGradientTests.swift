@@ -9,7 +9,8 @@ import Testing
 /// stride-1 convs on whole vectors of channels (16, 32), whose input gradient runs a row at a time, with rows
 /// that are not a multiple of the register block and a padding wider than the kernel's reach, and a max pool on
 /// whole vectors of channels; odd_g has 48 filters and then 48 input channels, three vectors, which the row forms
-/// must not take two at a time (they once did, and wrote filters 32..<64 of 48).
+/// must not take two at a time (they once did, and wrote filters 32..<64 of 48); mix_a normalizes its input per
+/// channel after the scale.
 @Suite("generated C matches the reference", .serialized)
 struct CPUGradientTests {
     static let nets: [(name: String, source: String)] = [
@@ -17,6 +18,7 @@ struct CPUGradientTests {
          net mix_a
          input 9x7x2
          scale 0.5
+         normalize mean=0.25,-0.125 std=0.5,2
          conv 4 3x3 pad=same relu
          maxpool 2x2 stride=2 pad=same
          conv 5 3x2 stride=2 pad=1 bias=element sigmoid

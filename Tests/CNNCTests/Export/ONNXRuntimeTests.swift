@@ -55,6 +55,18 @@ struct ONNXRuntimeTests {
         softmax
         """
 
+    /// The input's scale and per-channel normalization (the Mul, Sub and Div before the first conv).
+    static let normalized = """
+        net onnx_normalize
+        input 5x4x3
+        scale 1/4
+        normalize mean=0.5,0.25,-1 std=0.5,2,1.5
+        conv 3 3x3 pad=same relu
+        flatten
+        dense 4
+        softmax
+        """
+
     /// A softmax straight over a spatial tensor.
     static let spatialClasses = """
         net onnx_spatial
@@ -72,7 +84,8 @@ struct ONNXRuntimeTests {
         try check(source, name: "onnx-\(name)")
     }
 
-    @Test("every layer kind and both class orders", arguments: [allKinds, flatClasses, spatialClasses])
+    @Test("every layer kind, both class orders and a normalized input",
+          arguments: [allKinds, flatClasses, spatialClasses, normalized])
     func layerKinds(_ source: String) throws {
         let name = String(source.split(separator: "\n")[0].dropFirst("net ".count))
         try check(source, name: name)

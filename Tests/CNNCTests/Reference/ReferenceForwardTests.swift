@@ -132,6 +132,15 @@ struct ReferenceForwardTests {
         #expect(c.loss != b.loss)
     }
 
+    @Test func normalizeSubtractsTheMeanAndDividesByTheStdPerChannelAfterTheScale() throws {
+        // H=2, W=1, C=2; raw H,W,C [1 2 3 4] -> times 0.5 -> C,H,W [0.5 1.5 1 2] -> channel 0: (v - 1) / 0.5,
+        // channel 1: (v + 2) / 4.
+        var net = try N.build(Shape(h: 2, w: 1, c: 2), scale: 0.5, [N.flatten])
+        net.normalization = InputNormalization(mean: [1, -2], std: [0.5, 4], text: "")
+        let r = Reference.run(net, parameters: [:], images: [[1, 2, 3, 4]], labels: [])
+        #expect(r.outputs["flatten1"]! == [[-1, 1, 0.75, 1]])
+    }
+
     @Test func denseFlattensSpatialInputInCHWOrder() throws {
         // H=1, W=2, C=2; raw H,W,C [a b c d] = (w0,c0) (w0,c1) (w1,c0) (w1,c1) -> C,H,W [a c b d].
         let net = try N.build(Shape(h: 1, w: 2, c: 2), [N.dense(2, bias: .channel, act: .sigmoid)])

@@ -5,7 +5,8 @@
 // Layouts
 //   - Every per-sample tensor is a [Double] in C,H,W order (PyTorch). A flat tensor (after dense, flatten or
 //     softmax) is C = n, H = W = 1, so "C,H,W order" is just the flat index.
-//   - Images arrive as raw values in H,W,C order (the data files' order) and are multiplied by `net.scale`.
+//   - Images arrive as raw values in H,W,C order (the data files' order) and are multiplied by `net.scale`,
+//     then, with `normalize`, have the channel's mean subtracted and are divided by its std (torchvision's order).
 //   - Parameters are in PyTorch layout (ParamLayout.torchShape, row-major): conv [oc, c, kh, kw],
 //     dense [out, in] with `in` the input flattened in C,H,W order, channel bias [c], element bias [c, h, w].
 //
@@ -162,12 +163,13 @@ enum Reference {
         let ih = net.input.h, iw = net.input.w, ic = net.input.c
         for image in images {
             precondition(image.count == net.input.count, "image needs \(net.input.count) values")
-            // H,W,C -> C,H,W, times scale.
+            // H,W,C -> C,H,W, times scale, then (v - mean) / std per channel.
             var x = [Double](repeating: 0, count: image.count)
             for c in 0..<ic {
+                let mean = net.normalization?.mean[c] ?? 0, std = net.normalization?.std[c] ?? 1
                 for y in 0..<ih {
                     for xx in 0..<iw {
-                        x[(c * ih + y) * iw + xx] = image[(y * iw + xx) * ic + c] * net.scale
+                        x[(c * ih + y) * iw + xx] = (image[(y * iw + xx) * ic + c] * net.scale - mean) / std
                     }
                 }
             }

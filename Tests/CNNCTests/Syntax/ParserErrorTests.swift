@@ -55,7 +55,7 @@ private typealias Case = ParserErrorCase
              hint: "did you mean 'maxpool'?"),
         Case("input 8x8\nConv 8 3x3\n", 2, 1, "unknown statement 'Conv'",
              hint: "keywords are lowercase: did you mean 'conv'?"),
-        Case("input 8x8\nfoo\n", 2, 1, "unknown statement 'foo'", hint: "statements are net, input, scale, conv"),
+        Case("input 8x8\nfoo\n", 2, 1, "unknown statement 'foo'", hint: "statements are net, input, scale, normalize, conv"),
         Case("input 8x8\nconv 8 3x3\npad=1\n", 3, 1, "unknown statement 'pad=1'",
              hint: "attributes go on the same line"),
         // Missing or misplaced input.
