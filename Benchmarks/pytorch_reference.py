@@ -43,6 +43,16 @@ def mnist002():
         nn.Flatten(), nn.Linear(3136, 100), nn.ReLU(), nn.Linear(100, 10))
 
 
+def fashion_aug():
+    # Examples/fashion_aug.cnn (fashion.cnn's layers): the input normalization and augmentation are the training
+    # loop's (--normalize, --augment), as cnnc's trainer applies them to the samples.
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(),
+        nn.Flatten(), nn.Linear(3136, 128), nn.ReLU(), nn.Linear(128, 10))
+
+
 def lenet5():
     # Examples/lenet5.cnn
     return nn.Sequential(
@@ -93,7 +103,7 @@ class ResNet8(nn.Module):
         return self.head(x)
 
 
-NETS = {"mnist002": mnist002, "lenet5": lenet5, "fashion_bn": FashionBN, "resnet8": ResNet8}
+NETS = {"mnist002": mnist002, "lenet5": lenet5, "fashion_bn": FashionBN, "resnet8": ResNet8, "fashion_aug": fashion_aug}
 INPUTS = {"resnet8": (3, 32, 32)}
 
 
@@ -121,17 +131,33 @@ def accuracy(model, x, y, batch=1000):
     return hits / len(x)
 
 
+def augment(x, crop, hflip):
+    # torchvision's RandomCrop(28, padding=crop) then RandomHorizontalFlip, per sample, on images in [0, 1].
+    n, c, h, w = x.shape
+    if crop:
+        padded = nn.functional.pad(x, (crop, crop, crop, crop))
+        dy, dx = torch.randint(0, 2 * crop + 1, (n,)), torch.randint(0, 2 * crop + 1, (n,))
+        x = torch.stack([padded[i, :, dy[i]:dy[i] + h, dx[i]:dx[i] + w] for i in range(n)])
+    if hflip:
+        flip = torch.rand(n) < 0.5
+        x = torch.where(flip[:, None, None, None], x.flip(3), x)
+    return x
+
+
 def train_for_accuracy(model, opt, loss_fn, a):
     x, y = load(a.data, 60000)
     tx, ty = load_test(a.data)
+    mean, std = a.normalize
+    tx = (tx - mean) / std
     steps = a.epochs * ((len(x) + a.batch - 1) // a.batch)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps) if a.schedule == "cosine" else None
     for epoch in range(a.epochs):
         order = torch.randperm(len(x))
         for i in range(0, len(x), a.batch):
             idx = order[i:i + a.batch]
+            batch = (augment(x[idx], a.crop, a.hflip) - mean) / std
             opt.zero_grad(set_to_none=True)
-            loss_fn(model(x[idx]), y[idx]).backward()
+            loss_fn(model(batch), y[idx]).backward()
             opt.step()
             if schedule:
                 schedule.step()
@@ -151,11 +177,21 @@ def main():
                    help="with --accuracy: the learning rate per step (cosine: CosineAnnealingLR, T_max = all steps)")
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
+    p.add_argument("--optimizer", choices=["sgd", "adamw"], default="sgd")
+    p.add_argument("--weight-decay", type=float, default=None, help="default: 0 for sgd, 0.01 for adamw")
+    p.add_argument("--normalize", type=float, nargs=2, default=(0.0, 1.0), metavar=("MEAN", "STD"),
+                   help="with --accuracy: (x - MEAN) / STD after scaling to [0, 1]")
+    p.add_argument("--hflip", action="store_true", help="with --accuracy: random horizontal flips")
+    p.add_argument("--crop", type=int, default=0, help="with --accuracy: random crops after zero padding P")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(1)
     model = NETS[a.net]()
-    opt = torch.optim.SGD(model.parameters(), lr=a.lr, momentum=a.momentum)
+    if a.optimizer == "adamw":
+        opt = torch.optim.AdamW(model.parameters(), lr=a.lr,
+                                weight_decay=0.01 if a.weight_decay is None else a.weight_decay)
+    else:
+        opt = torch.optim.SGD(model.parameters(), lr=a.lr, momentum=a.momentum, weight_decay=a.weight_decay or 0)
     loss_fn = nn.CrossEntropyLoss()
     if a.accuracy:
         train_for_accuracy(model, opt, loss_fn, a)

@@ -38,15 +38,14 @@ public enum PlanPrinter {
             out += "  \(pad(b.name, 18)) \(pad(b.role.rawValue, 10)) \(pad(type + " " + b.shape.description, 16)) "
             out += "\(pad("kernels " + life, 16)) \(storage)\n"
         }
-        out += "\nparameters (one flat array, the trainable ones first; gradients alike; the optimizer's state over the "
-            + "first \(plan.trainableCount)):\n"
+        out += "\nparameters (one flat array, trainable ones first; gradients alike; optimizer state over the first "
+            + "\(plan.trainableCount)):\n"
         for p in plan.parameters {
             let shape = p.layout.internalShape.map(String.init).joined(separator: "x")
             out += "  \(pad(p.name, 18)) offset \(pad(String(plan.parameterOffsets[p.name]!), 8)) \(shape)\n"
         }
-        out += "\nmemory at batch \(batch): activations and gradients \(plan.activationBytes(batch: batch)) bytes, "
-        out += "parameters \(plan.parameterCount * 4) bytes (and as much again for gradients, and for each array of the "
-            + "optimizer's state)\n"
+        out += "\nmemory at batch \(batch): activations and gradients \(plan.activationBytes(batch: batch)) bytes\n"
+        out += "parameters \(plan.parameterCount * 4) bytes, as much again for their gradients and per optimizer state array\n"
         return out
     }
 

@@ -7,7 +7,7 @@ import Testing
 @Suite("generated code")
 struct GeneratedCodeTests {
     static let golden = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
-    static let examples = ["digits004", "lenet5", "mnist002", "fashion", "residual", "inception", "batchnorm", "fashion_bn",
+    static let examples = ["digits004", "lenet5", "mnist002", "fashion", "residual", "inception", "batchnorm", "fashion_bn", "fashion_aug",
                                    "resnet8"]
 
     func generate(_ example: String) throws -> GeneratedPackage {

@@ -7,7 +7,7 @@ import Testing
 /// its kernel, layer and GLSL line.
 @Suite("Vulkan shaders")
 struct VulkanShaderTests {
-    static let examples = ["digits004", "lenet5", "mnist002", "fashion", "residual", "inception"]
+    static let examples = ["digits004", "lenet5", "mnist002", "fashion", "fashion_aug", "residual", "inception"]
 
     func compilation(_ example: String) throws -> Compilation {
         try Compilation(path: repositoryRoot.appendingPathComponent("Examples/\(example).cnn").path)

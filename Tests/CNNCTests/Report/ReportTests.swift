@@ -203,7 +203,7 @@ import Testing
     }
 
     @Test func otherExamplesCompile() throws {
-        for name in ["lenet5", "fashion", "digits004", "mnist002", "residual", "inception"] {
+        for name in ["lenet5", "fashion", "fashion_aug", "digits004", "mnist002", "residual", "inception"] {
             let c = try Self.example(name)
             #expect(c.network.output.description == "10", "\(name)")
             for format in ReportFormat.allCases {
