@@ -59,12 +59,20 @@ extension Lowering {
         return sums.map { .variable($0.0, .float, .float(0)) } + [.loop("n", from: 0, to: "batch", inner)]
     }
 
-    /// The grid of a kernel over the batch: one item per channel.
-    static func channelGrid(_ s: BatchNormShape) -> Grid { Grid(items: [Grid.Coordinate(name: "ch", count: s.channels)]) }
+    /// The grid of a kernel over the batch: one item per channel; on a target with vectors, whole vectors of
+    /// channels at a time where the channels are a multiple of the width, so that each pass reads the batch in
+    /// cache lines of consecutive channels (one channel at a time reads one float of every row). Each lane still
+    /// sums its own channel in the scalar form's order, so the sums are the same bits either way.
+    static func channelGrid(_ s: BatchNormShape, _ target: LoweringTarget) -> Grid {
+        let width = target.vectorWidth
+        let lanes = width > 1 && s.channels % width == 0 ? width : 1
+        return Grid(items: [Grid.Coordinate(name: "ch", count: s.channels, lanes: lanes)])
+    }
 
     /// Training: mean, 1/sqrt(var + eps) of the batch (two passes), the running statistics' update with the
     /// unbiased variance, and the batch counter; evaluation: mean and 1/sqrt(var + eps) of the running statistics.
-    static func batchNormStatistics(_ plan: KernelPlan, _ ki: Int, _ g: FusedGroup) -> LoweredKernel {
+    static func batchNormStatistics(_ plan: KernelPlan, _ ki: Int, _ g: FusedGroup,
+                                    _ target: LoweringTarget) -> LoweredKernel {
         let k = plan.kernels[ki], spec = batchNormSpec(g), s = BatchNormShape(g.input)
         let x: Expr = .load("x", .wide("n") * .int(g.input.count) + s.element)
         let m = spec.momentum, eps = Expr.float(spec.eps), ch = s.ch
@@ -97,7 +105,7 @@ extension Lowering {
                      batchNormArray(plan, g, "running_mean", as: "running_mean"),
                      batchNormArray(plan, g, "running_var", as: "running_var"),
                      batchNormArray(plan, g, "num_batches_tracked", as: "count")],
-            grid: channelGrid(s), overBatch: true, stepValues: [.batch, .training],
+            grid: channelGrid(s, target), overBatch: true, stepValues: [.batch, .training],
             body: [.when(.notEqual("training", 0), train), .when(.equal("training", 0), evaluate)])
     }
 
@@ -161,7 +169,7 @@ extension Lowering {
             arrays: batchNormBackwardArrays(plan, k, g)
                 + [stats, batchNormArray(plan, g, "weight", as: "dweight", gradient: true),
                    batchNormArray(plan, g, "bias", as: "dbias", gradient: true)],
-            grid: channelGrid(s), overBatch: true, stepValues: [.batch], body: body)
+            grid: channelGrid(s, target), overBatch: true, stepValues: [.batch], body: body)
     }
 
     /// dx = weight * inv * (dz - (s1 + xhat * s2) / M), element by element.
