@@ -10,7 +10,8 @@
 ///     NAME_backward         dx = weight * inv * (dz - (s1 + xhat * s2) / M)
 ///
 /// with M = N * H * W values per channel (N on a flat input, whose every value is a channel), dz the gradient
-/// through the activation and xhat = (x - mean) * inv.
+/// through the activation and xhat = (x - mean) * inv. On the CPU all four take 16 channels at a time in vector
+/// lanes where the channels are a multiple of 16 (`channelGrid`, `elementGrid`).
 extension Lowering {
     /// Where batchnorm's values lie: `channels` per position, `positions` per sample.
     struct BatchNormShape {
@@ -57,6 +58,16 @@ extension Lowering {
                 + sums.map { .addAssign($0.0, .name("r_" + $0.0)) }
             : prelude + sums.map { .addAssign($0.0, $0.1) }
         return sums.map { .variable($0.0, .float, .float(0)) } + [.loop("n", from: 0, to: "batch", inner)]
+    }
+
+    /// The grid of an element-by-element kernel: per sample, positions x channels, the channels in vectors of the
+    /// target's width where they are a multiple of it (their loads of the statistics and parameters then are too).
+    static func elementGrid(_ s: BatchNormShape, _ target: LoweringTarget) -> Grid {
+        var grid = Grid.perSample(("p", s.positions), ("ch", s.channels))
+        if s.channels > 1, target.vectorWidth > 1, s.channels % target.vectorWidth == 0 {
+            grid.items[grid.items.count - 1].lanes = target.vectorWidth
+        }
+        return grid
     }
 
     /// The grid of a kernel over the batch: one item per channel; on a target with vectors, whole vectors of
@@ -110,7 +121,8 @@ extension Lowering {
     }
 
     /// y = act((x - mean) * inv * weight + bias), element by element.
-    static func batchNormForward(_ plan: KernelPlan, _ ki: Int, _ g: FusedGroup) -> LoweredKernel {
+    static func batchNormForward(_ plan: KernelPlan, _ ki: Int, _ g: FusedGroup,
+                                 _ target: LoweringTarget) -> LoweredKernel {
         let k = plan.kernels[ki], s = BatchNormShape(g.input), ch = s.ch
         let at: Expr = .wide("n") * .int(g.input.count) + s.element
         var body: [Stmt] = [
@@ -125,7 +137,7 @@ extension Lowering {
             arrays: [buffer(plan, k.operands.input!, as: "x", .read), statisticsArray(plan, k, s),
                      batchNormArray(plan, g, "weight", as: "weight"), batchNormArray(plan, g, "bias", as: "bias"),
                      buffer(plan, k.operands.output!, as: "y", .write)],
-            grid: .perSample(("p", s.positions), ("ch", s.channels)), body: body)
+            grid: elementGrid(s, target), body: body)
     }
 
     static func statisticsArray(_ plan: KernelPlan, _ k: Kernel, _ s: BatchNormShape) -> LoweredArray {
@@ -189,6 +201,6 @@ extension Lowering {
             arrays: batchNormBackwardArrays(plan, k, g)
                 + [statisticsArray(plan, k, s), batchNormArray(plan, g, "weight", as: "weight"),
                    buffer(plan, dx, as: "dx", .write)],
-            grid: .perSample(("p", s.positions), ("ch", s.channels)), stepValues: [.batch], body: body)
+            grid: elementGrid(s, target), stepValues: [.batch], body: body)
     }
 }

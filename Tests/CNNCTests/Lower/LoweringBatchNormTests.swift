@@ -47,6 +47,26 @@ import Testing
             "batchnorm1_statistics over the whole batch, its 32 channels split across the threads in vectors of 16"))
     }
 
+    @Test func elementwiseKernelsTakeVectorsOfChannelsOnTheCPU() throws {
+        let plan = try LoweringTests.plan(Self.source)
+        for name in ["batchnorm1_forward", "batchnorm1_backward"] {
+            let ki = try #require(plan.kernels.firstIndex { $0.name == name })
+            let cpu = try #require(Lowering.lower(plan, kernel: ki))
+            #expect(cpu.grid.items.map(\.lanes) == [1, 16], "\(name)")
+            let gpu = try #require(Lowering.lower(plan, kernel: ki, for: .invocationGrid)?.first)
+            #expect(gpu.grid.items.map(\.lanes) == [1, 1], "\(name) on Vulkan")
+            let c = CFrame(plan: plan).function(cpu)
+            #expect(c.contains("for (int p = 0; p < 16; p++) for (int ch = 0; ch < 32; ch += 16) {"), "\(c)")
+            #expect(c.contains("vf16_load(&stats[32 + ch])"), "\(c)")
+        }
+        let fi = try #require(plan.kernels.firstIndex { $0.name == "batchnorm1_forward" })
+        let forward = CFrame(plan: plan).function(try #require(Lowering.lower(plan, kernel: fi)))
+        #expect(forward.contains("v = vf16_select(v > (vf16){0}, v, (vf16){0});"), "\(forward)")
+        // Twelve channels: one at a time, as before.
+        let ni = try #require(plan.kernels.firstIndex { $0.name == "batchnorm2_forward" })
+        #expect(try #require(Lowering.lower(plan, kernel: ni)).grid.items.map(\.lanes) == [1, 1])
+    }
+
     @Test func channelsThatAreNoMultipleOfSixteenStayOnePerItem() throws {
         let plan = try LoweringTests.plan(Self.source)
         let ki = try #require(plan.kernels.firstIndex { $0.name == "batchnorm2_statistics" })
