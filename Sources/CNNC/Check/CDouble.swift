@@ -22,7 +22,7 @@ enum CDouble {
     /// file's own exp and tanh.
     static let renamed: [String: String] = {
         var table = ["float": "double", "net_expf": "exp", "net_tanhf": "tanh"]
-        for name in ["vf16", "vf16_load", "vf16_store", "vf16_select", "vf16_relu"] {
+        for name in ["vf16", "vf16_load", "vf16_store", "vf16_select", "vf16_relu", "vf16_map"] {
             table[name] = "vd16" + name.dropFirst(4)
         }
         for name in ["vi16", "vi16_store", "vi16_select"] { table[name] = "vl16" + name.dropFirst(4) }
@@ -136,6 +136,7 @@ enum CDouble {
         #define vd16_select(m, a, b) ((vd16)(((vl16)(a) & (m)) | ((vl16)(b) & ~(m))))
         #define vl16_select(m, a, b) (((a) & (m)) | ((b) & ~(m)))
         #define vd16_relu(v) __extension__({ const vd16 r_ = (v); (vd16)((vl16)r_ & (r_ > (vd16){0})); })
+        #define vd16_map(f, v) __extension__({ vd16 m_ = (v); for (int l_ = 0; l_ < 16; l_++) m_[l_] = f(m_[l_]); m_; })
 
 
         """

@@ -175,9 +175,10 @@ extension Schedule {
         return stages + [.samples(current)]
     }
 
-    /// A kernel over the batch as a stage: its items are its lowered grid's.
+    /// A kernel over the batch as a stage: its items are its lowered grid's, shared out in whole vectors of lanes.
     static func overBatch(_ plan: KernelPlan, _ ki: Int) -> CPUBackwardStage {
-        .overBatch(kernel: ki, items: Lowering.lower(plan, kernel: ki)?.grid.count ?? 1)
+        let grid = Lowering.lower(plan, kernel: ki)?.grid
+        return .overBatch(kernel: ki, items: grid?.count ?? 1, block: grid?.items.first?.lanes ?? 1)
     }
 
     /// The parameter array cut into ranges, each marked whether its gradient is accumulated per thread.

@@ -22,8 +22,8 @@ public enum Lowering {
         case (.backward, .globalAvgPool): return [globalAvgPoolBackward(plan, ki, g, target).withAccessFromBody()]
         case let (.forward, .dropout(p)): return [dropoutForward(plan, ki, g, p: p).withAccessFromBody()]
         case let (.backward, .dropout(p)): return [dropoutBackward(plan, ki, g, p: p, target).withAccessFromBody()]
-        case (.forward, .batchnorm) where k.overBatch: return [batchNormStatistics(plan, ki, g).withAccessFromBody()]
-        case (.forward, .batchnorm): return [batchNormForward(plan, ki, g).withAccessFromBody()]
+        case (.forward, .batchnorm) where k.overBatch: return [batchNormStatistics(plan, ki, g, target).withAccessFromBody()]
+        case (.forward, .batchnorm): return [batchNormForward(plan, ki, g, target).withAccessFromBody()]
         case (.backward, .batchnorm) where k.overBatch:
             return [batchNormBackwardSums(plan, ki, g, target).withAccessFromBody()]
         case (.backward, .batchnorm): return [batchNormBackward(plan, ki, g, target).withAccessFromBody()]

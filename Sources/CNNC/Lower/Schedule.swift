@@ -118,8 +118,9 @@ public enum CPUBackwardStage: Sendable, Equatable {
     /// `rows` rows counted in blocks of `block` rows.
     case batchWide(kernel: Int, rows: Int, block: Int)
     /// A lowered kernel over the whole batch (`Kernel.overBatch`; in the forward stages too), thread t taking its
-    /// share of the grid's `items`.
-    case overBatch(kernel: Int, items: Int)
+    /// share of the grid's `items` counted in blocks of `block` (the lanes its items run in, so that no vector of
+    /// them is split between threads).
+    case overBatch(kernel: Int, items: Int, block: Int)
 }
 
 /// A range of the flat parameter array and whether every thread accumulates a partial gradient for it (false: a

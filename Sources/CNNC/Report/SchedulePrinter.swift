@@ -16,8 +16,8 @@ extension PlanPrinter {
                 case let .samples(kernels):
                     let names = kernels.map { plan.kernels[$0].name }.joined(separator: ", ")
                     out += "  \(si): on each thread's samples: \(names.isEmpty ? "nothing" : names)\n"
-                case let .overBatch(ki, items):
-                    out += "  \(si): \(plan.kernels[ki].name) over the whole batch, its \(items) channels split across the threads\n"
+                case let .overBatch(ki, items, block):
+                    out += overBatchLine(plan, si, ki, items, block)
                 case .batchWide: break
                 }
             }
@@ -31,14 +31,20 @@ extension PlanPrinter {
             case let .batchWide(ki, rows, block):
                 out += "  \(si): \(plan.kernels[ki].name)'s weight gradient over the whole batch, its \(rows) rows "
                     + "split across the threads in blocks of \(block)\n"
-            case let .overBatch(ki, items):
-                out += "  \(si): \(plan.kernels[ki].name) over the whole batch, its \(items) channels split across the threads\n"
+            case let .overBatch(ki, items, block):
+                out += overBatchLine(plan, si, ki, items, block)
             }
         }
         out += "cpu parameter ranges: " + cpu.parameterRanges.map {
             "\($0.range.lowerBound)..<\($0.range.upperBound) " + ($0.accumulated ? "per thread" : "batch-wide")
         }.joined(separator: ", ") + "\n"
         return out
+    }
+
+    /// A stage over the whole batch: its channels split across the threads, in vectors of lanes where it has them.
+    static func overBatchLine(_ plan: KernelPlan, _ si: Int, _ ki: Int, _ items: Int, _ block: Int) -> String {
+        "  \(si): \(plan.kernels[ki].name) over the whole batch, its \(items) channels split across the threads"
+            + (block > 1 ? " in vectors of \(block)" : "") + "\n"
     }
 
     /// The schedule of plan kernel `ki` on each target, or nil for a kernel with nothing to decide.

@@ -57,8 +57,8 @@ import Testing
         let s = Schedule.cpu(c.plan)
         // Forward: samples, statistics over the batch, samples, ...; the same around the backward sums.
         #expect(s.forwardStages.count == 5 && s.backwardStages.count == 5)
-        #expect(s.forwardStages[1] == .overBatch(kernel: overBatch[0], items: 4))
-        #expect(s.forwardStages[3] == .overBatch(kernel: overBatch[1], items: 64))
+        #expect(s.forwardStages[1] == .overBatch(kernel: overBatch[0], items: 4, block: 1))
+        #expect(s.forwardStages[3] == .overBatch(kernel: overBatch[1], items: 64, block: 16))
         // The scale's and shift's gradients are written whole by the sums over the batch, not per thread.
         let at = c.plan.parameterOffsets["batchnorm1.weight"]!
         #expect(s.parameterRanges.contains(ParameterRange(range: at..<(at + 4), accumulated: false)))

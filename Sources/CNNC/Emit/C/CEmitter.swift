@@ -163,7 +163,7 @@ struct CEmitter {
                         c.line("case \(si):  // on samples [n0, n1)")
                         for ki in indices { c.line("    TIMED(\(ki), \(forwardCall(ki, plan.kernels[ki])));") }
                         c.line("    break;")
-                    case let .overBatch(ki, items): overBatchStage(&c, si, ki, items)
+                    case let .overBatch(ki, items, block): overBatchStage(&c, si, ki, items, block)
                     case .batchWide: break
                     }
                 }
@@ -199,7 +199,7 @@ struct CEmitter {
                         }
                         c.line("    break;")
                         c.line("}")
-                    case let .overBatch(ki, items): overBatchStage(&c, si, ki, items)
+                    case let .overBatch(ki, items, block): overBatchStage(&c, si, ki, items, block)
                     }
                 }
             }
@@ -262,11 +262,18 @@ struct CEmitter {
             + [gradients, "const net_optimizer_values* o", "int p0", "int p1"]).joined(separator: ", ")
     }
 
-    /// A stage that runs one lowered kernel over the whole batch, thread t taking its share of the items.
-    private func overBatchStage(_ c: inout CodeWriter, _ si: Int, _ ki: Int, _ items: Int) {
+    /// A stage that runs one lowered kernel over the whole batch, thread t taking its share of the items, in whole
+    /// blocks of `block` (its vectors of lanes).
+    private func overBatchStage(_ c: inout CodeWriter, _ si: Int, _ ki: Int, _ items: Int, _ block: Int) {
         let k = Lowering.lower(plan, kernel: ki)!
-        c.line("case \(si): {  // over the whole batch: thread t's share of \(items) channels")
-        c.line("    const int i0 = \(items) * t / threads, i1 = \(items) * (t + 1) / threads;")
+        if block > 1 {
+            let blocks = items / block
+            c.line("case \(si): {  // over the whole batch: thread t's share of \(blocks) vectors of \(block) channels")
+            c.line("    const int i0 = \(blocks) * t / threads * \(block), i1 = \(blocks) * (t + 1) / threads * \(block);")
+        } else {
+            c.line("case \(si): {  // over the whole batch: thread t's share of \(items) channels")
+            c.line("    const int i0 = \(items) * t / threads, i1 = \(items) * (t + 1) / threads;")
+        }
         c.line("    TIMED(\(ki), \(CFrame(plan: plan).call(k)));")
         c.line("    break;")
         c.line("}")

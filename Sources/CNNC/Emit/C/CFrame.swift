@@ -21,11 +21,22 @@ struct CFrame {
         } + k.stepValues.map { "\(lang.type($0.type)) \($0.rawValue)" }
         let totals = k.totals.map { "\(total($0))* restrict \($0.name)_out" }
         if k.overBatch {
-            // Items [i0, i1) of the grid's one coordinate, each over every sample of the batch.
-            let item = k.grid.items[0].name
+            // Items [i0, i1) of the grid's one coordinate, each over every sample of the batch; with lanes, a vector
+            // of them at a time (the stage gives each thread whole vectors).
+            let item = k.grid.items[0]
+            let scalar = KernelPrinter(lang: lang) { array, index in "\(array)[\(index)]" }
             c.block("static void \(k.name)(\((parameters + ["int i0", "int i1"]).joined(separator: ", ")))") { c in
-                c.block("for (int \(item) = i0; \(item) < i1; \(item)++)") { c in
-                    KernelPrinter(lang: lang) { array, index in "\(array)[\(index)]" }.print(k.body, into: &c)
+                guard item.lanes > 1 else {
+                    c.block("for (int \(item.name) = i0; \(item.name) < i1; \(item.name)++)") { c in scalar.print(k.body, into: &c) }
+                    return
+                }
+                precondition(item.lanes == Self.vectorWidth && item.count % item.lanes == 0, "whole vectors of items")
+                let lanes = CLanes(k.body, coordinate: item.name, width: item.lanes, arrays: k.arrays, scalar: scalar)
+                if CLanes.usesLaneValue(k.body, coordinate: item.name) {
+                    c.line("const vi\(item.lanes) lane = {\((0..<item.lanes).map(String.init).joined(separator: ", "))};")
+                }
+                c.block("for (int \(item.name) = i0; \(item.name) < i1; \(item.name) += \(item.lanes))") { c in
+                    lanes.printer.print(k.body, into: &c)
                 }
             }
             return c.text

@@ -3,7 +3,9 @@
 /// becomes a vector (`vf16`, `vi16` of the kernel file's prelude), so a max pool keeps its running maxima and their
 /// offsets in registers. What does not depend on it (tap indices, padding skips, a window's cell count) stays
 /// scalar. A load or store that depends on it must index `... + ch` (consecutive lanes); a condition that depends on
-/// it may only guard assignments, which become selects (the first maximum wins, as in the scalar form).
+/// it may only guard assignments, which become selects (the first maximum wins, as in the scalar form), except that
+/// `ch == k` (true in at most one lane) may guard scalar statements: they run once, in the vector holding lane k.
+/// A one-argument builtin of a vector applies lane by lane (`vf16_map`).
 struct CLanes {
     let body: [Stmt]
     let coordinate: String
@@ -70,9 +72,19 @@ struct CLanes {
             case let .constant(_, _, e), let .variable(_, _, e), let .assign(_, e), let .addAssign(_, e): return uses(e)
             case let .store(_, _, e), let .accumulate(_, _, e): return uses(e)
             case let .loop(_, _, _, b): return usesLaneValue(b, coordinate: coordinate)
-            case let .when(c, b): return uses(c) || usesLaneValue(b, coordinate: coordinate)
+            case let .when(c, b):
+                return (oneLane(c, coordinate: coordinate) == nil && uses(c)) || usesLaneValue(b, coordinate: coordinate)
             case .next, .comment: return false
             }
+        }
+    }
+
+    /// The `k` of a condition `coordinate == k` (k a literal), which holds in at most one lane.
+    static func oneLane(_ c: Expr, coordinate: String) -> Int? {
+        switch c {
+        case let .binary(.equal, .name(n), .int(k)), let .binary(.equal, .int(k), .name(n)):
+            return n == coordinate ? k : nil
+        default: return nil
         }
     }
 
@@ -95,6 +107,15 @@ struct CLanes {
         case let .accumulate(a, i, e) where isVarying(i):
             let t = type(of: a)
             return ["\(vector(t))_store(&\(element(a, i)), \(load(a, i)) + \(value(e, as: t)));"]
+        case let .when(c, body) where isVarying(c) && !body.contains(where: isVaryingStatement):
+            // Scalar statements under `ch == k`: once, in the vector whose lanes hold k (`ch` steps by the width
+            // from a multiple of it).
+            guard let k = CLanes.oneLane(c, coordinate: coordinate) else {
+                preconditionFailure("scalar statements under a condition on lanes other than one lane's")
+            }
+            var w = CodeWriter()
+            w.block("if (\(coordinate) == \(k / width * width))") { w in printer.print(body, into: &w) }
+            return w.text.split(separator: "\n").map(String.init)
         case let .when(c, body) where isVarying(c):
             // Each assignment becomes a select on the condition's mask.
             let selects = body.map { s -> String in
@@ -107,6 +128,18 @@ struct CLanes {
         default:
             precondition(!isVaryingStore(s), "a store that depends on the lanes must index them")
             return nil
+        }
+    }
+
+    /// Whether a statement (or one inside it) sets a vector local or a vector of an array.
+    private func isVaryingStatement(_ s: Stmt) -> Bool {
+        switch s {
+        case let .constant(n, _, _), let .variable(n, _, _), let .assign(n, _), let .addAssign(n, _):
+            return varying.contains(n)
+        case let .store(_, i, e), let .accumulate(_, i, e): return isVarying(i) || isVarying(e)
+        case let .loop(_, _, _, b): return b.contains(where: isVaryingStatement)
+        case let .when(c, b): return isVarying(c) || b.contains(where: isVaryingStatement)
+        case .next, .comment: return false
         }
     }
 
@@ -175,6 +208,8 @@ struct CLanes {
             let t: ScalarType = typeOf(a) == .float || typeOf(b) == .float ? .float : .int
             return "\(vector(t))_select(\(mask(c)), \(value(a, as: t)), \(value(b, as: t)))"
         case let .negate(x): return "-" + expr(x, context: BinaryOperator.unary)
+        case let .call(f, args) where args.count == 1:
+            return "vf\(width)_map(\(scalar.name(f)), \(value(args[0], as: .float)))"
         default: preconditionFailure("no vector spelling for \(scalar.expr(e))")
         }
     }
