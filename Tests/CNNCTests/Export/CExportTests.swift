@@ -96,6 +96,48 @@ struct CExportTests {
         for (p, r) in zip(got.probabilities, want) { #expect(zip(p, r).map { abs(Double($0) - $1) }.max()! < 1e-5) }
     }
 
+    @Test("trained on Fashion-MNIST: the trainer's test accuracy exactly, image by image the reference's",
+          .enabled(if: FileManager.default.fileExists(atPath: "\(fashionMNIST)/t10k-images-idx3-ubyte.gz")))
+    func trained() throws {
+        let source = try String(contentsOf: repositoryRoot.appendingPathComponent("Examples/mnist002.cnn"), encoding: .utf8)
+        let trainer = try GeneratedTrainer.build(source, name: "cexport-mnist002")
+        let net = trainer.compilation.network
+        let dir = try ExportFixture.folder("c-trained")
+        let weights = dir.appendingPathComponent("trained.safetensors").path
+        let trained = try trainer.train(["--data", fashionMNIST, "--limit", "3000", "--epochs", "1", "--batch", "32",
+                                         "--save", weights])
+        try #require(trained.status == 0, "\(trained.output)")
+        // The trainer's evaluation of the whole test set (10000 images: four decimals are a count).
+        let evaluated = try trainer.train(["--data", fashionMNIST, "--epochs", "0", "--load", weights])
+        try #require(evaluated.status == 0, "\(evaluated.output)")
+        let line = try #require(evaluated.output.split(separator: "\n").first { $0.hasPrefix("test accuracy ") })
+        let accuracy = try #require(Double(line.split(separator: " ")[2]), "\(line)")
+        let trainerCorrect = Int((accuracy * 10_000).rounded())
+
+        let out = dir.appendingPathComponent("out")
+        try CExport.export(trainer.compilation, weightsPath: weights, to: out.path, batch: 8)
+        let test = try F.fashionTest()
+        var predictions: [[Int]] = []
+        for compiler in F.compilers {
+            let exe = try F.build(out, prefix: "mnist002", compiler: compiler, flags: ["-O3", "-march=native"])
+            let got = try F.classify(exe, test.images, classes: 10, in: dir)
+            try #require(got.classes.count == 10_000)
+            let correct = zip(got.classes, test.labels).filter { $0 == $1 }.count
+            #expect(correct == trainerCorrect, "\(compiler): \(correct) of 10000 right, the trainer \(trainerCorrect)")
+            predictions.append(got.classes)
+            // The first images against the reference interpreter, on the checkpoint's values.
+            let tensors = try SafeTensorsFile.read(URL(fileURLWithPath: weights))
+            let parameters = tensors.mapValues { $0.values.map(Double.init) }
+            let want = F.reference(net, parameters, Array(test.images[0..<40 * 784]))
+            for (i, r) in want.enumerated() {
+                let diff = zip(got.probabilities[i], r).map { abs(Double($0) - $1) }.max()!
+                #expect(diff < 1e-5, "\(compiler), image \(i): differs from the reference by \(diff)")
+                #expect(got.classes[i] == r.firstIndex(of: r.max()!)!)
+            }
+        }
+        #expect(Set(predictions.map { $0 }).count == 1, "the compilers' builds predict differently")
+    }
+
     @Test("files: replaces only its own, checks all three before writing any, reads the checkpoint first")
     func files() throws {
         let c = try ExportFixture.example("mnist002")
