@@ -133,7 +133,7 @@ struct Export: ParsableCommand {
             let dir = output ?? "\(c.network.name)-c"
             let written = try reporting { try CExport.export(c, weightsPath: weights, to: dir, batch: batch ?? 1) }
             print("wrote \(written.files.joined(separator: ", ")) (C inference of \(c.network.name): \(written.parameters) "
-                + "parameters, \(written.prefix)_predict); build the example with: cc -std=c99 -O3 -o \(dir)/example "
+                + "parameters, \(written.prefix)_predict); build the example with: cc -std=c99 -O3 -march=native -o \(dir)/example "
                 + "\(dir)/example.c \(dir)/\(written.prefix).c -lm")
             return
         }
