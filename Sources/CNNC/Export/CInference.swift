@@ -134,10 +134,11 @@ struct CInference {
         var d = CodeWriter()
         d.line("// ---- inference ----")
         d.line()
+        // The file's own names start with net_, which cnnc keeps clear of every name derived from a layer's.
         d.line("/// The forward stages on samples [0, count) of the workspace, count <= \(m)_BATCH, in evaluation mode.")
-        d.block("static void \(p)_forward(\(p)_workspace* b, int count)") { c in
+        d.block("static void net_run(\(p)_workspace* b, int count)") { c in
             c.line("// The kernels take parameters as float*, for training; with training 0 none writes them.")
-            c.line("float* const params = (float*)\(p)_params;")
+            c.line("float* const params = (float*)net_params;")
             c.line("const int n0 = 0, n1 = count, batch = count, training = 0;")
             c.line("const uint32_t seed = 0, train_step = 0;  // dropout's mask key: unused when not training")
             c.line("(void)params; (void)n0; (void)n1; (void)batch; (void)training; (void)seed; (void)train_step;")
@@ -157,17 +158,17 @@ struct CInference {
             }
         }
         d.line()
-        d.line("static \(p)_workspace \(p)_static_workspace;")
+        d.line("static \(p)_workspace net_static_workspace;")
         d.line()
         d.block("void \(p)_predict(const float* images, int count, float* probabilities)") { c in
-            c.line("\(p)_predict_with(&\(p)_static_workspace, images, count, probabilities);")
+            c.line("\(p)_predict_with(&net_static_workspace, images, count, probabilities);")
         }
         d.line()
         d.block("void \(p)_predict_with(\(p)_workspace* workspace, const float* images, int count, float* probabilities)") { c in
             c.block("for (int start = 0; start < count; start += \(m)_BATCH)") { c in
                 c.line("const int n = count - start < \(m)_BATCH ? count - start : \(m)_BATCH;")
                 c.line("workspace->input = images + (size_t)start * \(m)_INPUT_SIZE;")
-                c.line("\(p)_forward(workspace, n);")
+                c.line("net_run(workspace, n);")
                 c.line("memcpy(probabilities + (size_t)start * \(m)_CLASSES, workspace->\(plan.buffer(probabilities)?.storage ?? probabilities),")
                 c.line("       (size_t)n * \(m)_CLASSES * sizeof(float));")
             }
@@ -181,7 +182,7 @@ struct CInference {
     func weights(_ parameters: [Float]) -> String {
         var c = CodeWriter()
         c.line("/// The trained parameters and batchnorm's running statistics, in cnnc's flat layout (`cnnc report`).")
-        c.line("static const float \(prefix)_params[\(plan.parameterCount)] = {")
+        c.line("static const float net_params[\(plan.parameterCount)] = {")
         let ordered = plan.parameters.sorted { plan.parameterOffsets[$0.name]! < plan.parameterOffsets[$1.name]! }
         var at = 0
         for (i, param) in ordered.enumerated() {
