@@ -105,18 +105,38 @@ struct Compile: ParsableCommand {
 
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Export a trained network to a model file other tools run (ONNX).",
-        discussion: "Reads the network and a checkpoint its trainer saved (--save); see Docs/export.md.")
+        abstract: "Export a trained network to a model file other tools run (ONNX), or to C source for inference.",
+        discussion: "Reads the network and a checkpoint its trainer saved (--save); see Docs/export.md. "
+            + "--format c writes a folder with NAME.h, NAME.c (C99: the CPU target's forward kernels, the weights "
+            + "as constants, NAME_predict) and example.c.")
 
-    enum Format: String, ExpressibleByArgument, CaseIterable { case onnx }
+    enum Format: String, ExpressibleByArgument, CaseIterable { case onnx, c }
 
     @Argument(help: "The network, a .cnn file.") var file: String
     @Option(help: "The checkpoint: a safetensors file the trainer wrote with --save.") var weights: String
-    @Option(help: "The model format: onnx.") var format: Format = .onnx
-    @Option(name: .shortAndLong, help: "Output file (default: NAME.onnx).") var output: String?
+    @Option(help: "The format: onnx (one model file) or c (a folder of C source).") var format: Format = .onnx
+    @Option(name: .shortAndLong, help: "Output file (default: NAME.onnx), or folder for c (default: NAME-c).")
+    var output: String?
+    @Option(help: "With --format c: the samples NAME_predict runs at a time, the size of its workspace (default 1).")
+    var batch: Int?
+
+    func validate() throws {
+        if let batch {
+            guard format == .c else { throw ValidationError("--batch applies to --format c only") }
+            if batch < 1 || batch > CExport.maxBatch { throw ValidationError("--batch must be between 1 and \(CExport.maxBatch)") }
+        }
+    }
 
     func run() throws {
         let c = try reporting { try Compilation(path: file) }
+        if format == .c {
+            let dir = output ?? "\(c.network.name)-c"
+            let written = try reporting { try CExport.export(c, weightsPath: weights, to: dir, batch: batch ?? 1) }
+            print("wrote \(written.files.joined(separator: ", ")) (C inference of \(c.network.name): \(written.parameters) "
+                + "parameters, \(written.prefix)_predict); build the example with: cc -std=c99 -O3 -march=native -o \(dir)/example "
+                + "\(dir)/example.c \(dir)/\(written.prefix).c -lm")
+            return
+        }
         let path = output ?? "\(c.network.name).onnx"
         let model = try reporting { try ONNXExport.export(c, weightsPath: weights, to: path) }
         print("wrote \(path) (ONNX opset \(model.opsetVersion), \(model.graph.nodes.count) nodes, input [N, "

@@ -7,18 +7,7 @@ enum ExclusiveFile {
     /// wrote); anything else at the target (another file, a folder, a device, a link) is refused.
     static func write(_ bytes: [UInt8], to path: String, replacing: ([UInt8]) -> Bool, what: String) throws {
         func fail(_ message: String) -> CompileError { CompileError("\(path): error: \(message)") }
-        var info = stat()
-        if lstat(path, &info) == 0 {
-            guard info.st_mode & S_IFMT == S_IFREG else {
-                throw fail("exists and is not a regular file; refusing to replace it")
-            }
-            let handle = FileHandle(forReadingAtPath: path)
-            let head = (try? handle?.read(upToCount: 64)).flatMap { $0.map { [UInt8]($0) } } ?? []
-            try? handle?.close()
-            guard replacing(head) else { throw fail("exists and is not \(what); refusing to replace it") }
-        } else if errno != ENOENT {
-            throw fail("cannot examine the output file: \(String(cString: strerror(errno)))")
-        }
+        try checkReplaceable(path, replacing: replacing, what: what)
 
         let url = URL(fileURLWithPath: path)
         let directory = url.deletingLastPathComponent().path
@@ -50,5 +39,23 @@ enum ExclusiveFile {
         if closeFailed { throw fail("cannot write the file: \(String(cString: strerror(errno)))") }
         guard rename(temporary, path) == 0 else { throw fail("cannot write the file: \(String(cString: strerror(errno)))") }
         ok = true
+    }
+
+    /// Throws unless `path` is absent or a regular file that `replacing` accepts (from its first 64 bytes); lets a
+    /// caller that writes several files check them all before writing any.
+    static func checkReplaceable(_ path: String, replacing: ([UInt8]) -> Bool, what: String) throws {
+        func fail(_ message: String) -> CompileError { CompileError("\(path): error: \(message)") }
+        var info = stat()
+        if lstat(path, &info) == 0 {
+            guard info.st_mode & S_IFMT == S_IFREG else {
+                throw fail("exists and is not a regular file; refusing to replace it")
+            }
+            let handle = FileHandle(forReadingAtPath: path)
+            let head = (try? handle?.read(upToCount: 64)).flatMap { $0.map { [UInt8]($0) } } ?? []
+            try? handle?.close()
+            guard replacing(head) else { throw fail("exists and is not \(what); refusing to replace it") }
+        } else if errno != ENOENT {
+            throw fail("cannot examine the output file: \(String(cString: strerror(errno)))")
+        }
     }
 }

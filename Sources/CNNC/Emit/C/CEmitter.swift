@@ -116,8 +116,9 @@ struct CEmitter {
     }
 
     /// The kernels, each group's forward function right above its backward (and the loss after the softmax), in
-    /// source order, so that a layer's two halves read together.
-    func kernelFunctions() -> String {
+    /// source order, so that a layer's two halves read together. `phases`: only the kernels of these phases (the C
+    /// export prints the forward ones alone); nil, all of them.
+    func kernelFunctions(phases: Set<Phase>? = nil) -> String {
         var parts: [String] = []
         if let scale = plan.kernels.indices.first(where: { plan.kernels[$0].group == nil && plan.kernels[$0].phase == .forward }),
            let lowered = Lowering.lower(plan, kernel: scale) {
@@ -125,7 +126,7 @@ struct CEmitter {
         }
         let byGroup = plan.kernels.enumerated().filter { $0.element.group != nil }
             .sorted { ($0.element.group!, $0.offset) < ($1.element.group!, $1.offset) }
-        for (ki, k) in byGroup {
+        for (ki, k) in byGroup where phases?.contains(k.phase) ?? true {
             if let lowered = Lowering.lower(plan, kernel: ki) {
                 parts.append(CFrame(plan: plan).function(lowered))
                 continue
@@ -287,7 +288,7 @@ struct CEmitter {
         }
     }
 
-    private func forwardCall(_ ki: Int, _ k: Kernel) -> String {
+    func forwardCall(_ ki: Int, _ k: Kernel) -> String {
         if let lowered = Lowering.lower(plan, kernel: ki) { return CFrame(plan: plan).call(lowered) }
         let g = plan.groups[k.group!]
         var args = [storage(k.operands.input!)]

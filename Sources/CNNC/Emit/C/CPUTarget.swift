@@ -33,7 +33,8 @@ public enum CPUTarget {
         let planText = PlanPrinter.render(shown, batch: net.train.batch).split(separator: "\n", omittingEmptySubsequences: false)
             .map { $0.isEmpty ? "//" : "// " + Spelling.comment(String($0)) }.joined(separator: "\n")
         files["Sources/Kernels/kernels.c"] = try Template.fill("cpu/kernels.c.template", provenance(net, ["nameComment", "sourceComment"]).merging([
-            "plan": planText, "kernels": emitter.kernelFunctions(), "steps": emitter.stepFunctions(),
+            "plan": planText, "helpers": try Templates.text("cpu/kernel-helpers.c.template"),
+            "kernels": emitter.kernelFunctions(), "steps": emitter.stepFunctions(),
         ]) { $1 })
         files["Sources/Kernels/include/kernels.h"] = emitter.header()
         files["Sources/train/Network.swift"] = try networkSwift(c, emitter: emitter, classes: last.output.count)
