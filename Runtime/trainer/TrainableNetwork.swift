@@ -42,6 +42,14 @@ struct NetworkInfo: Sendable {
     }
 }
 
+/// The state of training held by a network besides its parameters, by name: arrays of `info.parameterCount`
+/// floats in cnnc layout (the optimizer's: SGD's momentum; Adam would add its two moments here) and counters
+/// (dropout's mask step: the training steps its masks are keyed by; Adam would add its step count t).
+struct TrainingState {
+    var arrays: [(name: String, values: [Float])]
+    var counters: [(name: String, value: Int64)]
+}
+
 /// A network the runtime can train: one instance holds the buffers for batches of up to `maxBatch` samples.
 /// The generated `Network` of each target conforms (CPU: Network.swift; Vulkan: `VulkanNetwork<NetInfo>`).
 protocol TrainableNetwork: AnyObject {
@@ -77,6 +85,16 @@ protocol TrainableNetwork: AnyObject {
     func seedMasks(_ seed: UInt32)
     /// Zeroes the momentum (a fresh optimizer).
     func resetMomentum()
+    /// The names of the arrays and counters `trainingState()` returns (fixed for an instance): SGD's
+    /// `["momentum"]` and dropout's `["mask_step"]`. Checkpoints (Resume.swift) store them under these names.
+    var trainingStateNames: (arrays: [String], counters: [String]) { get }
+    /// Everything besides `parameters` that the next steps depend on (after any deferred update took effect):
+    /// the optimizer's arrays and the step counters. Writing it back with `restoreTrainingState` after loading
+    /// the parameters continues training exactly where it was read (--checkpoint-dir, --resume).
+    func trainingState() -> TrainingState
+    /// Replaces the optimizer's arrays and the counters; `state` holds exactly `trainingStateNames`, each array
+    /// `info.parameterCount` floats (the caller checked both).
+    func restoreTrainingState(_ state: TrainingState)
     /// Called after `parameters` was written from outside (initialisation, checkpoint load).
     func parametersChanged()
     /// Called before `parameters` or `gradients` is read from outside (save, gradient dump).

@@ -299,6 +299,40 @@ final class VulkanNetwork<Spec: VulkanNetworkSpec>: TrainableNetwork {
         fatalOnError { try context.once { cb in vk.cmdFillBuffer!(cb, momentum.buffer, 0, vkWholeSize, 0) } }
     }
 
+    var trainingStateNames: (arrays: [String], counters: [String]) { (["momentum"], ["mask_step"]) }
+
+    /// Downloads the momentum (after the pending update) through the transfer buffer.
+    func trainingState() -> TrainingState {
+        flushUpdate()
+        let n = Spec.info.parameterCount
+        let momentum = bound[program.storages.firstIndex { $0.name == "momentum" }!]
+        fatalOnError {
+            try context.once { cb in
+                var region = VkBufferCopy(srcOffset: 0, dstOffset: 0, size: VkDeviceSize(4 * n))
+                vk.cmdCopyBuffer!(cb, momentum.buffer, transfer.buffer, 1, &region)
+            }
+        }
+        let values = Array(UnsafeBufferPointer(start: transfer.mapped!.assumingMemoryBound(to: Float.self), count: n))
+        return TrainingState(arrays: [("momentum", values)], counters: [("mask_step", Int64(maskStep))])
+    }
+
+    /// Uploads the momentum through the transfer buffer; the mask step is uploaded with every step anyway.
+    func restoreTrainingState(_ state: TrainingState) {
+        flushUpdate()
+        let n = Spec.info.parameterCount
+        let momentum = bound[program.storages.firstIndex { $0.name == "momentum" }!]
+        for (name, values) in state.arrays where name == "momentum" {
+            values.withUnsafeBytes { transfer.mapped!.copyMemory(from: $0.baseAddress!, byteCount: 4 * n) }
+            fatalOnError {
+                try context.once { cb in
+                    var region = VkBufferCopy(srcOffset: 0, dstOffset: 0, size: VkDeviceSize(4 * n))
+                    vk.cmdCopyBuffer!(cb, transfer.buffer, momentum.buffer, 1, &region)
+                }
+            }
+        }
+        for (name, value) in state.counters where name == "mask_step" { maskStep = UInt32(truncatingIfNeeded: value) }
+    }
+
     /// Uploads `parameters` (after an initialisation or a checkpoint load).
     func parametersChanged() {
         flushUpdate()
