@@ -6,8 +6,9 @@
 //   DIR/best.safetensors        the same, when the test accuracy is the best so far,
 //   DIR/last.json               LAST: the epoch and step, the shuffler's position, the settings that fix the
 //                               run's course and the metrics so far (ResumePoint, Resume.swift).
-// Each safetensors file carries the step it was written at in its metadata, and last.json names that step: a
-// kill between two renames leaves files of different steps, which --resume refuses rather than mixing them.
+// All four are written and synced under temporary names first, then renamed in that order. Each safetensors file
+// carries the step it was written at in its metadata, and last.json names that step: a kill between two renames
+// (a window of microseconds) leaves files of different steps, which --resume refuses rather than mixing them.
 // Only files this trainer wrote are replaced (their metadata or format says so); nothing else in DIR is touched.
 import Foundation
 #if canImport(Glibc)
@@ -107,17 +108,16 @@ struct CheckpointFolder {
         let state = network.trainingState()
         let arrays = state.arrays.map { NamedTensor(name: $0.name, shape: [info.parameterCount], values: $0.values) }
         let counters = state.counters.map { ("counter." + $0.name, String($0.value)) }
-        try writeFileAtomically(safetensorsBytes(arrays, metadata: checkpointMetadata(info) + [(Self.markerKey, "optimizer")]
-                                                    + stamp + counters), to: file(Self.optimizerName))
         network.synchronizeParameters()
         let weights = parameterTensors(network.parameters, info)
-        try writeFileAtomically(safetensorsBytes(weights, metadata: checkpointMetadata(info) + [(Self.markerKey, "last")] + stamp),
-                                to: file(Self.weightsName))
-        if best {
-            try writeFileAtomically(safetensorsBytes(weights, metadata: checkpointMetadata(info) + [(Self.markerKey, "best")]
-                                                        + stamp), to: file(Self.bestName))
-        }
-        try writeFileAtomically(Array(point.json(info, stateNames: network.trainingStateNames).utf8),
-                                to: file(Self.stateName))
+        func metadata(_ marker: String) -> [(String, String)] { checkpointMetadata(info) + [(Self.markerKey, marker)] + stamp }
+        // All written and synced first, then renamed in a row, last.json last.
+        var files = [try PreparedFile(safetensorsBytes(arrays, metadata: metadata("optimizer") + counters),
+                                      for: file(Self.optimizerName)),
+                     try PreparedFile(safetensorsBytes(weights, metadata: metadata("last")), for: file(Self.weightsName))]
+        if best { files.append(try PreparedFile(safetensorsBytes(weights, metadata: metadata("best")), for: file(Self.bestName))) }
+        files.append(try PreparedFile(Array(point.json(info, stateNames: network.trainingStateNames).utf8),
+                                      for: file(Self.stateName)))
+        for file in files { try file.commit() }
     }
 }
