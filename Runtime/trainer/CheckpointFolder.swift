@@ -9,7 +9,8 @@
 // All four are written and synced under temporary names first, then renamed in that order. Each safetensors file
 // carries the step it was written at in its metadata, and last.json names that step: a kill between two renames
 // (a window of microseconds) leaves files of different steps, which --resume refuses rather than mixing them.
-// Only files this trainer wrote are replaced (their metadata or format says so); nothing else in DIR is touched.
+// Only files this trainer wrote are replaced (their metadata or format says so), and only the temporary files a
+// killed trainer left are removed (by their name, which PreparedFile makes); nothing else in DIR is touched.
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -60,9 +61,29 @@ struct CheckpointFolder {
                     + "(move it away or choose another folder)")
             }
         }
+        try removeStaleTemporaries()
         if !resumingHere && lstat(file(Self.stateName), &info) == 0 {
             throw RuntimeError("\(option): already holds a checkpoint; continue it with --resume \(path), "
                 + "or choose another folder")
+        }
+    }
+
+    /// Removes the temporary files a killed trainer left while writing a checkpoint (PreparedFile's names: a dot,
+    /// one of the four names, a dot, 1 to 16 hex digits, `.tmp`; regular files only). Nothing else is touched.
+    func removeStaleTemporaries() throws {
+        let names = Set([Self.optimizerName, Self.weightsName, Self.bestName, Self.stateName])
+        let hex = Set("0123456789abcdef")
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] {
+            guard entry.hasPrefix("."), entry.hasSuffix(".tmp") else { continue }
+            let middle = entry.dropFirst().dropLast(4)
+            guard let dot = middle.lastIndex(of: "."), names.contains(String(middle[..<dot])) else { continue }
+            let random = middle[middle.index(after: dot)...]
+            guard (1...16).contains(random.count), random.allSatisfy(hex.contains) else { continue }
+            var info = stat()
+            guard lstat(file(entry), &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
+            if unlink(file(entry)) != 0 && errno != ENOENT {
+                throw RuntimeError("--checkpoint-dir \(path): cannot remove the stale \(entry): \(String(cString: strerror(errno)))")
+            }
         }
     }
 

@@ -31,7 +31,7 @@ struct CheckpointResumeTests {
             let label = n % 3
             images.append((0..<60).map { i in
                 let (c, y) = (i % 2, i / 10)
-                return Double.random(in: 0...1, using: &random) + (c == label % 2 && y / 2 == label ? 1 : 0)
+                return Double.random(in: 0...1, using: &random) + (c == label % 2 && y / 2 == label ? 0.4 : 0)
             })
             labels.append(label)
         }
@@ -129,6 +129,8 @@ struct CheckpointResumeTests {
         let epoch = try #require(json["epoch"] as? Int)
         print("killed after the checkpoint of epoch \(epoch)")
 
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: ckpt).filter { $0.hasSuffix(".tmp") }
+        print("the kill left \(leftovers.isEmpty ? "no temporary files" : leftovers.joined(separator: ", "))")
         let loaded = try trainer.train(common + ["--load", ckpt + "/last.safetensors", "--epochs", "0"])
         #expect(loaded.status == 0 && loaded.output.contains("test accuracy"), "\(loaded.output)")
         let resumed = try trainer.train(common + ["--epochs", "\(epoch + 1)", "--resume", ckpt, "--save",
@@ -138,6 +140,8 @@ struct CheckpointResumeTests {
             print("the kill fell between the renames of a checkpoint: \(resumed.output)")
             return
         }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: ckpt).filter { $0.hasSuffix(".tmp") }.isEmpty,
+                "--resume removed what the killed trainer left")
         let full = try trainer.train(common + ["--epochs", "\(epoch + 1)", "--save", dir.appendingPathComponent("full.st").path])
         #expect(full.status == 0, "\(full.output)")
         #expect(try Self.bytes(dir.appendingPathComponent("resumed.st").path) == Self.bytes(dir.appendingPathComponent("full.st").path))

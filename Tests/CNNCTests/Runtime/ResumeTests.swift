@@ -145,8 +145,14 @@ struct ResumeTests {
         #expect(try String(contentsOfFile: foreign, encoding: .utf8) == "not a checkpoint")
         #expect(!FileManager.default.fileExists(atPath: ckpt + "/last.json"), "refused before training")
         try FileManager.default.removeItem(atPath: foreign)
+        // What a killed trainer leaves is removed; files that merely look alike stay.
+        let stale = [".last.json.3f9a0c.tmp", ".last.optim.safetensors.0123456789abcdef.tmp"]
+        let alike = [".last.json.notes.tmp", ".other.json.3f9a0c.tmp", ".last.json.0123456789abcdef0.tmp", "last.json.3f.tmp"]
+        for name in stale + alike { try "x".write(toFile: ckpt + "/" + name, atomically: false, encoding: .utf8) }
         #expect(runTrainer(Net.self, common + ["--epochs", "1", "--checkpoint-dir", ckpt]) == 0)
         #expect(try String(contentsOfFile: notes, encoding: .utf8) == "mine")
+        for name in stale { #expect(!FileManager.default.fileExists(atPath: ckpt + "/" + name), "\(name)") }
+        for name in alike { #expect(FileManager.default.fileExists(atPath: ckpt + "/" + name), "\(name)") }
         let state = try Self.bytes(ckpt + "/last.json")
         #expect(runTrainer(Net.self, common + ["--epochs", "1", "--checkpoint-dir", ckpt]) == 1,
                 "a fresh run would overwrite the checkpoint of another")
