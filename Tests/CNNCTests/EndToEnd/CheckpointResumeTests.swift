@@ -62,11 +62,13 @@ struct CheckpointResumeTests {
 
     /// Trains 3 epochs, and 2 then --resume 1 more; expects the same weights, training state and metrics. Then the
     /// control: the resume with the checkpoint's mask step changed draws other dropout masks and ends elsewhere.
-    func twoPlusOne(_ target: String, environment: [String: String] = [:]) throws {
+    func twoPlusOne(_ target: String, staging: Bool = false) throws {
         let trainer = try GeneratedTrainer.build(Self.source, name: "resume_a", target: target)
-        let dir = try Self.folder("resume-\(target)")
+        let tag = target + (staging ? "-staging" : "")
+        let environment = staging ? ["CNNC_VULKAN_STAGING": "1"] : [:]
+        let dir = try Self.folder("resume-\(tag)")
         func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
-        let common = ["--data", try Self.data(240, name: "resume-\(target).csv"), "--test-split", "0.25", "--threads", "2"]
+        let common = ["--data", try Self.data(240, name: "resume-\(tag).csv"), "--test-split", "0.25", "--threads", "2"]
         func train(_ arguments: [String]) throws {
             let run = try trainer.train(common + arguments, environment: environment)
             #expect(run.status == 0, "\(run.output)")
@@ -75,9 +77,9 @@ struct CheckpointResumeTests {
         try train(["--epochs", "2", "--checkpoint-dir", path("part")])
         try FileManager.default.copyItem(atPath: path("part"), toPath: path("changed"))
         try train(["--epochs", "3", "--resume", path("part"), "--save", path("part.st"), "--metrics", path("part.json")])
-        #expect(try Self.bytes(path("full.st")) == Self.bytes(path("part.st")), "\(target): the weights")
+        #expect(try Self.bytes(path("full.st")) == Self.bytes(path("part.st")), "\(tag): the weights")
         #expect(try Self.bytes(path("full/last.optim.safetensors")) == Self.bytes(path("part/last.optim.safetensors")),
-                "\(target): the momentum and the mask step")
+                "\(tag): the momentum and the mask step")
         #expect(try Self.metricsWithoutTimes(path("full.json")) == Self.metricsWithoutTimes(path("part.json")))
         #expect(FileManager.default.fileExists(atPath: path("part/best.safetensors")))
 
@@ -90,7 +92,7 @@ struct CheckpointResumeTests {
                                                               values: try reader.floats("momentum"))],
                                                  metadata: metadata.sorted { $0.key < $1.key }), to: optimizer)
         try train(["--epochs", "3", "--resume", path("changed"), "--save", path("changed.st")])
-        #expect(try Self.bytes(path("changed.st")) != Self.bytes(path("full.st")), "\(target): the mask step matters")
+        #expect(try Self.bytes(path("changed.st")) != Self.bytes(path("full.st")), "\(tag): the mask step matters")
     }
 
     @Test("CPU: 2 epochs and --resume 1 more give the bits of 3 epochs (weights, momentum, mask step, metrics)")
@@ -98,10 +100,11 @@ struct CheckpointResumeTests {
         try twoPlusOne("cpu")
     }
 
-    @Test("Vulkan: 2 epochs and --resume 1 more give the bits of 3 epochs",
+    @Test("Vulkan: 2 epochs and --resume 1 more give the bits of 3 epochs, with and without staging buffers",
           .enabled(if: VulkanProbe.available, VulkanProbe.skipMessage))
     func vulkanResume() throws {
         try twoPlusOne("vulkan")
+        try twoPlusOne("vulkan", staging: true)
     }
 
     @Test("CPU: SIGKILL during training leaves a checkpoint that --load reads and --resume continues exactly")
