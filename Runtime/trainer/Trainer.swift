@@ -224,7 +224,7 @@ final class Trainer<N: TrainableNetwork> {
         if options.shuffle { for _ in 0..<point.epoch { shuffler.shuffle(&order) } }
         let batches = (data.train.count + min(options.batch, staging.capacity) - 1) / min(options.batch, staging.capacity)
         guard shuffler.state == point.shuffler, point.steps == point.epoch * batches else {
-            throw RuntimeError("--resume: the checkpoint's shuffling and steps (\(point.steps) after epoch \(point.epoch)) "
+            throw RuntimeError("--resume \(options.resumePath ?? ""): the checkpoint's shuffling and steps (\(point.steps) after epoch \(point.epoch)) "
                 + "do not follow from its settings and data; was it written by another version of this trainer?")
         }
     }

@@ -121,6 +121,21 @@ struct ResumeTests {
         #expect(message.contains("last.optim.safetensors is from step 24 but \(torn)/last.json from step 16: "
                                  + "the trainer was stopped while writing this checkpoint"), "\(message)")
         #expect(!message.contains("\n"))
+        // A shuffler position that replaying the shuffles does not reach (an edited last.json): refused before training.
+        let edited = try String(contentsOfFile: ckpt + "/last.json", encoding: .utf8)
+        let shuffler = try #require(edited.range(of: "\"shuffler\": [\""))
+        var tampered = edited
+        let first = tampered[shuffler.upperBound]
+        tampered.replaceSubrange(shuffler.upperBound..<tampered.index(after: shuffler.upperBound), with: first == "f" ? "e" : "f")
+        #expect(tampered != edited)
+        try tampered.write(toFile: torn + "/last.json", atomically: false, encoding: .utf8)
+        try FileManager.default.removeItem(atPath: torn + "/last.safetensors")
+        try FileManager.default.removeItem(atPath: torn + "/last.optim.safetensors")
+        try FileManager.default.copyItem(atPath: ckpt + "/last.safetensors", toPath: torn + "/last.safetensors")
+        try FileManager.default.copyItem(atPath: ckpt + "/last.optim.safetensors", toPath: torn + "/last.optim.safetensors")
+        #expect(Self.resumeError(torn, common + ["--epochs", "3"]) == "no error", "only the replay can tell")
+        #expect(runTrainer(Net.self, common + ["--epochs", "3", "--resume", torn]) == 1)
+        #expect(try String(contentsOfFile: torn + "/last.json", encoding: .utf8) == tampered, "nothing trained")
         // Another network's checkpoint: the name is checked, then the parameter table.
         var json = try String(contentsOfFile: ckpt + "/last.json", encoding: .utf8)
         json = json.replacingOccurrences(of: "\"softmax-regression\"", with: "\"other\"")
