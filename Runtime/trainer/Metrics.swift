@@ -13,6 +13,17 @@ struct EpochMetrics {
     let learningRate: Double    // the learning rate of the epoch's last step
 }
 
+extension EpochMetrics {
+    /// One epoch as a JSON object, in --metrics and in a checkpoint's last.json (which reads it back exactly:
+    /// `jsonNumber` writes the shortest decimal that round-trips).
+    var json: String {
+        "{\"epoch\": \(epoch), \"loss\": \(jsonNumber(loss)), \"train_accuracy\": \(jsonNumber(trainAccuracy)), "
+            + "\"test_accuracy\": \(jsonNumber(testAccuracy)), \"test_loss\": \(jsonNumber(testLoss)), "
+            + "\"lr\": \(jsonNumber(learningRate)), \"seconds\": \(jsonNumber(seconds)), "
+            + "\"images_per_second\": \(jsonNumber(imagesPerSecond))}"
+    }
+}
+
 /// The test result after training (both nil without a test set, or when a signal stopped training).
 struct FinalMetrics {
     let testAccuracy: Double?
@@ -40,6 +51,11 @@ struct MetricsLog {
         self.title = title
     }
 
+    /// The epochs of the run a checkpoint continues (--resume), recorded before this run's.
+    mutating func restore(_ earlier: [EpochMetrics]) {
+        epochs = earlier
+    }
+
     mutating func record(_ epoch: EpochMetrics) throws {
         epochs.append(epoch)
         try write()
@@ -52,12 +68,7 @@ struct MetricsLog {
 
     /// The JSON text: `{"epochs": [...], "final": {...}}` (`final` is null until training ends).
     var json: String {
-        let lines = epochs.map { e in
-            "    {\"epoch\": \(e.epoch), \"loss\": \(jsonNumber(e.loss)), \"train_accuracy\": \(jsonNumber(e.trainAccuracy)), "
-                + "\"test_accuracy\": \(jsonNumber(e.testAccuracy)), \"test_loss\": \(jsonNumber(e.testLoss)), "
-                + "\"lr\": \(jsonNumber(e.learningRate)), \"seconds\": \(jsonNumber(e.seconds)), "
-                + "\"images_per_second\": \(jsonNumber(e.imagesPerSecond))}"
-        }
+        let lines = epochs.map { "    " + $0.json }
         let epochsText = lines.isEmpty ? "[]" : "[\n" + lines.joined(separator: ",\n") + "\n  ]"
         let finalText = final.map {
             "{\"test_accuracy\": \(jsonNumber($0.testAccuracy)), \"test_loss\": \(jsonNumber($0.testLoss)), "

@@ -28,6 +28,9 @@ struct Options {
     var loadPath: String? = nil
     var savePath: String? = nil
     var metricsPath: String? = nil
+    /// --checkpoint-dir (CheckpointFolder.swift) and --resume (Resume.swift); --resume alone implies the first.
+    var checkpointDir: String? = nil
+    var resumePath: String? = nil
     var plotPath: String? = nil
     var profile = false
     var dumpGradientsPath: String? = nil
@@ -229,6 +232,18 @@ private func optionDefinitions(_ defaults: TrainingDefaults) -> [OptionDefinitio
     OptionDefinition(name: "--save", value: "FILE", help: "write the weights after training (safetensors, PyTorch layout)") {
         $0.savePath = $1
     },
+    OptionDefinition(name: "--checkpoint-dir", value: "DIR",
+                     help: "after every epoch write last.safetensors (weights), last.optim.safetensors (momentum), "
+                         + "last.json (epoch, shuffling, metrics) and, when the test accuracy improves, "
+                         + "best.safetensors to DIR (created if missing)") {
+        $0.checkpointDir = $1
+    },
+    OptionDefinition(name: "--resume", value: "DIR",
+                     help: "continue the run checkpointed in DIR exactly where its last epoch ended (same --seed, "
+                         + "--batch, data); --epochs counts all epochs, so a finished run is only evaluated; "
+                         + "checkpoints go on to DIR unless --checkpoint-dir says otherwise") {
+        $0.resumePath = $1
+    },
     OptionDefinition(name: "--metrics", value: "FILE",
                      help: "write per-epoch and final metrics as JSON (rewritten after every epoch)") {
         $0.metricsPath = $1
@@ -365,6 +380,14 @@ func parseOptions(_ arguments: [String], defaults: TrainingDefaults) throws -> O
     try resolveSchedule(&options, defaults: defaults)
     try resolveOptimizer(&options, defaults: defaults)
     guard options.dataPath != nil else { throw RuntimeError("no training data: give --data PATH (see --help)") }
+    if options.resumePath != nil && options.loadPath != nil {
+        throw RuntimeError("--resume and --load both give the starting weights; use one")
+    }
+    if options.dumpGradientsPath != nil, let option = options.resumePath != nil ? "--resume" :
+        options.checkpointDir != nil ? "--checkpoint-dir" : nil {
+        throw RuntimeError("\(option) applies to training, not to --dump-gradients")
+    }
+    if options.checkpointDir == nil { options.checkpointDir = options.resumePath }
     if options.testSplit != nil && options.testDataPath != nil {
         throw RuntimeError("--test-split and --test-data both give a test set; use one")
     }

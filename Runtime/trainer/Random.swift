@@ -27,6 +27,9 @@ struct TrainerRandom {
         if s0 | s1 | s2 | s3 == 0 { s0 = 1 }  // the all-zero state is a fixed point
     }
 
+    /// The generator's position, for checkpoints: a resumed run checks that replaying its shuffles reached it.
+    var state: [UInt64] { [s0, s1, s2, s3] }
+
     private static func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
 
     mutating func next() -> UInt64 {

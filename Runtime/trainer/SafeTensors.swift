@@ -133,6 +133,8 @@ func parseSafetensorsHeader(_ json: ArraySlice<UInt8>, dataSize: Int, path: Stri
 final class SafetensorsReader {
     let path: String
     let entries: [String: TensorEntry]
+    /// The header's `__metadata__` strings (a member that is not a string is left out).
+    let metadata: [String: String]
     private let fd: Int32
     private let dataStart: Int
 
@@ -158,6 +160,11 @@ final class SafetensorsReader {
         dataStart = 8 + Int(length)
         let json = try SafetensorsReader.read(fd, at: 8, count: Int(length), path: path)
         entries = try parseSafetensorsHeader(json[...], dataSize: fileSize - dataStart, path: path)
+        var metadata: [String: String] = [:]
+        if case .object(let members)? = (try? parseJSON(json[...]))?["__metadata__"] {  // parsed above: valid
+            for (key, value) in members { if case .string(let text) = value { metadata[key] = text } }
+        }
+        self.metadata = metadata
     }
 
     deinit { close(fd) }

@@ -103,41 +103,65 @@ func planOutputs(_ outputs: [NamedPath], inputs: [NamedPath], followSymlinks: Bo
 /// folder (created with O_EXCL|O_NOFOLLOW, so nothing existing is opened), synced, then renamed over `path`, and
 /// the folder synced. An existing `path` that is not a regular file (symlink, device, folder, FIFO) is refused.
 func writeFileAtomically(_ data: [UInt8], to path: String) throws {
-    func refuseNonRegular() throws {
-        var info = stat()
-        if lstat(path, &info) == 0, let kind = nonRegularKind(info.st_mode) {
-            throw RuntimeError("\(path): is \(kind), not a regular file; refusing to replace it")
+    try PreparedFile(data, for: path).commit()
+}
+
+/// A file written and synced under a temporary name next to `path`, waiting to be renamed over it: several files
+/// that belong together (a checkpoint's) are all prepared first, then committed in a row, so that a kill leaves
+/// them mixed only in the microseconds between the renames. Dropped uncommitted, the temporary file is removed.
+final class PreparedFile {
+    let path: String
+    private var temporary: String?
+
+    init(_ data: [UInt8], for path: String) throws {
+        self.path = path
+        try refuseNonRegular(path)
+        let (folder, name) = splitPath(path)
+        var temporary = ""
+        var fd: Int32 = -1
+        for _ in 0..<16 {
+            let random = String(UInt64.random(in: 0...UInt64.max), radix: 16)
+            temporary = folder + "/." + String(name.prefix(200)) + "." + random + ".tmp"
+            fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
+            if fd >= 0 || errno != EEXIST { break }
+        }
+        guard fd >= 0 else {
+            throw RuntimeError("\(path): cannot create a temporary file in \(folder): \(String(cString: strerror(errno)))")
+        }
+        var failure = data.withUnsafeBytes { writeAll(fd, $0) }
+        if failure == 0 && fsync(fd) != 0 { failure = errno }
+        if close(fd) != 0 && failure == 0 { failure = errno }
+        if failure != 0 {
+            unlink(temporary)
+            throw RuntimeError("\(path): cannot write: \(String(cString: strerror(failure)))")
+        }
+        self.temporary = temporary
+    }
+
+    deinit { if let temporary { unlink(temporary) } }
+
+    /// Renames the temporary file over `path` and syncs the folder.
+    func commit() throws {
+        guard let temporary else { return }
+        self.temporary = nil
+        do { try refuseNonRegular(path) } catch { unlink(temporary); throw error }  // changed while we wrote
+        guard rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw RuntimeError("\(path): cannot replace it: \(reason)")
+        }
+        let folderFD = open(splitPath(path).folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if folderFD >= 0 {  // make the rename durable; some file systems refuse to sync a folder, which is harmless
+            _ = fsync(folderFD)
+            close(folderFD)
         }
     }
-    try refuseNonRegular()
-    let (folder, name) = splitPath(path)
-    var temporary = ""
-    var fd: Int32 = -1
-    for _ in 0..<16 {
-        let random = String(UInt64.random(in: 0...UInt64.max), radix: 16)
-        temporary = folder + "/." + String(name.prefix(200)) + "." + random + ".tmp"
-        fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
-        if fd >= 0 || errno != EEXIST { break }
-    }
-    guard fd >= 0 else {
-        throw RuntimeError("\(path): cannot create a temporary file in \(folder): \(String(cString: strerror(errno)))")
-    }
-    var failure = data.withUnsafeBytes { writeAll(fd, $0) }
-    if failure == 0 && fsync(fd) != 0 { failure = errno }
-    if close(fd) != 0 && failure == 0 { failure = errno }
-    if failure != 0 {
-        unlink(temporary)
-        throw RuntimeError("\(path): cannot write: \(String(cString: strerror(failure)))")
-    }
-    do { try refuseNonRegular() } catch { unlink(temporary); throw error }  // changed while we wrote
-    guard rename(temporary, path) == 0 else {
-        let reason = String(cString: strerror(errno))
-        unlink(temporary)
-        throw RuntimeError("\(path): cannot replace it: \(reason)")
-    }
-    let folderFD = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-    if folderFD >= 0 {  // make the rename durable; some file systems refuse to sync a folder, which is harmless
-        _ = fsync(folderFD)
-        close(folderFD)
+}
+
+/// Refuses to replace an existing `path` that is not a regular file.
+private func refuseNonRegular(_ path: String) throws {
+    var info = stat()
+    if lstat(path, &info) == 0, let kind = nonRegularKind(info.st_mode) {
+        throw RuntimeError("\(path): is \(kind), not a regular file; refusing to replace it")
     }
 }

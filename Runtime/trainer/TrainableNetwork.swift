@@ -47,6 +47,14 @@ struct NetworkInfo: Sendable {
     }
 }
 
+/// The state of training held by a network besides its parameters, by name: arrays of `info.parameterCount`
+/// floats in cnnc layout (the optimizer's: SGD's momentum; Adam would add its two moments here) and counters
+/// (dropout's mask step: the training steps its masks are keyed by; Adam would add its step count t).
+struct TrainingState {
+    var arrays: [(name: String, values: [Float])]
+    var counters: [(name: String, value: Int64)]
+}
+
 /// A network the runtime can train: one instance holds the buffers for batches of up to `maxBatch` samples.
 /// The generated `Network` of each target conforms (CPU: Network.swift; Vulkan: `VulkanNetwork<NetInfo>`).
 protocol TrainableNetwork: AnyObject {
@@ -83,6 +91,18 @@ protocol TrainableNetwork: AnyObject {
     func seedMasks(_ seed: UInt32)
     /// Zeroes the optimizer's state (a fresh optimizer).
     func resetOptimizer()
+    /// The names of the arrays and counters `trainingState()` returns (fixed for an instance): the optimizer's
+    /// `["moment1", "moment2"]` (sgd's momentum buffer and zeros; adam's exp_avg and exp_avg_sq) and dropout's
+    /// `["mask_step"]`. Checkpoints (Resume.swift) store them under these names.
+    var trainingStateNames: (arrays: [String], counters: [String]) { get }
+    /// Everything besides `parameters` that the next steps depend on (after any deferred update took effect):
+    /// the optimizer's arrays and the step counters. Writing it back with `restoreTrainingState` after loading
+    /// the parameters continues training exactly where it was read (--checkpoint-dir, --resume). Adam's step count
+    /// is the trainer's (its steps so far), saved with the checkpoint's position.
+    func trainingState() -> TrainingState
+    /// Replaces the optimizer's arrays and the counters; `state` holds exactly `trainingStateNames`, each array
+    /// `info.trainableCount` floats (the caller checked both).
+    func restoreTrainingState(_ state: TrainingState)
     /// Called after `parameters` was written from outside (initialisation, checkpoint load).
     func parametersChanged()
     /// Called before `parameters` or `gradients` is read from outside (save, gradient dump).

@@ -58,12 +58,18 @@ final class Trainer<N: TrainableNetwork> {
     private var shuffler: TrainerRandom
     private var metrics: MetricsLog
     private var progress = ProgressLine()
+    /// --checkpoint-dir, where every complete epoch is saved; --resume's checkpoint, where training continues.
+    let checkpoints: CheckpointFolder?
+    let resume: (point: ResumePoint, state: TrainingState)?
 
-    init(network: N, options: Options, data: DataSets, staging: StagingBuffer) {
+    init(network: N, options: Options, data: DataSets, staging: StagingBuffer, checkpoints: CheckpointFolder? = nil,
+         resume: (point: ResumePoint, state: TrainingState)? = nil) {
         self.network = network
         self.options = options
         self.data = data
         self.staging = staging
+        self.checkpoints = checkpoints
+        self.resume = resume
         order = (0..<data.train.count).map { Int32($0) }
         shuffler = TrainerRandom(seed: options.seed, stream: 1)
         metrics = MetricsLog(path: options.metricsPath, plotPath: options.plotPath, title: N.info.name)
@@ -97,7 +103,18 @@ final class Trainer<N: TrainableNetwork> {
         var steps = 0
         var lastTest: Evaluation? = nil
         var interruption: TrainingOutcome? = nil
-        network.resetOptimizer()  // a fresh optimizer, also after --load
+        var firstEpoch = 1
+        var bestAccuracy: Double? = nil
+        if let resume {  // where the checkpoint's run was after its last epoch (its weights are loaded)
+            network.restoreTrainingState(resume.state)
+            try restoreOrder(resume.point)
+            firstEpoch = resume.point.epoch + 1
+            steps = resume.point.steps
+            bestAccuracy = resume.point.bestAccuracy
+            metrics.restore(resume.point.epochs)
+        } else {
+            network.resetOptimizer()  // a fresh optimizer, also after --load
+        }
         let plannedSteps = options.epochs.multipliedReportingOverflow(by: batches)
         let totalSteps = min(plannedSteps.overflow ? Int.max : plannedSteps.partialValue, options.steps ?? Int.max)
         let rates = LearningRatePlan(base: Double(options.learningRate), schedule: options.schedule,
@@ -107,7 +124,7 @@ final class Trainer<N: TrainableNetwork> {
                                  seed: options.seed, height: N.info.inputH, width: N.info.inputW,
                                  channels: N.info.inputC)
 
-        epochLoop: for epoch in stride(from: 1, through: options.epochs, by: 1) {
+        epochLoop: for epoch in stride(from: firstEpoch, through: options.epochs, by: 1) {
             if let signal = Interruption.signal {
                 interruption = .interrupted(signal: signal, epoch: epoch - 1, steps: steps)
                 break
@@ -173,6 +190,13 @@ final class Trainer<N: TrainableNetwork> {
                 learningRate: Double(learningRate))
             Console.out(summaryLine(record, epochs: options.epochs, partial: stopAfterEpoch && seen < train.count))
             try metrics.record(record)
+            if let checkpoints, seen == train.count {
+                let improved = lastTest.map { $0.accuracy > (bestAccuracy ?? -1) } ?? false
+                if improved { bestAccuracy = lastTest?.accuracy }
+                let point = ResumePoint(epoch: epoch, steps: steps, shuffler: shuffler.state, bestAccuracy: bestAccuracy,
+                                        settings: RunSetting.of(options, trainSamples: train.count), epochs: metrics.epochs)
+                try checkpoints.write(network, point, best: improved)
+            }
             if stopAfterEpoch { break epochLoop }
         }
 
@@ -194,6 +218,17 @@ final class Trainer<N: TrainableNetwork> {
             try metrics.finish(FinalMetrics(testAccuracy: nil, testLoss: nil, inferenceImagesPerSecond: nil))
         }
         return .finished
+    }
+
+    /// The data order and the shuffler after the checkpoint's epochs: their shuffles replayed (each shuffles the
+    /// order left by the one before), which must reach the shuffler position the checkpoint saved.
+    private func restoreOrder(_ point: ResumePoint) throws {
+        if options.shuffle { for _ in 0..<point.epoch { shuffler.shuffle(&order) } }
+        let batches = (data.train.count + min(options.batch, staging.capacity) - 1) / min(options.batch, staging.capacity)
+        guard shuffler.state == point.shuffler, point.steps == point.epoch * batches else {
+            throw RuntimeError("--resume \(options.resumePath ?? ""): the checkpoint's shuffling and steps (\(point.steps) after epoch \(point.epoch)) "
+                + "do not follow from its settings and data; was it written by another version of this trainer?")
+        }
     }
 
     /// `epoch 1/3  loss 0.4012  train_acc 0.8561  test_acc 0.8702  12.3 s  4876 img/s`.

@@ -29,6 +29,7 @@ func runTrainer<N: TrainableNetwork>(_: N.Type, _ arguments: [String]) -> Int32 
             guard FileManager.default.fileExists(atPath: load) else { throw RuntimeError("--load \(load): no such file") }
             return try SafetensorsReader(path: load)
         }
+        let resume = try options.resumePath.map { try Resume(folder: $0, info: info, options: options) }
         let cores = ProcessInfo.processInfo.activeProcessorCount
         if options.threads > cores {
             Console.err("warning: --threads \(options.threads) exceeds the \(cores) processor cores; "
@@ -46,6 +47,7 @@ func runTrainer<N: TrainableNetwork>(_: N.Type, _ arguments: [String]) -> Int32 
 
         let data = try loadDataSets(options, layout: layout, trainOnly: options.dumpGradientsPath != nil,
                                     budget: available == Int.max ? Int.max : available - networkNeed)
+        try resume?.checkData(trainSamples: data.train.count, options: options)
         let largest = max(data.train.count, data.test?.count ?? 0)
         if options.batch > data.train.count {
             Console.err("warning: --batch \(options.batch) exceeds the \(data.train.count) training samples; "
@@ -55,7 +57,16 @@ func runTrainer<N: TrainableNetwork>(_: N.Type, _ arguments: [String]) -> Int32 
         let network = try N(maxBatch: maxBatch, threads: options.threads, device: options.device)
         network.profilingEnabled = options.profile
         network.seedMasks(maskSeed(options.seed))
-        if let checkpoint {
+        var resumed: (point: ResumePoint, state: TrainingState)? = nil
+        if let resume {
+            try loadCheckpoint(network, from: resume.weights)
+            resumed = (resume.point, try resume.trainingState(for: network))
+            let point = resume.point
+            Console.out(point.epoch < options.epochs
+                ? "resuming \(resume.folder.path) after epoch \(point.epoch) of \(options.epochs) (step \(point.steps))\n"
+                : "\(resume.folder.path): all \(options.epochs) epochs were trained; evaluating only "
+                    + "(a larger --epochs trains on)\n")
+        } else if let checkpoint {
             try loadCheckpoint(network, from: checkpoint)
         } else {
             initializeParameters(of: network, seed: options.seed)
@@ -66,7 +77,8 @@ func runTrainer<N: TrainableNetwork>(_: N.Type, _ arguments: [String]) -> Int32 
         if let dump = options.dumpGradientsPath {
             try dumpGradients(network, data: data.train, batch: options.batch, staging: staging, to: dump)
         } else {
-            let trainer = Trainer(network: network, options: options, data: data, staging: staging)
+            let trainer = Trainer(network: network, options: options, data: data, staging: staging,
+                                  checkpoints: options.checkpointDir.map(CheckpointFolder.init), resume: resumed)
             Interruption.install()
             do {
                 outcome = try trainer.run()
@@ -107,15 +119,22 @@ func runTrainer<N: TrainableNetwork>(_: N.Type, _ arguments: [String]) -> Int32 
 /// Checks the outputs against the inputs and each other before anything is read (SafeWrite.swift), and
 /// replaces each output path by the path to write (a symlink's target with --follow-symlinks).
 func planFiles(_ options: inout Options) throws {
-    let outputs = [("--save", options.savePath), ("--metrics", options.metricsPath), ("--plot", options.plotPath),
+    var outputs = [("--save", options.savePath), ("--metrics", options.metricsPath), ("--plot", options.plotPath),
                    ("--dump-gradients", options.dumpGradientsPath)]
         .compactMap { option, path in path.map { NamedPath(option: option, path: $0) } }
+    if let dir = options.checkpointDir {  // its own checks, then no other output may be one of its files
+        let folder = CheckpointFolder(path: dir)
+        let resumingHere = options.resumePath.map { $0 == dir || (fileIdentity($0) != nil && fileIdentity($0) == fileIdentity(dir)) }
+        try folder.plan(resumingHere: resumingHere ?? false)
+        if isDirectory(dir) { outputs += folder.files.map { NamedPath(option: "--checkpoint-dir", path: $0) } }
+    }
     let planned = try planOutputs(outputs, inputs: inputFiles(options), followSymlinks: options.followSymlinks)
     for (output, path) in zip(outputs, planned) {
         switch output.option {
         case "--save": options.savePath = path
         case "--metrics": options.metricsPath = path
         case "--plot": options.plotPath = path
+        case "--checkpoint-dir": break  // regular files or none (CheckpointFolder.plan): written where they are
         default: options.dumpGradientsPath = path
         }
     }

@@ -303,6 +303,44 @@ final class VulkanNetwork<Spec: VulkanNetworkSpec>: TrainableNetwork {
         fatalOnError { try context.once { cb in for s in state { vk.cmdFillBuffer!(cb, s.buffer, 0, vkWholeSize, 0) } } }
     }
 
+    var trainingStateNames: (arrays: [String], counters: [String]) { (["moment1", "moment2"], ["mask_step"]) }
+
+    /// Downloads the optimizer's state (after the pending update) through the transfer buffer.
+    func trainingState() -> TrainingState {
+        flushUpdate()
+        let n = Spec.info.trainableCount
+        var arrays: [(name: String, values: [Float])] = []
+        for name in ["moment1", "moment2"] {
+            let state = bound[program.storages.firstIndex { $0.name == name }!]
+            fatalOnError {
+                try context.once { cb in
+                    var region = VkBufferCopy(srcOffset: 0, dstOffset: 0, size: VkDeviceSize(4 * n))
+                    vk.cmdCopyBuffer!(cb, state.buffer, transfer.buffer, 1, &region)
+                }
+            }
+            arrays.append((name, Array(UnsafeBufferPointer(start: transfer.mapped!.assumingMemoryBound(to: Float.self), count: n))))
+        }
+        return TrainingState(arrays: arrays, counters: [("mask_step", Int64(maskStep))])
+    }
+
+    /// Uploads the optimizer's state through the transfer buffer; the mask step is uploaded with every step anyway.
+    func restoreTrainingState(_ state: TrainingState) {
+        flushUpdate()
+        let n = Spec.info.trainableCount
+        for (name, values) in state.arrays {
+            guard let index = program.storages.firstIndex(where: { $0.name == name }), name.hasPrefix("moment") else { continue }
+            let target = bound[index]
+            values.withUnsafeBytes { transfer.mapped!.copyMemory(from: $0.baseAddress!, byteCount: 4 * n) }
+            fatalOnError {
+                try context.once { cb in
+                    var region = VkBufferCopy(srcOffset: 0, dstOffset: 0, size: VkDeviceSize(4 * n))
+                    vk.cmdCopyBuffer!(cb, transfer.buffer, target.buffer, 1, &region)
+                }
+            }
+        }
+        for (name, value) in state.counters where name == "mask_step" { maskStep = UInt32(truncatingIfNeeded: value) }
+    }
+
     /// Uploads `parameters` (after an initialisation or a checkpoint load).
     func parametersChanged() {
         flushUpdate()

@@ -121,6 +121,19 @@ final class SoftmaxRegression: TrainableNetwork {
         velocity.update(repeating: 0, count: Self.info.parameterCount)
     }
 
+    var trainingStateNames: (arrays: [String], counters: [String]) { (["momentum"], []) }
+
+    func trainingState() -> TrainingState {
+        TrainingState(arrays: [("momentum", Array(UnsafeBufferPointer(start: velocity, count: Self.info.parameterCount)))],
+                      counters: [])
+    }
+
+    func restoreTrainingState(_ state: TrainingState) {
+        for (name, values) in state.arrays where name == "momentum" {
+            velocity.update(from: values, count: Self.info.parameterCount)
+        }
+    }
+
     func parametersChanged() { changes += 1 }
     func synchronizeParameters() { synchronizations += 1 }
     func profileReport() -> String { "" }
