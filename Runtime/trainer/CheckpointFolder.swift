@@ -127,7 +127,7 @@ struct CheckpointFolder {
         let info = N.info
         let stamp = [("step", String(point.steps)), ("epoch", String(point.epoch))]
         let state = network.trainingState()
-        let arrays = state.arrays.map { NamedTensor(name: $0.name, shape: [info.parameterCount], values: $0.values) }
+        let arrays = state.arrays.map { NamedTensor(name: $0.name, shape: [info.trainableCount], values: $0.values) }
         let counters = state.counters.map { ("counter." + $0.name, String($0.value)) }
         network.synchronizeParameters()
         let weights = parameterTensors(network.parameters, info)

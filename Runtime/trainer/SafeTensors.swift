@@ -24,6 +24,7 @@ func safetensorsBytes(_ tensors: [NamedTensor], metadata: [(String, String)]) ->
     var entries: [String] = []
     var offset = 0
     for tensor in tensors {
+        precondition(tensor.shape.reduce(1, *) == tensor.values.count, "\(tensor.name): shape and values disagree")
         let size = tensor.values.count * (tensor.integer ? 8 : 4)
         entries.append(jsonString(tensor.name) + ":{\"dtype\":\"\(tensor.integer ? "I64" : "F32")\",\"shape\":["
             + tensor.shape.map(String.init).joined(separator: ",") + "],\"data_offsets\":[\(offset),\(offset + size)]}")

@@ -62,13 +62,16 @@ struct CheckpointResumeTests {
 
     /// Trains 3 epochs, and 2 then --resume 1 more; expects the same weights, training state and metrics. Then the
     /// control: the resume with the checkpoint's mask step changed draws other dropout masks and ends elsewhere.
-    func twoPlusOne(_ target: String, staging: Bool = false) throws {
+    /// `optimizer`: the trainer's optimizer flags (none: sgd with momentum; adamw also restores its second moment
+    /// and its step count, which the bias corrections depend on).
+    func twoPlusOne(_ target: String, staging: Bool = false, optimizer: [String] = []) throws {
         let trainer = try GeneratedTrainer.build(Self.source, name: "resume_a", target: target)
-        let tag = target + (staging ? "-staging" : "")
+        let tag = target + (staging ? "-staging" : "") + (optimizer.isEmpty ? "" : "-" + optimizer[1])
         let environment = staging ? ["CNNC_VULKAN_STAGING": "1"] : [:]
         let dir = try Self.folder("resume-\(tag)")
         func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
         let common = ["--data", try Self.data(240, name: "resume-\(tag).csv"), "--test-split", "0.25", "--threads", "2"]
+            + optimizer
         func train(_ arguments: [String]) throws {
             let run = try trainer.train(common + arguments, environment: environment)
             #expect(run.status == 0, "\(run.output)")
@@ -79,7 +82,7 @@ struct CheckpointResumeTests {
         try train(["--epochs", "3", "--resume", path("part"), "--save", path("part.st"), "--metrics", path("part.json")])
         #expect(try Self.bytes(path("full.st")) == Self.bytes(path("part.st")), "\(tag): the weights")
         #expect(try Self.bytes(path("full/last.optim.safetensors")) == Self.bytes(path("part/last.optim.safetensors")),
-                "\(tag): the momentum and the mask step")
+                "\(tag): the optimizer's state and the mask step")
         #expect(try Self.metricsWithoutTimes(path("full.json")) == Self.metricsWithoutTimes(path("part.json")))
         #expect(FileManager.default.fileExists(atPath: path("part/best.safetensors")))
 
@@ -88,9 +91,10 @@ struct CheckpointResumeTests {
         #expect(reader.metadata["counter.mask_step"] == "46", "2 epochs of 23 steps (180 samples, batch 8)")
         var metadata = reader.metadata
         metadata["counter.mask_step"] = "47"
-        try writeFileAtomically(safetensorsBytes([NamedTensor(name: "momentum", shape: [reader.entries["momentum"]!.shape[0]],
-                                                              values: try reader.floats("momentum"))],
-                                                 metadata: metadata.sorted { $0.key < $1.key }), to: optimizer)
+        let moments = try ["moment1", "moment2"].map { name in
+            NamedTensor(name: name, shape: [reader.entries[name]!.shape[0]], values: try reader.floats(name))
+        }
+        try writeFileAtomically(safetensorsBytes(moments, metadata: metadata.sorted { $0.key < $1.key }), to: optimizer)
         try train(["--epochs", "3", "--resume", path("changed"), "--save", path("changed.st")])
         #expect(try Self.bytes(path("changed.st")) != Self.bytes(path("full.st")), "\(tag): the mask step matters")
     }
@@ -98,13 +102,14 @@ struct CheckpointResumeTests {
     @Test("CPU: 2 epochs and --resume 1 more give the bits of 3 epochs (weights, momentum, mask step, metrics)")
     func cpuResume() throws {
         try twoPlusOne("cpu")
+        try twoPlusOne("cpu", optimizer: ["--optimizer", "adamw", "--lr", "0.002"])
     }
 
     @Test("Vulkan: 2 epochs and --resume 1 more give the bits of 3 epochs, with and without staging buffers",
           .enabled(if: VulkanProbe.available, VulkanProbe.skipMessage))
     func vulkanResume() throws {
         try twoPlusOne("vulkan")
-        try twoPlusOne("vulkan", staging: true)
+        try twoPlusOne("vulkan", staging: true, optimizer: ["--optimizer", "adam", "--lr", "0.002"])
     }
 
     @Test("CPU: SIGKILL during training leaves a checkpoint that --load reads and --resume continues exactly")

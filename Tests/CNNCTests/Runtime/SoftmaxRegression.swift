@@ -123,14 +123,15 @@ final class SoftmaxRegression: TrainableNetwork {
 
     var trainingStateNames: (arrays: [String], counters: [String]) { (["momentum"], []) }
 
+    /// The velocity of the trainable parameters (the table's gap after them has none).
     func trainingState() -> TrainingState {
-        TrainingState(arrays: [("momentum", Array(UnsafeBufferPointer(start: velocity, count: Self.info.parameterCount)))],
+        TrainingState(arrays: [("momentum", Array(UnsafeBufferPointer(start: velocity, count: Self.info.trainableCount)))],
                       counters: [])
     }
 
     func restoreTrainingState(_ state: TrainingState) {
         for (name, values) in state.arrays where name == "momentum" {
-            velocity.update(from: values, count: Self.info.parameterCount)
+            velocity.update(from: values, count: Self.info.trainableCount)
         }
     }
 
