@@ -105,6 +105,14 @@ private struct ParseState {
         input = (shape, ctx.location(r.keyword.column))
     }
 
+    /// `scale` and `normalize` describe the network's input: they come before the first layer.
+    func requireNoLayerYet(_ r: StatementReader) throws {
+        guard let first = layers.first else { return }
+        let keyword = StatementSpec.keyword(of: first.syntax)
+        throw r.ctx.error("'\(r.keyword.text)' must come before the first layer", at: r.keyword,
+                          hint: "the first layer ('\(keyword)') is at line \(first.location.line)")
+    }
+
     mutating func scaleStatement(_ r: inout StatementReader) throws {
         guard input != nil else {
             throw r.ctx.error("'scale' must come after 'input'", at: r.keyword,
@@ -114,11 +122,7 @@ private struct ParseState {
             throw r.ctx.error("duplicate 'scale' statement", at: r.keyword,
                               hint: "scale is already given at line \(first.line)")
         }
-        if let first = layers.first {
-            let keyword = StatementSpec.keyword(of: first.syntax)
-            throw r.ctx.error("'scale' must come before the first layer", at: r.keyword,
-                              hint: "the first layer ('\(keyword)') is at line \(first.location.line)")
-        }
+        try requireNoLayerYet(r)
         if let normalize {
             throw r.ctx.error("'scale' must come before 'normalize'", at: r.keyword,
                               hint: "normalize applies to the scaled input; move 'scale' above line \(normalize.line)")
@@ -147,11 +151,7 @@ private struct ParseState {
             throw r.ctx.error("duplicate 'normalize' statement", at: r.keyword,
                               hint: "normalize is already given at line \(first.line)")
         }
-        if let first = layers.first {
-            let keyword = StatementSpec.keyword(of: first.syntax)
-            throw r.ctx.error("'normalize' must come before the first layer", at: r.keyword,
-                              hint: "the first layer ('\(keyword)') is at line \(first.location.line)")
-        }
+        try requireNoLayerYet(r)
         let ctx = r.ctx, channels = input.shape.c
         let attributes = try r.attributes(names: &names)
         let end = r.endColumn

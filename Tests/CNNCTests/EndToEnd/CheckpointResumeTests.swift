@@ -47,18 +47,10 @@ struct CheckpointResumeTests {
         return url
     }
 
-    static func bytes(_ path: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: path)) }
+    static func bytes(_ path: String) throws -> Data { try ResumeTests.bytes(path) }
 
-    /// The metrics JSON without the timings, which differ from run to run.
-    static func metricsWithoutTimes(_ path: String) throws -> String {
-        let json = try JSONSerialization.jsonObject(with: bytes(path)) as? [String: Any] ?? [:]
-        var epochs = json["epochs"] as? [[String: Any]] ?? []
-        for i in epochs.indices { epochs[i]["seconds"] = nil; epochs[i]["images_per_second"] = nil }
-        var final = json["final"] as? [String: Any] ?? [:]
-        final["inference_images_per_second"] = nil
-        return String(decoding: try JSONSerialization.data(withJSONObject: ["epochs": epochs, "final": final],
-                                                           options: [.sortedKeys]), as: UTF8.self)
-    }
+    /// The metrics JSON without the timings (the in-process tests' comparison).
+    static func metricsWithoutTimes(_ path: String) throws -> String { try ResumeTests.metricsWithoutTimes(path) }
 
     /// Trains 3 epochs, and 2 then --resume 1 more; expects the same weights, training state and metrics. Then the
     /// control: the resume with the checkpoint's mask step changed draws other dropout masks and ends elsewhere.
