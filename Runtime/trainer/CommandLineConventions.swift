@@ -1,6 +1,12 @@
 // The command-line conventions every generated tool shares with cnnc: `--version` names the tool, the network
 // and the cnnc that generated it, and the exit status says what went wrong (README, "Command-line conventions").
-// Generic over nothing: any executable of a generated package (train, and others built on NetworkInfo) uses it.
+// It names no generated type, so every executable of a generated package can use it, not only train.
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The exit statuses of cnnc and of the generated tools.
 enum ExitStatus {
@@ -17,12 +23,13 @@ enum ExitStatus {
 
     /// The lines --help ends with; `interruptible`: the tool saves and exits 128 + N on signal N.
     static func helpText(interruptible: Bool) -> String {
-        var lines = ["exit status:",
-                     "  0    success",
-                     "  1    error in the input, the data or the run",
-                     "  64   usage error: unknown option, missing or bad value, options that exclude each other"]
-        if interruptible { lines.append("  130  interrupted by Ctrl-C (143: SIGTERM) after saving what was asked") }
-        return lines.joined(separator: "\n") + "\n"
+        var table = [(success, "success"), (failure, "error in the input, the data or the run"),
+                     (usage, "usage error: unknown option, missing or bad value, options that exclude each other")]
+        if interruptible {
+            table.append((interrupted(by: SIGINT), "interrupted by Ctrl-C (\(interrupted(by: SIGTERM)): SIGTERM) after saving what was asked"))
+        }
+        let rows = table.map { "  " + "\($0.0)".padding(toLength: 5, withPad: " ", startingAt: 0) + $0.1 }
+        return (["exit status:"] + rows).joined(separator: "\n") + "\n"
     }
 }
 
