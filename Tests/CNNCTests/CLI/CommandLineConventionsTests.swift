@@ -34,6 +34,16 @@ struct CommandLineConventionsTests {
         #expect(parts.count == 3 && parts.allSatisfy { Int($0) != nil }, "not MAJOR.MINOR.PATCH: \(CNNCVersion.current)")
     }
 
+    @Test("both targets' packages record the version, as a Swift string literal, for `train --version`")
+    func generatedPackagesRecordTheVersion() throws {
+        let c = try Compilation(path: Self.example)
+        let literal = "cnncVersion: " + Spelling.swiftString(CNNCVersion.current) + ","
+        for (target, package) in [("cpu", try CPUTarget.generate(c)), ("vulkan", try VulkanTarget.generate(c))] {
+            let network = try #require(package.files["Sources/train/Network.swift"], "\(target)")
+            #expect(network.components(separatedBy: literal).count == 2, "\(target): \(literal) once in Network.swift")
+        }
+    }
+
     @Test("a command line cnnc cannot run exits 64; an error in the input exits 1; success 0")
     func exitStatuses() throws {
         let usage: [[String]] = [
