@@ -7,7 +7,8 @@ import Darwin
 #endif
 
 /// Every expected failure (bad option, bad file, diverging loss) is a RuntimeError; main prints its message as
-/// one `error: ...` line on stderr and exits with status 1.
+/// one `error: ...` line on stderr and exits with status 1, or 64 for one of the command line's, which
+/// `parseOptions` turns into a UsageError (CommandLineConventions.swift).
 struct RuntimeError: Error, CustomStringConvertible {
     let message: String
     init(_ message: String) { self.message = message }
