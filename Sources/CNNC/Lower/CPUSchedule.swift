@@ -2,8 +2,11 @@
 /// the budget, so that a test can check a decision for a concrete shape.
 extension Schedule {
     /// The CPU schedule of a whole plan: every group's forms, the backward stages and the parameter ranges.
-    public static func cpu(_ plan: KernelPlan, budget b: CPUBudget = .standard) -> CPUSchedule {
-        let groups = plan.groups.map { cpu($0, budget: b) }
+    /// `overrides`: group index -> the schedule that group takes instead of the budget's (a tuning's choices); the
+    /// stages and parameter ranges follow from the groups' schedules as they are then.
+    public static func cpu(_ plan: KernelPlan, budget b: CPUBudget = .standard,
+                           overrides: [Int: CPUGroupSchedule] = [:]) -> CPUSchedule {
+        let groups = plan.groups.enumerated().map { gi, g in overrides[gi] ?? cpu(g, budget: b) }
         var s = CPUSchedule(budget: b, groups: groups, backwardStages: [], parameterRanges: [])
         s.backwardStages = backwardStages(plan, s)
         s.forwardStages = stages(plan, phase: .forward)

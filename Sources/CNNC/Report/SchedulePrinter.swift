@@ -1,8 +1,9 @@
 /// Prints the schedule stage's decisions (`Schedule.cpu`, `Schedule.gpu`): one line per conv and dense kernel and
 /// target, then the CPU backward stages and parameter ranges. `cnnc plan` shows it after the plan.
 extension PlanPrinter {
-    public static func renderSchedule(_ plan: KernelPlan) -> String {
-        let cpu = Schedule.cpu(plan), gpu = Schedule.gpu(plan)
+    /// `cpu`: the CPU schedule to print (nil: the standard one; a tuning's otherwise).
+    public static func renderSchedule(_ plan: KernelPlan, cpu: CPUSchedule? = nil) -> String {
+        let cpu = cpu ?? Schedule.cpu(plan), gpu = Schedule.gpu(plan)
         var out = "schedule (cpu: \(cpu.budget.lanes)-float vectors; vulkan: workgroups of \(gpu.budget.localSize)):\n"
         for (ki, k) in plan.kernels.enumerated() {
             guard let lines = scheduleLines(plan, ki, cpu, gpu) else { continue }

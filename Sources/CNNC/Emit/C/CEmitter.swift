@@ -6,9 +6,10 @@ struct CEmitter {
     let schedule: CPUSchedule
     var kernels: CKernels { CKernels(plan: plan) }
 
-    init(plan: KernelPlan) {
+    /// `schedule`: the plan's CPU schedule (nil: `Schedule.cpu(plan)`, the standard budget's).
+    init(plan: KernelPlan, schedule: CPUSchedule? = nil) {
         self.plan = plan
-        schedule = Schedule.cpu(plan)
+        self.schedule = schedule ?? Schedule.cpu(plan)
     }
 
     /// The header: the buffer struct and the step functions the Swift driver calls.

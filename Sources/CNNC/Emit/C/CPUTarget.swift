@@ -16,13 +16,14 @@ public enum CPUTarget {
     public static let cFlags = ["-O3", "-march=native", "-mprefer-vector-width=512", "-ffp-contract=fast", "-fno-math-errno", "-fno-trapping-math",
                                 "-fassociative-math", "-fno-signed-zeros", "-Wall", "-Wextra"]
 
-    public static func generate(_ c: Compilation) throws -> GeneratedPackage {
+    /// `schedule`: the CPU schedule the kernels take (nil: the standard budget's, `Schedule.cpu`).
+    public static func generate(_ c: Compilation, schedule: CPUSchedule? = nil) throws -> GeneratedPackage {
         let plan = c.plan
         let net = c.network
         guard let last = plan.groups.last, last.op == .softmax else {
             throw CompileError("\(net.sourceFile): error: training needs 'softmax' as the last layer (cross-entropy is computed on it)")
         }
-        let emitter = CEmitter(plan: plan)
+        let emitter = CEmitter(plan: plan, schedule: schedule)
         var files: [String: String] = [:]
         files["Package.swift"] = try Template.fill("cpu/Package.swift.template", provenance(net, packageHoles).merging([
             "cflags": "[" + cFlags.map(Spelling.swiftString).joined(separator: ", ") + "]",
