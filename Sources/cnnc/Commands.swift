@@ -10,6 +10,9 @@ struct Plan: ParsableCommand {
     @Option(help: "Batch size for the memory figures (default: the network's train batch).") var batch: Int?
     @Flag(help: "Also print the target-neutral lowered form of each kernel that both printers spell.")
     var lowered = false
+    @Option(help: "Print the CPU schedule a tuning chose (a tuning.json that cnnc compile --tune wrote).",
+            completion: .file(extensions: ["json"]))
+    var tuning: String?
 
     func validate() throws {
         if let batch, batch < 1 || batch > Limits.maxBatch {
@@ -20,7 +23,8 @@ struct Plan: ParsableCommand {
     func run() throws {
         let c = try reporting { try Compilation(path: file) }
         print(PlanPrinter.render(c.plan, batch: batch ?? c.network.train.batch), terminator: "")
-        print("\n" + PlanPrinter.renderSchedule(c.plan), terminator: "")
+        let schedule = try reporting { try tuning.map { try Tuning.read($0).schedule(c.plan, file: $0) } }
+        print("\n" + PlanPrinter.renderSchedule(c.plan, cpu: schedule), terminator: "")
         if lowered { print("\n" + PlanPrinter.renderLowered(c.plan), terminator: "") }
     }
 }
@@ -88,6 +92,22 @@ struct Compile: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output folder (default: NAME-TARGET).", completion: .directory) var output: String?
     @Flag(help: "Replace generated files even where they were changed since cnnc wrote them, or were not written by cnnc.")
     var force = false
+    @Flag(help: "Time the candidate schedules of every conv and dense layer on this machine and build the fastest (cpu; records them in the package's tuning.json).")
+    var tune = false
+    @Option(help: "With --tune: seconds spent timing, after the builds (default 20).")
+    var tuneSeconds: Double?
+    @Option(help: "Build the schedules a tuning chose, without timing (a tuning.json that --tune wrote).",
+            completion: .file(extensions: ["json"]))
+    var tuning: String?
+
+    func validate() throws {
+        if tune && tuning != nil { throw ValidationError("--tune and --tuning cannot be used together") }
+        if (tune || tuning != nil) && target != .cpu { throw ValidationError("--tune and --tuning apply to --target cpu only") }
+        if let tuneSeconds {
+            guard tune else { throw ValidationError("--tune-seconds applies to --tune only") }
+            if !(tuneSeconds >= 1 && tuneSeconds <= 3600) { throw ValidationError("--tune-seconds must be between 1 and 3600") }
+        }
+    }
 
     func run() throws {
         let c = try reporting { try Compilation(path: file) }
@@ -95,7 +115,18 @@ struct Compile: ParsableCommand {
         try reporting {
             switch target {
             case .cpu:
-                try PackageWriter.write(try CPUTarget.generate(c), to: dir, force: force)
+                var recorded = try tuning.map(Tuning.read)
+                if tune {
+                    var options = Tuner.Options()
+                    options.seconds = tuneSeconds ?? options.seconds
+                    let result = try Tuner.tune(c, options: options) {
+                        FileHandle.standardError.write(Data("cnnc: tune: \($0)\n".utf8))
+                    }
+                    print(result.summary().joined(separator: "\n"))
+                    recorded = result
+                }
+                try PackageWriter.write(try CPUTarget.generate(c, tuning: recorded, tuningFile: tuning ?? "tuning.json"),
+                                        to: dir, force: force)
             case .vulkan:
                 try VulkanTarget.write(c, to: dir, force: force)
             }

@@ -8,14 +8,14 @@ enum CheckBuild {
         try findTool("cc", purpose: "builds the kernels with the system C compiler")
     }
 
-    /// `name` on PATH, or an error that says what cnnc check needs it for.
-    static func findTool(_ name: String, purpose: String) throws -> String {
+    /// `name` on PATH, or an error that says what `command` needs it for.
+    static func findTool(_ name: String, purpose: String, command: String = "cnnc check") throws -> String {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         for dir in path.split(separator: ":") where !dir.isEmpty {
             let candidate = "\(dir)/\(name)"
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }
-        throw CompileError("error: cnnc check \(purpose), and there is no '\(name)' on PATH")
+        throw CompileError("error: \(command) \(purpose), and there is no '\(name)' on PATH")
     }
 
     /// A folder of cnnc's own (mkdtemp: a fresh name, mode 0700) under `parent` (the temporary directory: $TMPDIR or
@@ -24,8 +24,8 @@ enum CheckBuild {
         let path: String
         private var written: [String] = []
 
-        init(parent: String = NSTemporaryDirectory()) throws {
-            let pattern = (parent as NSString).appendingPathComponent("cnnc-check-XXXXXX")
+        init(parent: String = NSTemporaryDirectory(), prefix: String = "cnnc-check") throws {
+            let pattern = (parent as NSString).appendingPathComponent(prefix + "-XXXXXX")
             var template = Array(pattern.utf8CString)
             guard let made = mkdtemp(&template) else {
                 throw CompileError("error: cannot create a temporary folder: \(String(cString: strerror(errno)))")
@@ -69,10 +69,18 @@ enum CheckBuild {
 
     /// Builds `driver` from kernels.c and driver.c in each of `dirs`, all at once.
     static func compile(_ compiler: String, in dirs: [String], file: String) throws {
+        try compile(compiler, in: dirs, flags: ["-std=gnu11", "-O1"], sources: ["kernels.c", "driver.c"], output: "driver",
+                    file: file, what: "the double-precision kernels")
+    }
+
+    /// Builds `output` from `sources` with `flags` in each of `dirs`, all at once; `what` names the sources in an
+    /// error.
+    static func compile(_ compiler: String, in dirs: [String], flags: [String], sources: [String], output: String,
+                        file: String, what: String) throws {
         let results = Locked([String: (status: Int32, output: String)]())
         DispatchQueue.concurrentPerform(iterations: dirs.count) { i in
             let dir = dirs[i]
-            let arguments = ["-std=gnu11", "-O1", "-o", dir + "/driver", dir + "/kernels.c", dir + "/driver.c", "-lm"]
+            let arguments = flags + ["-o", dir + "/" + output] + sources.map { dir + "/" + $0 } + ["-lm"]
             let result = (try? run(compiler, arguments)) ?? (status: -1, output: "cannot run \(compiler)")
             results.update { $0[dir] = result }
         }
@@ -82,7 +90,7 @@ enum CheckBuild {
                 let lines = result.output.split(separator: "\n")
                 let first = (lines.first { $0.contains("error") } ?? lines.first).map(String.init)
                     ?? "exit status \(result.status)"
-                throw CompileError("\(file): error: the C compiler rejected the double-precision kernels: \(first)")
+                throw CompileError("\(file): error: the C compiler rejected \(what): \(first)")
             }
         }
     }

@@ -22,6 +22,10 @@ public enum GradientCheck {
         public var tolerance = 1e-5
         /// Where the private build folder is made; nil: the temporary directory.
         public var temporaryDirectory: String? = nil
+        /// The tuner's timing variant the kernels take (`TuneCandidates.overrides`): every conv and dense group its
+        /// forward and backward candidate `variant`, or its standard one where it has fewer; 0: the standard
+        /// schedule. The tests check every candidate's gradients this way.
+        public var variant = 0
         public init() {}
     }
 
@@ -84,7 +88,8 @@ public enum GradientCheck {
 
         var dirs: [String] = []
         for (name, plan) in [("parameters", trainer.plan), ("input", withInput.plan)] {
-            let emitter = CEmitter(plan: plan)
+            let overrides = TuneCandidates.overrides(TuneCandidates.all(plan), variant: options.variant)
+            let emitter = CEmitter(plan: plan, schedule: Schedule.cpu(plan, overrides: overrides))
             let dir = try folder.subfolder(name)
             try CheckBuild.write(editKernels(try CDouble.kernels(emitter)), to: dir + "/kernels.c")
             try CheckBuild.write(try CDouble.header(emitter), to: dir + "/kernels.h")

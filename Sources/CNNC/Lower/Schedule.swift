@@ -5,14 +5,14 @@
 public enum Schedule {}
 
 /// A block of consecutive output positions along a row: [start, start + count).
-public struct RowBlock: Sendable, Equatable {
+public struct RowBlock: Sendable, Equatable, Codable {
     public var start: Int
     public var count: Int
     public init(_ start: Int, _ count: Int) { self.start = start; self.count = count }
 }
 
 /// How a conv's forward pass runs on the CPU.
-public enum ConvForwardForm: Sendable, Equatable {
+public enum ConvForwardForm: Sendable, Equatable, Codable {
     /// An output row at a time (stride 1 along x, whole vectors of filters): each block of the row keeps its
     /// outputs x `filterVectors` vectors of filters in registers through every tap and channel. `loopedFilters`:
     /// the filter groups run as a C loop instead of being unrolled. `epilogueInRegisters`: biases and ReLU are
@@ -25,7 +25,7 @@ public enum ConvForwardForm: Sendable, Equatable {
 }
 
 /// How a conv's input gradient runs on the CPU.
-public enum ConvInputGradientForm: Sendable, Equatable {
+public enum ConvInputGradientForm: Sendable, Equatable, Codable {
     /// None is needed (the first learnable layer).
     case none
     /// A row of outputs at a time on transposed weights, in blocks of these sizes (largest first), with
@@ -48,14 +48,14 @@ public enum ConvInputGradientForm: Sendable, Equatable {
 /// The register blocks of a conv weight gradient: for each tap, `channels` input channels (a divisor of C) x
 /// `positions` output positions of accumulators over all filters, through `samples` samples before they are added
 /// to dweight (the accumulation bound).
-public struct ConvWeightGradientBlocking: Sendable, Equatable {
+public struct ConvWeightGradientBlocking: Sendable, Equatable, Codable {
     public var channels: Int
     public var positions: Int
     public var samples: Int
 }
 
 /// How a conv's backward pass runs on the CPU.
-public enum ConvBackwardForm: Sendable, Equatable {
+public enum ConvBackwardForm: Sendable, Equatable, Codable {
     /// One pass per sample with the whole weight gradient (`taps` x filters) in registers: the first learnable
     /// layer, with a weight small enough.
     case singlePass(taps: Int)
@@ -64,7 +64,7 @@ public enum ConvBackwardForm: Sendable, Equatable {
 }
 
 /// A range of output columns of a dense layer blocked in registers: [start, start + width).
-public struct DenseTile: Sendable, Equatable {
+public struct DenseTile: Sendable, Equatable, Codable {
     public var start: Int
     public var width: Int
     public init(_ start: Int, _ width: Int) { self.start = start; self.width = width }
@@ -72,7 +72,7 @@ public struct DenseTile: Sendable, Equatable {
 
 /// The dense forward on the CPU: `samples` samples at a time, over tiles of outputs; the first `looped` tiles
 /// (all `tile` wide) run as a C loop, the others are unrolled.
-public struct DenseForwardSchedule: Sendable, Equatable {
+public struct DenseForwardSchedule: Sendable, Equatable, Codable {
     public var samples: Int
     public var tile: Int
     public var tiles: [DenseTile]
@@ -81,7 +81,7 @@ public struct DenseForwardSchedule: Sendable, Equatable {
 
 /// The batch-wide dense weight gradient (`NAME_wgrad`, a stage of its own split by weight rows across threads) and
 /// its input gradient (`NAME_din`) on the same rows.
-public struct BatchWideDenseSchedule: Sendable, Equatable {
+public struct BatchWideDenseSchedule: Sendable, Equatable, Codable {
     /// Weight rows per register block (the unit a thread's share is counted in).
     public var rows: Int
     /// Output chunks of the weight gradient; the first `looped` (all as wide as the first) run as a C loop.
@@ -95,7 +95,7 @@ public struct BatchWideDenseSchedule: Sendable, Equatable {
 }
 
 /// How a dense layer's backward pass runs on the CPU.
-public enum DenseBackwardForm: Sendable, Equatable {
+public enum DenseBackwardForm: Sendable, Equatable, Codable {
     /// On each thread's samples, `samples` at a time, the weight gradient added into the thread's own array.
     case perSample(samples: Int)
     /// dz and bias gradients per sample, then a batch-wide stage for the weight and input gradients.
@@ -103,7 +103,7 @@ public enum DenseBackwardForm: Sendable, Equatable {
 }
 
 /// A conv or dense group's schedule on the CPU.
-public enum CPUGroupSchedule: Sendable, Equatable {
+public enum CPUGroupSchedule: Sendable, Equatable, Codable {
     case conv(forward: ConvForwardForm, backward: ConvBackwardForm)
     case dense(forward: DenseForwardSchedule, backward: DenseBackwardForm)
     /// Everything else (pools, elementwise, softmax): one form each, nothing to decide.

@@ -16,34 +16,48 @@ public enum CPUTarget {
     public static let cFlags = ["-O3", "-march=native", "-mprefer-vector-width=512", "-ffp-contract=fast", "-fno-math-errno", "-fno-trapping-math",
                                 "-fassociative-math", "-fno-signed-zeros", "-Wall", "-Wextra"]
 
-    /// `schedule`: the CPU schedule the kernels take (nil: the standard budget's, `Schedule.cpu`).
-    public static func generate(_ c: Compilation, schedule: CPUSchedule? = nil) throws -> GeneratedPackage {
+    /// `tuning`: a tuning's choices of the conv and dense schedules (checked against the plan; errors name
+    /// `tuningFile`), written into the package as `tuning.json` and summed up in kernels.c's opening comment; nil:
+    /// the standard schedule (`Schedule.cpu`).
+    public static func generate(_ c: Compilation, tuning: Tuning? = nil,
+                                tuningFile: String = "tuning.json") throws -> GeneratedPackage {
         let plan = c.plan
         let net = c.network
         guard let last = plan.groups.last, last.op == .softmax else {
             throw CompileError("\(net.sourceFile): error: training needs 'softmax' as the last layer (cross-entropy is computed on it)")
         }
-        let emitter = CEmitter(plan: plan, schedule: schedule)
+        let emitter = CEmitter(plan: plan, schedule: try tuning?.schedule(plan, file: tuningFile))
         var files: [String: String] = [:]
         files["Package.swift"] = try Template.fill("cpu/Package.swift.template", provenance(net, packageHoles).merging([
             "cflags": "[" + cFlags.map(Spelling.swiftString).joined(separator: ", ") + "]",
         ]) { $1 })
-        // The plan as `cnnc plan` prints it, naming the source file but not the user's path to it.
-        var shown = plan
-        shown.network.sourceFile = (net.sourceFile as NSString).lastPathComponent
-        let planText = PlanPrinter.render(shown, batch: net.train.batch).split(separator: "\n", omittingEmptySubsequences: false)
-            .map { $0.isEmpty ? "//" : "// " + Spelling.comment(String($0)) }.joined(separator: "\n")
-        files["Sources/Kernels/kernels.c"] = try Template.fill("cpu/kernels.c.template", provenance(net, ["nameComment", "sourceComment"]).merging([
-            "plan": planText, "helpers": try Templates.text("cpu/kernel-helpers.c.template"),
-            "kernels": emitter.kernelFunctions(), "steps": emitter.stepFunctions(),
-        ]) { $1 })
+        files["Sources/Kernels/kernels.c"] = try kernelFile(c, emitter, tuning: tuning)
+        if let tuning { files["tuning.json"] = tuning.json() }
         files["Sources/Kernels/include/kernels.h"] = emitter.header()
         files["Sources/train/Network.swift"] = try networkSwift(c, emitter: emitter, classes: last.output.count)
-        for path in ["Sources/Kernels/kernels.c", "Sources/Kernels/include/kernels.h", "Sources/train/Network.swift"] {
+        for path in ["Sources/Kernels/include/kernels.h", "Sources/train/Network.swift"] {
             files[path] = LineWrap.wrap(files[path]!)
         }
         try addRuntime(to: &files, net)
         return GeneratedPackage(name: net.name, files: files)
+    }
+
+    /// kernels.c: the plan as `cnnc plan` prints it (naming the source file but not the user's path to it) as its
+    /// opening comment, with the tuned schedule where there is a tuning, then the kernels and the step functions.
+    static func kernelFile(_ c: Compilation, _ emitter: CEmitter, tuning: Tuning?) throws -> String {
+        var shown = c.plan
+        shown.network.sourceFile = (c.network.sourceFile as NSString).lastPathComponent
+        var text = PlanPrinter.render(shown, batch: c.network.train.batch)
+        if let tuning {
+            text += "\n" + tuning.summary().joined(separator: "\n") + "\n\n"
+                + PlanPrinter.renderSchedule(shown, cpu: emitter.schedule)
+        }
+        let planText = text.split(separator: "\n", omittingEmptySubsequences: false)
+            .map { $0.isEmpty ? "//" : "// " + Spelling.comment(String($0)) }.joined(separator: "\n")
+        return LineWrap.wrap(try Template.fill("cpu/kernels.c.template", provenance(c.network, ["nameComment", "sourceComment"]).merging([
+            "plan": planText, "helpers": try Templates.text("cpu/kernel-helpers.c.template"),
+            "kernels": emitter.kernelFunctions(), "steps": emitter.stepFunctions(),
+        ]) { $1 }))
     }
 
     /// The template holes that name the network, its source file and the cnnc that generated it: the name and the
