@@ -22,8 +22,8 @@ struct Plan: ParsableCommand {
 
     func run() throws {
         let c = try reporting { try Compilation(path: file) }
-        print(PlanPrinter.render(c.plan, batch: batch ?? c.network.train.batch), terminator: "")
         let schedule = try reporting { try tuning.map { try Tuning.read($0).schedule(c.plan, file: $0) } }
+        print(PlanPrinter.render(c.plan, batch: batch ?? c.network.train.batch), terminator: "")
         print("\n" + PlanPrinter.renderSchedule(c.plan, cpu: schedule), terminator: "")
         if lowered { print("\n" + PlanPrinter.renderLowered(c.plan), terminator: "") }
     }
