@@ -25,8 +25,10 @@ public struct TuneCandidates: Sendable, Equatable {
 
     /// The budget variants, in order of preference (the standard budget first): other row blocks, register
     /// budgets, weight-gradient accumulators, unrolled positions, the direct form for more or fewer input channels,
-    /// no row forms, dot-product input gradients, other dense blockings and the per-thread or batch-wide dense
-    /// weight gradient. None loosens `accumulationBound`, the rounding bound on a float sum.
+    /// no row forms, dot-product input gradients, other dense blockings. None loosens `accumulationBound`, the
+    /// rounding bound on a float sum. None moves a dense weight gradient between the per-thread and the batch-wide
+    /// form: what decides between them (the per-thread copies' zeroing and summing, the stage's barrier) grows
+    /// with the thread count, which a one-thread timing cannot see.
     public static let variants: [CPUBudget] = {
         let edits: [(inout CPUBudget) -> Void] = [
             { _ in },
@@ -40,7 +42,6 @@ public struct TuneCandidates: Sendable, Equatable {
             { $0.denseForwardSamples = 4 }, { $0.denseForwardSamples = 12 },
             { $0.denseForwardTile = 16 }, { $0.denseForwardTile = 64 },
             { $0.denseBackwardSamples = 2 }, { $0.denseBackwardSamples = 8 },
-            { $0.batchWideWeights = Int.max }, { $0.batchWideWeights = 0 },
             { $0.denseInputGradientSamples = 2 }, { $0.denseInputGradientSamples = 8 },
             { $0.denseWeightGradientChunkVectors = 4 }, { $0.denseTransposeRows = 64 },
         ]
