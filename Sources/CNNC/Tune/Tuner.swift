@@ -5,8 +5,9 @@ import Foundation
 /// and backward candidate v (its standard one where it has fewer), built with the package's C flags together with
 /// a harness (`TuneHarness`) that runs training steps on one thread and reports each kernel's seconds per step.
 /// The variants run in turn, round after round, each round starting at the next variant, until the time budget is
-/// spent, so that a disturbance of the machine falls on all of them alike; a half's time is the median over its
-/// steps of its kernels' sum. A candidate replaces the standard one only when its median is faster by `margin`.
+/// spent, so that a disturbance of the machine falls on all of them alike; kernels are timed by the thread's CPU
+/// clock, so that time spent preempted counts for none; a half's time is the median over its steps of its kernels'
+/// sum. A candidate replaces the standard one only when its median is faster by `margin`.
 ///
 /// Every variant's loss after one step must match the standard schedule's (the kernels compute the same sums in
 /// another order): a variant that does not is an internal error, never a tuning.
@@ -51,7 +52,8 @@ public enum Tuner {
             let schedule = Schedule.cpu(plan, overrides: TuneCandidates.overrides(candidates, variant: v))
             let emitter = CEmitter(plan: plan, schedule: schedule)
             let dir = try folder.subfolder("v\(v)")
-            try CheckBuild.write(try CPUTarget.kernelFile(c, emitter, tuning: nil), to: dir + "/kernels.c")
+            try CheckBuild.write(try threadClock(try CPUTarget.kernelFile(c, emitter, tuning: nil), file: file),
+                                 to: dir + "/kernels.c")
             try CheckBuild.write(LineWrap.wrap(emitter.header()), to: dir + "/kernels.h")
             try CheckBuild.write(TuneHarness.source(emitter), to: dir + "/main.c")
             dirs.append(dir)
@@ -120,6 +122,17 @@ public enum Tuner {
         let backward = g.needsBackward ? half(.backward, c.backward) : nil
         return Tuning.Group(group: g.name, shape: Tuning.shape(g), forward: forward, backward: backward?.0,
                             schedule: c.schedule(forward: f, backward: backward?.1 ?? 0))
+    }
+
+    /// The kernel file timed with the thread's CPU clock instead of the wall clock: on a machine shared with other
+    /// work, the time the harness is preempted would otherwise land on whichever kernel was running, inflating
+    /// medians at random. (The package's own profile keeps the wall clock.)
+    static func threadClock(_ kernels: String, file: String) throws -> String {
+        let wall = "clock_gettime(CLOCK_MONOTONIC, &ts);"
+        guard kernels.components(separatedBy: wall).count == 2 else {
+            throw CompileError("\(file): error: internal error in cnnc: the kernel file's clock is not where the tuner expects it")
+        }
+        return kernels.replacingOccurrences(of: wall, with: "clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);")
     }
 
     /// A half of a schedule in the words `cnnc plan` uses.
