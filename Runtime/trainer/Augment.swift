@@ -3,7 +3,8 @@
 // is taken at a random offset in 0...2*crop (rows and columns drawn separately), and then mirrored left-right with
 // probability 1/2. Raw values are padded with 0, which the network's `scale` keeps 0 and its `normalize` turns into
 // (0 - mean) / std, as torchvision pads before ToTensor and Normalize. The draws come from the seed, the epoch and
-// the batch, so a run is reproducible (and an epoch can be replayed) whatever the thread count.
+// the batch, so a run is reproducible (and an epoch can be replayed) whatever the thread count. The samples are
+// placed while the batch is gathered, in the same one pass over each sample as a plain gather.
 
 /// What the trainer does to each training sample (`augment` statement, --augment).
 struct Augmentation: Equatable, Sendable {
@@ -38,35 +39,55 @@ struct Augmentation: Equatable, Sendable {
         self.crop = crop
     }
 
-    /// Changes the `count` samples (h x w x c values each, H,W,C order) at `images` in place; `scratch` holds one
-    /// sample. The draws are those of epoch `epoch`, batch `batch` (both 1-based) of seed `seed`.
-    func apply(to images: UnsafeMutablePointer<Float>, count: Int, height h: Int, width w: Int, channels c: Int,
-               scratch: UnsafeMutablePointer<Float>, seed: UInt64, epoch: Int, batch: Int) {
-        guard !isIdentity else { return }
+    /// The draws of batch `batch` (1-based) of epoch `epoch` (1-based) of seed `seed`: where each of the batch's
+    /// `count` samples is taken from. The trainer applies them while it gathers the batch (Dataset.gather).
+    func placements(count: Int, seed: UInt64, epoch: Int, batch: Int) -> [Placement] {
+        guard !isIdentity else { return Array(repeating: Placement(), count: count) }
         var random = TrainerRandom(seed: seed &+ UInt64(epoch) &* 0x9E37_79B9_7F4A_7C15, stream: 2 &+ UInt64(batch))
-        let size = h * w * c
-        for s in 0..<count {
-            let sample = images + s * size
-            var dy = 0, dx = 0, flip = false
+        return (0..<count).map { _ in
+            var p = Placement()
             if crop > 0 {
-                dy = Int(random.next() % UInt64(2 * crop + 1)) - crop
-                dx = Int(random.next() % UInt64(2 * crop + 1)) - crop
+                p.dy = Int(random.next() % UInt64(2 * crop + 1)) - crop
+                p.dx = Int(random.next() % UInt64(2 * crop + 1)) - crop
             }
-            if hflip { flip = random.next() >> 63 == 1 }
-            scratch.update(from: sample, count: size)
-            for y in 0..<h {
-                let sy = y + dy
-                for x in 0..<w {
-                    let cx = flip ? w - 1 - x : x  // the flip mirrors the cropped window
-                    let sx = cx + dx
-                    let out = sample + (y * w + x) * c
-                    if sy < 0 || sy >= h || sx < 0 || sx >= w {
-                        for k in 0..<c { out[k] = 0 }
-                    } else {
-                        let from = scratch + (sy * w + sx) * c
-                        for k in 0..<c { out[k] = from[k] }
-                    }
+            if hflip { p.flip = random.next() >> 63 == 1 }
+            return p
+        }
+    }
+}
+
+/// Where one augmented sample comes from: output pixel (y, x) is the original's (y + dy, cx + dx), where cx is x,
+/// or w - 1 - x when `flip` mirrors the cropped window; zero where that falls outside the original.
+struct Placement: Equatable, Sendable {
+    var dy = 0, dx = 0
+    var flip = false
+
+    var isIdentity: Bool { dy == 0 && dx == 0 && !flip }
+
+    /// Writes the placed sample (h x w x c values, H,W,C order) read from `from` to `to`, converting each value
+    /// with `value`: one pass, the padding written as zeros, no copy of the original.
+    @inline(__always)
+    func copy<Value>(from: UnsafePointer<Value>, to: UnsafeMutablePointer<Float>, height h: Int, width w: Int,
+                     channels c: Int, value: (Value) -> Float) {
+        // The output columns whose source column lies inside the original: sx = x + dx, or w - 1 - x + dx.
+        let first = flip ? max(0, dx) : max(0, -dx), end = flip ? min(w, w + dx) : min(w, w - dx)
+        for y in 0..<h {
+            let row = to + y * w * c, sy = y + dy
+            guard sy >= 0, sy < h, first < end else {
+                row.update(repeating: 0, count: w * c)
+                continue
+            }
+            let source = from + sy * w * c
+            row.update(repeating: 0, count: first * c)
+            (row + end * c).update(repeating: 0, count: (w - end) * c)
+            if flip {
+                for x in first..<end {
+                    let out = row + x * c, inp = source + (w - 1 - x + dx) * c
+                    for k in 0..<c { out[k] = value(inp[k]) }
                 }
+            } else {
+                let inp = source + dx * c
+                for i in first * c..<end * c { row[i] = value(inp[i]) }
             }
         }
     }

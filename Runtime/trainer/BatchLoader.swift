@@ -1,5 +1,6 @@
 // Training batches gathered (and augmented) on a second thread: while the network computes batch b from one
 // staging buffer, batch b + 1 is gathered into the other, so gathering and augmentation cost no step time.
+// Augmentation happens inside the gather (Dataset.gather with placements): no second pass over the batch.
 import Dispatch
 
 /// Two staging buffers and the thread that fills them, for one epoch order at a time.
@@ -12,7 +13,6 @@ final class BatchLoader: @unchecked Sendable {
     let height: Int, width: Int, channels: Int
     /// The epoch's sample order; set only while no batch is being gathered.
     var order: [Int32] = []
-    private let scratch: UnsafeMutablePointer<Float>
     private let queue = DispatchQueue(label: "cnnc.batches")
     private let group = DispatchGroup()
 
@@ -25,13 +25,9 @@ final class BatchLoader: @unchecked Sendable {
         self.augmentation = augmentation
         self.seed = seed
         self.height = height; self.width = width; self.channels = channels
-        scratch = .allocate(capacity: max(data.sampleSize, 1))
     }
 
-    deinit {
-        group.wait()
-        scratch.deallocate()
-    }
+    deinit { group.wait() }
 
     /// Samples in batch `b`.
     func count(_ b: Int) -> Int { min(batch, data.count - b * batch) }
@@ -39,12 +35,13 @@ final class BatchLoader: @unchecked Sendable {
     /// Gathers batch `b` of epoch `epoch` into buffer `b % 2` on this thread.
     func load(_ b: Int, epoch: Int) {
         let buffer = buffers[b % 2], first = b * batch, count = count(b)
+        let placed = augmentation.isIdentity ? nil : PlacedBatch(
+            placements: augmentation.placements(count: count, seed: seed, epoch: epoch, batch: b + 1),
+            height: height, width: width, channels: channels)
         order.withUnsafeBufferPointer { all in
             data.gather(UnsafeBufferPointer(rebasing: all[first..<first + count]), images: buffer.images,
-                        labels: buffer.labels)
+                        labels: buffer.labels, placed: placed)
         }
-        augmentation.apply(to: buffer.images, count: count, height: height, width: width, channels: channels,
-                           scratch: scratch, seed: seed, epoch: epoch, batch: b + 1)
     }
 
     /// Starts gathering batch `b` on the loader's thread.

@@ -28,9 +28,10 @@ struct Dataset {
         return Dataset(source: source, sampleSize: sampleSize, storage: part, labels: Array(labels[range]))
     }
 
-    /// Copies the samples `indices` (positions in this data set) into `images` and `labelsOut`, back to back.
+    /// Copies the samples `indices` (positions in this data set) into `images` and `labelsOut`, back to back;
+    /// with `placed`, slot i's sample is placed as `placed.placements[i]` in the same pass (augmentation).
     func gather(_ indices: UnsafeBufferPointer<Int32>, images: UnsafeMutablePointer<Float>,
-                labels labelsOut: UnsafeMutablePointer<Int32>) {
+                labels labelsOut: UnsafeMutablePointer<Int32>, placed: PlacedBatch? = nil) {
         let size = sampleSize
         labels.withUnsafeBufferPointer { all in
             for (slot, index) in indices.enumerated() { labelsOut[slot] = all[Int(index)] }
@@ -41,17 +42,35 @@ struct Dataset {
                 for (slot, index) in indices.enumerated() {
                     let from = all.baseAddress! + Int(index) * size
                     let to = images + slot * size
-                    for i in 0..<size { to[i] = Float(from[i]) }
+                    if let placed, !placed.placements[slot].isIdentity {
+                        placed.placements[slot].copy(from: from, to: to, height: placed.height, width: placed.width,
+                                                     channels: placed.channels) { Float($0) }
+                    } else {
+                        for i in 0..<size { to[i] = Float(from[i]) }
+                    }
                 }
             }
         case .floats(let floats):
             floats.withUnsafeBufferPointer { all in
                 for (slot, index) in indices.enumerated() {
-                    (images + slot * size).update(from: all.baseAddress! + Int(index) * size, count: size)
+                    let from = all.baseAddress! + Int(index) * size
+                    let to = images + slot * size
+                    if let placed, !placed.placements[slot].isIdentity {
+                        placed.placements[slot].copy(from: from, to: to, height: placed.height, width: placed.width,
+                                                     channels: placed.channels) { $0 }
+                    } else {
+                        to.update(from: from, count: size)
+                    }
                 }
             }
         }
     }
+}
+
+/// A batch's augmentation as Dataset.gather applies it: one placement per slot, samples of h x w x c values.
+struct PlacedBatch {
+    let placements: [Placement]
+    let height: Int, width: Int, channels: Int
 }
 
 /// The training set and the optional test set.

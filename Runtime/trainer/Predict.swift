@@ -1,7 +1,8 @@
 // The predict tool: load a checkpoint into a `Model` (Model.swift), classify image files (PNG, PGM) or a labelled
 // data set read by the trainer's own readers, and print each input's top classes, and the accuracy when the data has
 // labels: the same count of right answers the trainer's test evaluation makes (TrainableNetwork.evaluate).
-// Exit status: 0, 1 for an error (one `error: ...` line), 64 for a wrong command line. The generated predict
+// Exit status (CommandLineConventions.swift): 0, 1 for an error (one `error: ...` line), 64 for a wrong command
+// line. The generated predict
 // main.swift calls `predictorMain(Network.self)` through Library.swift; this file names no generated type.
 import Foundation
 #if canImport(Glibc)
@@ -144,7 +145,11 @@ func runPredictor<N: TrainableNetwork>(_: N.Type, _ arguments: [String]) -> Int3
         let options = try parsePredictOptions(arguments, classes: info.classes)
         if options.help {
             Console.out(predictUsageText(info))
-            return 0
+            return ExitStatus.success
+        }
+        if options.version {
+            Console.out(versionLine(tool: "predict", info) + "\n")
+            return ExitStatus.success
         }
         let load = options.loadPath!
         guard FileManager.default.fileExists(atPath: load) else { throw RuntimeError("--load \(load): no such file") }
@@ -178,17 +183,17 @@ func runPredictor<N: TrainableNetwork>(_: N.Type, _ arguments: [String]) -> Int3
         let (out, err) = printer.footer(correct: correct, count: count)
         Console.out(out)
         Console.err(err)
-        return 0
+        return ExitStatus.success
     } catch let error as UsageError {
         Console.err("error: \(error.message)\n")
-        return 64
+        return ExitStatus.usage
     } catch let error as RuntimeError {
         Console.err("error: \(error.message)\n")
     } catch {
         let text = String(describing: error).split(whereSeparator: \.isNewline).joined(separator: " ")
         Console.err("error: \(text)\n")
     }
-    return 1
+    return ExitStatus.failure
 }
 
 /// The predict process: runs network `N` with the command line's arguments and exits with its status.

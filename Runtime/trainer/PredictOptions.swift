@@ -1,5 +1,6 @@
 // The predict tool's command line: `predict --load W.safetensors [--data PATH | IMAGE ...] [--top K] [--format F]`.
-// A wrong command line is a `UsageError` (exit status 64, as sysexits' EX_USAGE); everything else a RuntimeError.
+// A wrong command line is a `UsageError` (exit status 64, CommandLineConventions.swift); everything else a
+// RuntimeError (exit status 1).
 
 /// How predictions are printed.
 enum PredictFormat: String, CaseIterable {
@@ -22,11 +23,7 @@ struct PredictOptions {
     var threads = 1
     var device: Int? = nil
     var help = false
-}
-
-/// A command line the tool cannot run: one line, exit status 64.
-struct UsageError: Error {
-    let message: String
+    var version = false
 }
 
 /// The options predict takes: name, value placeholder (nil for a flag) and help.
@@ -40,6 +37,7 @@ private let predictOptionTable: [(name: String, value: String?, help: String)] =
     ("--batch", "N", "images per forward pass (default 64)"),
     ("--threads", "N", "worker threads (default 1)"),
     ("--device", "N", "run on device N of train --list-devices (default: the best one)"),
+    ("--version", nil, "print the network's name and the cnnc that generated it"),
     ("--help", nil, "show this help"),
 ]
 
@@ -58,7 +56,7 @@ func predictUsageText(_ info: NetworkInfo) -> String {
         let left = option.name + (option.value.map { " " + $0 } ?? "")
         lines.append("  " + left.padding(toLength: width + 2, withPad: " ", startingAt: 0) + option.help)
     }
-    return lines.joined(separator: "\n") + "\n"
+    return lines.joined(separator: "\n") + "\n\n" + ExitStatus.helpText(interruptible: false)
 }
 
 /// Parses predict's arguments (without the program name) for a network of `classes` classes.
@@ -66,7 +64,7 @@ func parsePredictOptions(_ arguments: [String], classes: Int) throws -> PredictO
     var options = PredictOptions()
     func number(_ name: String, _ text: String, atMost maximum: Int, atLeast minimum: Int = 1) throws -> Int {
         do { return try wholeNumber(name, text, atLeast: minimum, atMost: maximum) } catch let e as RuntimeError {
-            throw UsageError(message: e.message)
+            throw UsageError(e.message)
         }
     }
     var i = 0
@@ -76,7 +74,7 @@ func parsePredictOptions(_ arguments: [String], classes: Int) throws -> PredictO
         if argument == "-h" { options.help = true; continue }
         guard argument.hasPrefix("--"), argument.count > 2 else {
             guard !argument.hasPrefix("-") || argument == "-" else {
-                throw UsageError(message: "unknown option \(argument); see --help")
+                throw UsageError("unknown option \(argument); see --help")
             }
             options.images.append(argument)
             continue
@@ -89,11 +87,11 @@ func parsePredictOptions(_ arguments: [String], classes: Int) throws -> PredictO
         guard let option = predictOptionTable.first(where: { $0.name == name }) else {
             let nearest = predictOptionTable.min { editDistance($0.name, name) < editDistance($1.name, name) }!
             let close = editDistance(nearest.name, name) <= max(2, name.count / 3)
-            throw UsageError(message: "unknown option \(name)" + (close ? "; did you mean \(nearest.name)?" : "; see --help"))
+            throw UsageError("unknown option \(name)" + (close ? "; did you mean \(nearest.name)?" : "; see --help"))
         }
         guard let placeholder = option.value else {
-            guard inline == nil else { throw UsageError(message: "\(name) takes no value") }
-            options.help = true
+            guard inline == nil else { throw UsageError("\(name) takes no value") }
+            if name == "--version" { options.version = true } else { options.help = true }
             continue
         }
         let value: String
@@ -101,19 +99,19 @@ func parsePredictOptions(_ arguments: [String], classes: Int) throws -> PredictO
             value = inline
         } else {
             guard i < arguments.count, !arguments[i].hasPrefix("--") else {
-                throw UsageError(message: "\(name) needs a value (\(name) \(placeholder))")
+                throw UsageError("\(name) needs a value (\(name) \(placeholder))")
             }
             value = arguments[i]
             i += 1
         }
-        guard !value.isEmpty else { throw UsageError(message: "\(name) needs a non-empty value (\(name) \(placeholder))") }
+        guard !value.isEmpty else { throw UsageError("\(name) needs a non-empty value (\(name) \(placeholder))") }
         switch name {
         case "--load": options.loadPath = value
         case "--data": options.dataPath = value
         case "--top": options.top = try number(name, value, atMost: classes)
         case "--format":
             guard let format = PredictFormat(rawValue: value) else {
-                throw UsageError(message: "--format \(value): expected one of "
+                throw UsageError("--format \(value): expected one of "
                     + PredictFormat.allCases.map(\.rawValue).joined(separator: ", "))
             }
             options.format = format
@@ -122,13 +120,13 @@ func parsePredictOptions(_ arguments: [String], classes: Int) throws -> PredictO
         default: options.device = try number(name, value, atMost: Int.max, atLeast: 0)
         }
     }
-    if options.help { return options }
-    guard options.loadPath != nil else { throw UsageError(message: "no weights: give --load W.safetensors (see --help)") }
+    if options.help || options.version { return options }
+    guard options.loadPath != nil else { throw UsageError("no weights: give --load W.safetensors (see --help)") }
     if options.dataPath != nil && !options.images.isEmpty {
-        throw UsageError(message: "give either --data PATH or image files, not both")
+        throw UsageError("give either --data PATH or image files, not both")
     }
     guard options.dataPath != nil || !options.images.isEmpty else {
-        throw UsageError(message: "nothing to classify: give --data PATH or image files (see --help)")
+        throw UsageError("nothing to classify: give --data PATH or image files (see --help)")
     }
     return options
 }

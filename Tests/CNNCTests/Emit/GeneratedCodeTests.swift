@@ -48,6 +48,24 @@ struct GeneratedCodeTests {
         }
     }
 
+    /// Generated code reads like a hand-written file: no `for` loop with constant bounds that runs once (a loop over
+    /// 16 channels 16 at a time is a constant), and no line over 120 characters.
+    @Test("generated C has no loop that runs once and no line over 120 characters", arguments: examples)
+    func readable(_ example: String) throws {
+        let package = try generate(example)
+        let loop = /for \(int (\w+) = (\d+); (\w+) < (\d+); (\w+) (\+\+|\+= (\d+))\)/
+        for file in ["Sources/Kernels/kernels.c", "Sources/Kernels/include/kernels.h"] {
+            let text = try #require(package.files[file])
+            for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                #expect(line.count <= 120, "\(example) \(file):\(number + 1) has \(line.count) characters")
+                for match in line.matches(of: loop) where match.1 == match.3 && match.1 == match.5 {
+                    let start = Int(match.2)!, end = Int(match.4)!, step = match.7.map { Int($0)! } ?? 1
+                    #expect(end - start > step, "\(example) \(file):\(number + 1) runs once: \(line)")
+                }
+            }
+        }
+    }
+
     /// The kernel file's own exp and tanh (vectorizable stand-ins for libm's) against libm in double precision over
     /// [-100, 100] and at the special values: within 1e-6 relative (3e-7 and 4e-7 by construction), NaN kept.
     @Test("the kernels' exp and tanh match libm")

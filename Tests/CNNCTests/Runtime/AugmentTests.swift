@@ -29,15 +29,46 @@ struct AugmentTests {
         return out
     }
 
-    static func augmented(_ a: Augmentation, count: Int, epoch: Int = 1, batch: Int = 1, seed: UInt64 = 9) -> [Float] {
-        var values = samples(count)
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: h * w * c)
-        defer { scratch.deallocate() }
-        values.withUnsafeMutableBufferPointer {
-            a.apply(to: $0.baseAddress!, count: count, height: h, width: w, channels: c, scratch: scratch, seed: seed,
-                    epoch: epoch, batch: batch)
+    /// `count` samples gathered as the trainer's batch loader gathers batch `batch` of epoch `epoch` with `a`.
+    static func augmented(_ a: Augmentation, count: Int, epoch: Int = 1, batch: Int = 1, seed: UInt64 = 9,
+                          bytes: Bool = false) -> [Float] {
+        let values = samples(count)
+        let data = Dataset(source: "test", sampleSize: h * w * c,
+                           storage: bytes ? .bytes(values.map { UInt8(Int($0) % 251) }) : .floats(values),
+                           labels: Array(repeating: 0, count: count))
+        let placed = PlacedBatch(placements: a.placements(count: count, seed: seed, epoch: epoch, batch: batch),
+                                 height: h, width: w, channels: c)
+        var out = [Float](repeating: .nan, count: count * h * w * c), labels = [Int32](repeating: 0, count: count)
+        let order = (0..<Int32(count)).map { $0 }
+        order.withUnsafeBufferPointer { indices in
+            data.gather(indices, images: &out, labels: &labels, placed: placed)
         }
-        return values
+        return out
+    }
+
+    @Test("a placement writes exactly the shifted, mirrored window, for every offset, even past the edges")
+    func placements() {
+        let original = Self.samples(1), size = Self.h * Self.w * Self.c
+        for dy in -7...7 {
+            for dx in -7...7 {
+                for flip in [false, true] {
+                    var out = [Float](repeating: .nan, count: size)
+                    original.withUnsafeBufferPointer { from in
+                        Placement(dy: dy, dx: dx, flip: flip).copy(from: from.baseAddress!, to: &out, height: Self.h,
+                                                                   width: Self.w, channels: Self.c) { $0 }
+                    }
+                    #expect(out == Self.expected(original[...], dy: dy, dx: dx, flip: flip), "\(dy) \(dx) \(flip)")
+                }
+            }
+        }
+    }
+
+    @Test("byte samples (IDX) are placed as float samples are")
+    func bytes() {
+        let a = Augmentation(hflip: true, crop: 2)
+        let fromBytes = Self.augmented(a, count: 50, bytes: true)
+        let fromFloats = Self.augmented(a, count: 50).map { Float(Int($0) % 251) }
+        #expect(fromBytes == fromFloats)
     }
 
     @Test("each sample is one padded window, mirrored or not; offsets and flips all occur")
@@ -85,7 +116,7 @@ struct AugmentTests {
         #expect(try parse("crop=2") == Augmentation(crop: 2))
         #expect(try parse("crop=3,hflip") == Augmentation(hflip: true, crop: 3))
         for bad in ["flip", "crop=0", "crop=-1", "hflip,hflip", "hflip,", "crop=x"] {
-            #expect(throws: RuntimeError.self, "\(bad)") { try parse(bad) }
+            #expect(throws: UsageError.self, "\(bad)") { try parse(bad) }
         }
     }
 

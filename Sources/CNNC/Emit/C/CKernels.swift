@@ -94,6 +94,7 @@ struct CKernels {
                     singlePassWeightGradient(&c, g, filters: oc, window: w, taps: taps)
                 }
             case let .perSample(inputGradient, weightGradient):
+                if g.activation == nil { c.line("(void)out;") }
                 if inputGradient.transposesWeights { transposedWeights(&c, g, filters: oc, window: w) }
                 c.line("// one sample at a time through the prologue and the input gradient, "
                        + "so that its gradient stays in cache")
@@ -108,8 +109,9 @@ struct CKernels {
     }
 
     /// The fused backward prologue: dz = dout * activation'(out) in place, and the bias gradients.
+    /// Inside a loop over samples (`sample`), the caller says `(void)out;` before the loop where it is unused.
     func prologue(_ c: inout CodeWriter, _ g: FusedGroup, spatial: Int, channels: Int, sample: String? = nil) {
-        if g.activation == nil { c.line("(void)out;") }
+        if g.activation == nil && sample == nil { c.line("(void)out;") }
         if g.activation == nil && g.biases.isEmpty { return }
         c.line("// prologue: \(g.activation.map { "\($0.description) gradient, " } ?? "")bias gradients")
         let loops = sample == nil ? "for (int n = n0; n < n1; n++) SCALAR_LOOP for (int p = 0; p < \(spatial); p++)"

@@ -45,14 +45,16 @@ public enum CPUTarget {
         return GeneratedPackage(name: net.name, files: files)
     }
 
-    /// The template holes that name the network and its source file: the name and the file's last path
-    /// component as Swift string literals and as comment text (never the user's path, never unescaped).
-    /// `holes` picks the ones a template has.
-    static func provenance(_ net: Network, _ holes: Set<String> = ["nameLiteral", "nameComment", "sourceLiteral", "sourceComment"])
+    /// The template holes that name the network, its source file and the cnnc that generated it: the name and the
+    /// file's last path component as Swift string literals and as comment text (never the user's path, never
+    /// unescaped), and `CNNCVersion.current` as a Swift string literal. `holes` picks the ones a template has.
+    static func provenance(_ net: Network, _ holes: Set<String> = ["nameLiteral", "nameComment", "sourceLiteral", "sourceComment",
+                                                                   "cnncVersionLiteral"])
         -> [String: String] {
         let source = (net.sourceFile as NSString).lastPathComponent
         return ["nameLiteral": Spelling.swiftString(net.name), "nameComment": Spelling.comment(net.name),
-                "sourceLiteral": Spelling.swiftString(source), "sourceComment": Spelling.comment(source)]
+                "sourceLiteral": Spelling.swiftString(source), "sourceComment": Spelling.comment(source),
+                "cnncVersionLiteral": Spelling.swiftString(CNNCVersion.current)]
             .filter { holes.contains($0.key) }
     }
 
