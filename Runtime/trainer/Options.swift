@@ -63,7 +63,7 @@ private struct OptionDefinition: Sendable {
     let apply: @Sendable (inout Options, String) throws -> Void
 }
 
-private func wholeNumber(_ option: String, _ text: String, atLeast minimum: Int, atMost maximum: Int = Int.max) throws -> Int {
+func wholeNumber(_ option: String, _ text: String, atLeast minimum: Int, atMost maximum: Int = Int.max) throws -> Int {
     guard let n = Int(text) else { throw RuntimeError("\(option) \(text): not a whole number") }
     guard n >= minimum else { throw RuntimeError("\(option) \(text): must be at least \(minimum)") }
     guard n <= maximum else { throw RuntimeError("\(option) \(text): must be at most \(maximum)") }
@@ -118,8 +118,8 @@ private func resolveOptimizer(_ options: inout Options, defaults: TrainingDefaul
 }
 
 /// As `Limits.maxBatch` in cnnc: the generated code's size arithmetic was checked for batches up to this.
-private let maximumBatch = 1_000_000
-private let maximumThreads = 1024
+let maximumBatch = 1_000_000
+let maximumThreads = 1024
 
 /// Every option, its help naming the network's `defaults`.
 private func optionDefinitions(_ defaults: TrainingDefaults) -> [OptionDefinition] { [
@@ -300,7 +300,7 @@ func usageText(_ info: NetworkInfo) -> String {
 }
 
 /// Edit distance, for suggesting the option the user probably meant.
-private func editDistance(_ a: String, _ b: String) -> Int {
+func editDistance(_ a: String, _ b: String) -> Int {
     let x = Array(a.utf8), y = Array(b.utf8)
     var previous = Array(0...y.count)
     for (i, xi) in x.enumerated() {
