@@ -102,7 +102,11 @@ struct CKernels {
                     prologue(&c, g, spatial: o.h * o.w, channels: oc, sample: "n")
                     self.inputGradient(&c, g, filters: oc, window: w, inputGradient)
                 }
-                blockedWeightGradient(&c, g, filters: oc, window: w, weightGradient)
+                if weightGradient.sharedTaps > 1 {
+                    rowWeightGradient(&c, g, filters: oc, window: w, weightGradient)
+                } else {
+                    blockedWeightGradient(&c, g, filters: oc, window: w, weightGradient)
+                }
             }
         }
         return c.text
