@@ -10,14 +10,21 @@ import Darwin
 /// one `error: ...` line on stderr and exits with status 1.
 struct RuntimeError: Error, CustomStringConvertible {
     let message: String
-    init(_ message: String) { self.message = message }
+    /// The exit status: 1, or 64 (EX_USAGE) for a command line that cannot run at all (a batch the ranks cannot share).
+    var status: Int32 = 1
+    init(_ message: String, status: Int32 = 1) {
+        self.message = message
+        self.status = status
+    }
     var description: String { message }
 }
 
 /// Unbuffered output straight to a file descriptor (so progress, summaries and errors interleave in order).
 enum Console {
-    static func out(_ text: String) { emit(text, to: 1) }
-    static func err(_ text: String) { emit(text, to: 2) }
+    /// Set on every MPI rank but 0, which alone prints; errors still reach stderr (Team.reportFailure).
+    static var muted = false
+    static func out(_ text: String) { if !muted { emit(text, to: 1) } }
+    static func err(_ text: String) { if !muted { emit(text, to: 2) } }
 
     static func emit(_ text: String, to fd: Int32) {
         let bytes = Array(text.utf8)

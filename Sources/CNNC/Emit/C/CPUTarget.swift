@@ -16,16 +16,20 @@ public enum CPUTarget {
     public static let cFlags = ["-O3", "-march=native", "-mprefer-vector-width=512", "-ffp-contract=fast", "-fno-math-errno", "-fno-trapping-math",
                                 "-fassociative-math", "-fno-signed-zeros", "-Wall", "-Wextra"]
 
-    public static func generate(_ c: Compilation) throws -> GeneratedPackage {
+    /// `distributed`: a trainer that also runs as the ranks of an `mpirun` job (`cnnc compile --distributed mpi`),
+    /// linking Open MPI; otherwise the package needs nothing but the toolchain, zlib and libpng.
+    public static func generate(_ c: Compilation, distributed: Bool = false) throws -> GeneratedPackage {
         let plan = c.plan
         let net = c.network
         guard let last = plan.groups.last, last.op == .softmax else {
             throw CompileError("\(net.sourceFile): error: training needs 'softmax' as the last layer (cross-entropy is computed on it)")
         }
+        if distributed { try Distributed.check(net) }
         let emitter = CEmitter(plan: plan)
         var files: [String: String] = [:]
         files["Package.swift"] = try Template.fill("cpu/Package.swift.template", provenance(net, packageHoles).merging([
             "cflags": "[" + cFlags.map(Spelling.swiftString).joined(separator: ", ") + "]",
+            "mpiTarget": distributed ? Distributed.packageTarget : "", "mpiDependency": distributed ? Distributed.dependency : "",
         ]) { $1 })
         // The plan as `cnnc plan` prints it, naming the source file but not the user's path to it.
         var shown = plan
@@ -41,7 +45,7 @@ public enum CPUTarget {
         for path in ["Sources/Kernels/kernels.c", "Sources/Kernels/include/kernels.h", "Sources/train/Network.swift"] {
             files[path] = LineWrap.wrap(files[path]!)
         }
-        try addRuntime(to: &files, net)
+        try addRuntime(to: &files, net, distributed: distributed)
         return GeneratedPackage(name: net.name, files: files)
     }
 
@@ -68,11 +72,13 @@ public enum CPUTarget {
 
     /// The shared runtime (Runtime/trainer) and the zlib module, copied verbatim, and main.swift, which runs the
     /// runtime with the package's `Network`.
-    static func addRuntime(to files: inout [String: String], _ net: Network) throws {
+    static func addRuntime(to files: inout [String: String], _ net: Network, distributed: Bool = false) throws {
         for (name, text) in try RuntimeFiles.files(in: "trainer") { files["Sources/train/" + name] = text }
         for (name, text) in try RuntimeFiles.files(in: "czlib") { files["Sources/CZlib/" + name] = text }
         for (name, text) in try RuntimeFiles.files(in: "cpng") { files["Sources/CPNG/" + name] = text }
-        files["Sources/train/main.swift"] = try Template.fill("main.swift.template", provenance(net, ["nameComment", "sourceComment"]))
+        if distributed { try Distributed.addRuntime(to: &files) }
+        files["Sources/train/main.swift"] = try Template.fill("main.swift.template", provenance(net, ["nameComment", "sourceComment"])
+            .merging(["team": distributed ? Distributed.teamArgument : ""]) { $1 })
     }
 
     static func networkSwift(_ c: Compilation, emitter: CEmitter, classes: Int) throws -> String {

@@ -1,0 +1,142 @@
+// Data parallelism with the same bits for any number of ranks. A global batch of n samples is cut into `chunks`
+// equal contiguous chunks (chunk c is samples n*c/chunks ..< n*(c+1)/chunks), and each rank computes
+// `chunks / ranks` consecutive ones, one `computeGradients` call each. Every chunk's gradient is thus computed by
+// the same calls on the same samples whatever the number of ranks; the chunks' gradients are gathered on every
+// rank (one MPI_Allgather of the flat buffers) and added in chunk order, each weighted by its share of the batch,
+// so 1, 2 or 4 ranks with the same --chunks produce the same sum and the same update, bit for bit. (MPI_Allreduce
+// would add in an order MPI chooses.) A chunk's gradient is the mean over its samples; weighting it by
+// (chunk size / n) makes the sum the batch mean. It is not the bits of one process on whole batches: its threads
+// add per-thread partial sums for some parameters but reduce others (a large dense weight) over the whole batch
+// in one kernel, so the order of additions differs; --chunks 1 in one process is exactly that trainer.
+//
+// What it costs: each rank receives (chunks - chunks/ranks) gradient buffers per step instead of an allreduce's
+// about one, and adds `chunks` buffers; for mnist002 (~0.4 M parameters, 1.6 MB) that is a few milliseconds.
+
+/// How a batch is shared: `chunks` chunks, `chunks / ranks` consecutive ones per rank.
+struct BatchSplit: Equatable {
+    let chunks: Int
+    let ranks: Int
+    let rank: Int
+
+    var chunksPerRank: Int { chunks / ranks }
+    /// Samples of chunk `c` of a batch of `n`.
+    func chunk(_ c: Int, of n: Int) -> Range<Int> { n * c / chunks ..< n * (c + 1) / chunks }
+    /// This rank's samples of a batch of `n`: its chunks, one contiguous range (n*r/ranks is n*(r*k)/(ranks*k)).
+    func share(of n: Int) -> Range<Int> { n * rank / ranks ..< n * (rank + 1) / ranks }
+    /// The most samples one chunk of a batch of `batch` holds.
+    func largestChunk(_ batch: Int) -> Int { (batch + chunks - 1) / chunks }
+    /// The most samples one rank's share of a batch of `batch` holds.
+    func largestShare(_ batch: Int) -> Int { (batch + ranks - 1) / ranks }
+}
+
+/// One training step's gradient over a global batch, computed in chunks by the team's ranks and combined in
+/// chunk order into `network.gradients`, where `applyUpdate` finds it.
+final class DataParallelStep<N: TrainableNetwork> {
+    let network: N
+    let team: Team
+    let split: BatchSplit
+    let sampleSize: Int
+    private let parameterCount: Int
+    private var mine: [Float]
+    private var all: [Float]
+    private var figures: [Double]
+    private var allFigures: [Double]
+
+    init(network: N, team: Team, split: BatchSplit, sampleSize: Int) {
+        self.network = network
+        self.team = team
+        self.split = split
+        self.sampleSize = sampleSize
+        parameterCount = N.info.parameterCount
+        mine = [Float](repeating: 0, count: split.chunksPerRank * parameterCount)
+        all = [Float](repeating: 0, count: split.chunks * parameterCount)
+        figures = [Double](repeating: 0, count: 2 * split.chunksPerRank + 1)
+        allFigures = [Double](repeating: 0, count: (2 * split.chunksPerRank + 1) * split.ranks)
+    }
+
+    /// Bytes each rank receives per step (the gradient chunks of the other ranks), for the README's projection.
+    var bytesReceivedPerStep: Int { (split.chunks - split.chunksPerRank) * parameterCount * 4 }
+
+    /// Forward and backward on this rank's chunks of a global batch of `count` samples (`images` and `labels`
+    /// hold the rank's share, `split.share(of: count)`, from its first sample). Returns the whole batch's loss and
+    /// hits, and the largest signal number any rank has received (0: none), so that all ranks stop together.
+    func computeGradients(images: UnsafePointer<Float>, labels: UnsafePointer<Int32>, count: Int,
+                          signal: Int32) -> (result: StepResult, signal: Int32) {
+        let p = parameterCount, first = split.share(of: count).lowerBound
+        mine.withUnsafeMutableBufferPointer { mine in
+            for local in 0..<split.chunksPerRank {
+                let samples = split.chunk(split.rank * split.chunksPerRank + local, of: count)
+                let slot = mine.baseAddress! + local * p
+                guard !samples.isEmpty else {  // a last batch smaller than the chunk count
+                    slot.update(repeating: 0, count: p)
+                    figures[2 * local] = 0
+                    figures[2 * local + 1] = 0
+                    continue
+                }
+                let offset = samples.lowerBound - first
+                let result = network.computeGradients(images: images + offset * sampleSize, labels: labels + offset,
+                                                      count: samples.count)
+                network.synchronizeParameters()  // the threads' sums added into `gradients`
+                slot.update(from: network.gradients, count: p)
+                figures[2 * local] = result.lossSum
+                figures[2 * local + 1] = Double(result.correct)
+            }
+        }
+        figures[2 * split.chunksPerRank] = Double(signal)
+        mine.withUnsafeBufferPointer { m in
+            all.withUnsafeMutableBufferPointer { team.allGather(m.baseAddress!, count: m.count, into: $0.baseAddress!) }
+        }
+        figures.withUnsafeBufferPointer { f in
+            allFigures.withUnsafeMutableBufferPointer { team.allGather(f.baseAddress!, count: f.count, into: $0.baseAddress!) }
+        }
+        // The ranks' chunks lie in `all` in chunk order (rank r's are chunks r*k ..< (r+1)*k).
+        let weights = (0..<split.chunks).map { Float(split.chunk($0, of: count).count) / Float(count) }
+        let gradients = network.gradients
+        all.withUnsafeBufferPointer { all in
+            let base = all.baseAddress!
+            for i in 0..<p { gradients[i] = 0 }
+            for c in 0..<split.chunks {
+                let chunk = base + c * p, w = weights[c]
+                for i in 0..<p { gradients[i] += chunk[i] * w }
+            }
+        }
+        var lossSum = 0.0, correct = 0, stop: Int32 = 0
+        let stride = 2 * split.chunksPerRank + 1
+        for r in 0..<split.ranks {
+            for local in 0..<split.chunksPerRank {
+                lossSum += allFigures[r * stride + 2 * local]
+                correct += Int(allFigures[r * stride + 2 * local + 1])
+            }
+            stop = max(stop, Int32(allFigures[r * stride + stride - 1]))
+        }
+        return (StepResult(lossSum: lossSum, correct: correct), stop)
+    }
+
+    /// Loss sum and hits over `set`, split across the ranks in units of `unit` samples (unit j goes to rank
+    /// j % ranks) and added in unit order: the same figures for every number of ranks with the same unit.
+    func evaluate(_ set: Dataset, staging: StagingBuffer, unit: Int) -> (lossSum: Double, correct: Int) {
+        let units = (set.count + unit - 1) / unit
+        let perRank = (units + split.ranks - 1) / split.ranks
+        var mine = [Double](repeating: 0, count: 2 * perRank)
+        for k in 0..<perRank {
+            let j = split.rank + k * split.ranks
+            guard j < units else { break }
+            let start = j * unit, count = min(unit, set.count - start)
+            staging.gatherInOrder(set, start: start, count: count)
+            let result = network.evaluate(images: staging.images, labels: staging.labels, count: count)
+            mine[2 * k] = result.lossSum
+            mine[2 * k + 1] = Double(result.correct)
+        }
+        var all = [Double](repeating: 0, count: 2 * perRank * split.ranks)
+        mine.withUnsafeBufferPointer { m in
+            all.withUnsafeMutableBufferPointer { team.allGather(m.baseAddress!, count: m.count, into: $0.baseAddress!) }
+        }
+        var lossSum = 0.0, correct = 0
+        for j in 0..<units {
+            let at = (j % split.ranks) * 2 * perRank + 2 * (j / split.ranks)
+            lossSum += all[at]
+            correct += Int(all[at + 1])
+        }
+        return (lossSum, correct)
+    }
+}
