@@ -9,6 +9,10 @@
 // add per-thread partial sums for some parameters but reduce others (a large dense weight) over the whole batch
 // in one kernel, so the order of additions differs; --chunks 1 in one process is exactly that trainer.
 //
+// Dropout's masks are keyed by (seed, counter) and the sample's place in the call: the counter of chunk c of
+// step s is set to s * chunks + c before its call, so every chunk draws the same masks for any number of ranks
+// (other masks than one process on whole batches draws, as good), and a checkpoint's mask_step is steps * chunks.
+//
 // What it costs: each rank receives (chunks - chunks/ranks) gradient buffers per step instead of an allreduce's
 // about one, and adds `chunks` buffers; for mnist002 (~0.4 M parameters, 1.6 MB) that is a few milliseconds.
 
@@ -60,7 +64,8 @@ final class DataParallelStep<N: TrainableNetwork> {
     /// Forward and backward on this rank's chunks of a global batch of `count` samples (`images` and `labels`
     /// hold the rank's share, `split.share(of: count)`, from its first sample). Returns the whole batch's loss and
     /// hits, and the largest signal number any rank has received (0: none), so that all ranks stop together.
-    func computeGradients(images: UnsafePointer<Float>, labels: UnsafePointer<Int32>, count: Int,
+    /// `step`: the steps taken before this one (it keys dropout's masks).
+    func computeGradients(images: UnsafePointer<Float>, labels: UnsafePointer<Int32>, count: Int, step: Int,
                           signal: Int32) -> (result: StepResult, signal: Int32) {
         let p = parameterCount, first = split.share(of: count).lowerBound
         mine.withUnsafeMutableBufferPointer { mine in
@@ -74,6 +79,7 @@ final class DataParallelStep<N: TrainableNetwork> {
                     continue
                 }
                 let offset = samples.lowerBound - first
+                keyMasks(step * split.chunks + split.rank * split.chunksPerRank + local)
                 let result = network.computeGradients(images: images + offset * sampleSize, labels: labels + offset,
                                                       count: samples.count)
                 network.synchronizeParameters()  // the threads' sums added into `gradients`
@@ -82,6 +88,7 @@ final class DataParallelStep<N: TrainableNetwork> {
                 figures[2 * local + 1] = Double(result.correct)
             }
         }
+        keyMasks((step + 1) * split.chunks)  // what a checkpoint saves: the same for any number of ranks
         figures[2 * split.chunksPerRank] = Double(signal)
         mine.withUnsafeBufferPointer { m in
             all.withUnsafeMutableBufferPointer { team.allGather(m.baseAddress!, count: m.count, into: $0.baseAddress!) }
@@ -110,6 +117,11 @@ final class DataParallelStep<N: TrainableNetwork> {
             stop = max(stop, Int32(allFigures[r * stride + stride - 1]))
         }
         return (StepResult(lossSum: lossSum, correct: correct), stop)
+    }
+
+    /// Sets the counter dropout's masks are keyed by (the network's `mask_step`), its other state untouched.
+    private func keyMasks(_ counter: Int) {
+        network.restoreTrainingState(TrainingState(arrays: [], counters: [("mask_step", Int64(counter))]))
     }
 
     /// Loss sum and hits over `set`, split across the ranks in units of `unit` samples (unit j goes to rank

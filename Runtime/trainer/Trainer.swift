@@ -171,7 +171,8 @@ final class Trainer<N: TrainableNetwork> {
                 let result: StepResult
                 if let step {
                     (result, agreedSignal) = step.computeGradients(images: current.images, labels: current.labels,
-                                                                   count: count, signal: Interruption.signal ?? 0)
+                                                                   count: count, step: steps,
+                                                                   signal: Interruption.signal ?? 0)
                 } else {
                     result = network.computeGradients(images: current.images, labels: current.labels, count: count)
                 }

@@ -133,7 +133,7 @@ func batchSplit(_ options: Options, info: NetworkInfo, team: Team) throws -> Bat
     guard team.size > 1 || (options.chunks ?? 1) > 1 else { return nil }
     let ranks = team.size, chunks = options.chunks ?? ranks
     if options.help || options.listDevices { return BatchSplit(chunks: chunks, ranks: ranks, rank: team.rank) }
-    guard info.target == "cpu" else {
+    guard info.target != "vulkan" else {  // the Vulkan network's gradients live on the device
         throw RuntimeError("--chunks and mpirun need the cpu target; this is the \(info.target) trainer", status: 64)
     }
     guard chunks % ranks == 0 else {
@@ -147,6 +147,10 @@ func batchSplit(_ options: Options, info: NetworkInfo, team: Team) throws -> Bat
     }
     if options.dumpGradientsPath != nil {
         throw RuntimeError("--dump-gradients runs in one process without --chunks", status: 64)
+    }
+    if let norm = info.parameters.first(where: { $0.buffer }) {  // batchnorm's running statistics
+        throw RuntimeError("--chunks and mpirun cannot train \(info.name) yet: its batch statistics (\(norm.name)) would "
+            + "be each chunk's, not the batch's", status: 64)
     }
     return BatchSplit(chunks: chunks, ranks: ranks, rank: team.rank)
 }

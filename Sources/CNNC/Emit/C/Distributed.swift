@@ -19,12 +19,11 @@ enum Distributed {
     }
 
     /// Layers whose training the ranks cannot yet share exactly: batchnorm's batch statistics would have to be
-    /// gathered across the ranks inside the forward pass, and dropout's masks are keyed by the sample's place in
-    /// the batch passed to the network (a chunk's, not the global batch's) and by the number of those calls.
+    /// gathered across the ranks inside the forward pass (the trainer refuses --chunks for them too).
     static func check(_ net: Network) throws {
         for layer in net.layers {
             switch layer.op {
-            case .batchnorm, .dropout:
+            case .batchnorm:
                 throw CompileError("\(layer.location): error: --distributed mpi does not support '\(layer.op.keyword)' "
                     + "layers yet: the ranks would not compute what one process does")
             default: continue
