@@ -51,6 +51,11 @@ final class MPITeam: Team {
         MPI_Allgather(mine, n, cnnc_mpi_double(), all, n, cnnc_mpi_double(), cnnc_mpi_world())
     }
 
+    func allToAll(_ mine: UnsafePointer<Float>, count: Int, into all: UnsafeMutablePointer<Float>) {
+        let n = mpiCount(count)
+        MPI_Alltoall(mine, n, cnnc_mpi_float(), all, n, cnnc_mpi_float(), cnnc_mpi_world())
+    }
+
     func abort(status: Int32) -> Never {
         MPI_Abort(cnnc_mpi_world(), status)
         exit(status)

@@ -1,10 +1,12 @@
 // Data parallelism with the same bits for any number of ranks. A global batch of n samples is cut into `chunks`
 // equal contiguous chunks (chunk c is samples n*c/chunks ..< n*(c+1)/chunks), and each rank computes
 // `chunks / ranks` consecutive ones, one `computeGradients` call each. Every chunk's gradient is thus computed by
-// the same calls on the same samples whatever the number of ranks; the chunks' gradients are gathered on every
-// rank (one MPI_Allgather of the flat buffers) and added in chunk order, each weighted by its share of the batch,
-// so 1, 2 or 4 ranks with the same --chunks produce the same sum and the same update, bit for bit. (MPI_Allreduce
-// would add in an order MPI chooses.) A chunk's gradient is the mean over its samples; weighting it by
+// the same calls on the same samples whatever the number of ranks. They are then added in chunk order, each
+// weighted by its share of the batch, by a reduce-scatter whose order is fixed here (MPI_Allreduce would add in
+// an order MPI chooses): the flat gradient is cut into one slice per rank; one MPI_Alltoall gives rank q slice q
+// of every chunk, which it adds up in chunk order; one MPI_Allgather gives every rank all the added slices. Each
+// element is the same sum, 0 + g_0*w_0 + g_1*w_1 + ..., for any number of ranks, so 1, 2 or 4 ranks with the same
+// --chunks make the same update, bit for bit. A chunk's gradient is the mean over its samples; weighting it by
 // (chunk size / n) makes the sum the batch mean. It is not the bits of one process on whole batches: its threads
 // add per-thread partial sums for some parameters but reduce others (a large dense weight) over the whole batch
 // in one kernel, so the order of additions differs; --chunks 1 in one process is exactly that trainer.
@@ -13,8 +15,10 @@
 // step s is set to s * chunks + c before its call, so every chunk draws the same masks for any number of ranks
 // (other masks than one process on whole batches draws, as good), and a checkpoint's mask_step is steps * chunks.
 //
-// What it costs: each rank receives (chunks - chunks/ranks) gradient buffers per step instead of an allreduce's
-// about one, and adds `chunks` buffers; for mnist002 (~0.4 M parameters, 1.6 MB) that is a few milliseconds.
+// What it costs: per step each rank sends and receives (ranks - 1)/ranks of (chunks/ranks + 1) gradient buffers,
+// as much as a ring allreduce moves with one chunk per rank (the default), and adds chunks/ranks buffers' worth;
+// one chunk per rank, no order is given up. More chunks per rank (for the same bits on fewer ranks) cost more
+// calls of the network on smaller batches.
 
 /// How a batch is shared: `chunks` chunks, `chunks / ranks` consecutive ones per rank.
 struct BatchSplit: Equatable {
@@ -41,7 +45,14 @@ final class DataParallelStep<N: TrainableNetwork> {
     let split: BatchSplit
     let sampleSize: Int
     private let parameterCount: Int
+    /// Parameters per slice (the last slice is padded with zeros).
+    private let slice: Int
+    /// [rank q][local chunk][slice]: this rank's chunks cut into the slices each rank adds up.
     private var mine: [Float]
+    /// [chunk][slice]: every chunk's slice of this rank, in chunk order.
+    private var received: [Float]
+    /// This rank's slice added up; then every rank's, in parameter order.
+    private var sums: [Float]
     private var all: [Float]
     private var figures: [Double]
     private var allFigures: [Double]
@@ -52,14 +63,17 @@ final class DataParallelStep<N: TrainableNetwork> {
         self.split = split
         self.sampleSize = sampleSize
         parameterCount = N.info.parameterCount
-        mine = [Float](repeating: 0, count: split.chunksPerRank * parameterCount)
-        all = [Float](repeating: 0, count: split.chunks * parameterCount)
+        slice = (parameterCount + split.ranks - 1) / split.ranks
+        mine = [Float](repeating: 0, count: split.chunks * slice)
+        received = [Float](repeating: 0, count: split.chunks * slice)
+        sums = [Float](repeating: 0, count: slice)
+        all = [Float](repeating: 0, count: split.ranks * slice)
         figures = [Double](repeating: 0, count: 2 * split.chunksPerRank + 1)
         allFigures = [Double](repeating: 0, count: (2 * split.chunksPerRank + 1) * split.ranks)
     }
 
-    /// Bytes each rank receives per step (the gradient chunks of the other ranks), for the README's projection.
-    var bytesReceivedPerStep: Int { (split.chunks - split.chunksPerRank) * parameterCount * 4 }
+    /// Bytes each rank receives per step: the other ranks' slices of its chunks, then their added slices.
+    var bytesReceivedPerStep: Int { (split.ranks - 1) * (split.chunksPerRank + 1) * slice * 4 }
 
     /// Forward and backward on this rank's chunks of a global batch of `count` samples (`images` and `labels`
     /// hold the rank's share, `split.share(of: count)`, from its first sample). Returns the whole batch's loss and
@@ -67,13 +81,14 @@ final class DataParallelStep<N: TrainableNetwork> {
     /// `step`: the steps taken before this one (it keys dropout's masks).
     func computeGradients(images: UnsafePointer<Float>, labels: UnsafePointer<Int32>, count: Int, step: Int,
                           signal: Int32) -> (result: StepResult, signal: Int32) {
-        let p = parameterCount, first = split.share(of: count).lowerBound
+        let p = parameterCount, s = slice, k = split.chunksPerRank, first = split.share(of: count).lowerBound
         mine.withUnsafeMutableBufferPointer { mine in
-            for local in 0..<split.chunksPerRank {
-                let samples = split.chunk(split.rank * split.chunksPerRank + local, of: count)
-                let slot = mine.baseAddress! + local * p
+            /// Slice q of this rank's chunk `local` goes to rank q.
+            func slot(_ q: Int, _ local: Int) -> UnsafeMutablePointer<Float> { mine.baseAddress! + (q * k + local) * s }
+            for local in 0..<k {
+                let samples = split.chunk(split.rank * k + local, of: count)
                 guard !samples.isEmpty else {  // a last batch smaller than the chunk count
-                    slot.update(repeating: 0, count: p)
+                    for q in 0..<split.ranks { slot(q, local).update(repeating: 0, count: s) }
                     figures[2 * local] = 0
                     figures[2 * local + 1] = 0
                     continue
@@ -83,7 +98,11 @@ final class DataParallelStep<N: TrainableNetwork> {
                 let result = network.computeGradients(images: images + offset * sampleSize, labels: labels + offset,
                                                       count: samples.count)
                 network.synchronizeParameters()  // the threads' sums added into `gradients`
-                slot.update(from: network.gradients, count: p)
+                for q in 0..<split.ranks {
+                    let lo = min(q * s, p), n = min(s, p - lo)
+                    slot(q, local).update(from: network.gradients + lo, count: n)
+                    (slot(q, local) + n).update(repeating: 0, count: s - n)
+                }
                 figures[2 * local] = result.lossSum
                 figures[2 * local + 1] = Double(result.correct)
             }
@@ -91,22 +110,27 @@ final class DataParallelStep<N: TrainableNetwork> {
         keyMasks((step + 1) * split.chunks)  // what a checkpoint saves: the same for any number of ranks
         figures[2 * split.chunksPerRank] = Double(signal)
         mine.withUnsafeBufferPointer { m in
-            all.withUnsafeMutableBufferPointer { team.allGather(m.baseAddress!, count: m.count, into: $0.baseAddress!) }
+            received.withUnsafeMutableBufferPointer { team.allToAll(m.baseAddress!, count: k * s, into: $0.baseAddress!) }
         }
         figures.withUnsafeBufferPointer { f in
             allFigures.withUnsafeMutableBufferPointer { team.allGather(f.baseAddress!, count: f.count, into: $0.baseAddress!) }
         }
-        // The ranks' chunks lie in `all` in chunk order (rank r's are chunks r*k ..< (r+1)*k).
+        // This rank's slice of every chunk lies in `received` in chunk order (rank r's are chunks r*k ..< (r+1)*k).
         let weights = (0..<split.chunks).map { Float(split.chunk($0, of: count).count) / Float(count) }
-        let gradients = network.gradients
-        all.withUnsafeBufferPointer { all in
-            let base = all.baseAddress!
-            for i in 0..<p { gradients[i] = 0 }
-            for c in 0..<split.chunks {
-                let chunk = base + c * p, w = weights[c]
-                for i in 0..<p { gradients[i] += chunk[i] * w }
+        received.withUnsafeBufferPointer { received in
+            sums.withUnsafeMutableBufferPointer { sums in
+                let base = received.baseAddress!, sum = sums.baseAddress!
+                for i in 0..<s { sum[i] = 0 }
+                for c in 0..<split.chunks {
+                    let chunk = base + c * s, w = weights[c]
+                    for i in 0..<s { sum[i] += chunk[i] * w }
+                }
             }
         }
+        sums.withUnsafeBufferPointer { m in
+            all.withUnsafeMutableBufferPointer { team.allGather(m.baseAddress!, count: s, into: $0.baseAddress!) }
+        }
+        all.withUnsafeBufferPointer { network.gradients.update(from: $0.baseAddress!, count: p) }
         var lossSum = 0.0, correct = 0, stop: Int32 = 0
         let stride = 2 * split.chunksPerRank + 1
         for r in 0..<split.ranks {

@@ -1,8 +1,8 @@
 // The processes that train one network together. A package alone is one process (`SoloTeam`); a package compiled
 // with `cnnc compile --distributed mpi` runs as the ranks of an `mpirun` job (MPITeam.swift, in those packages
 // only, so this runtime never imports MPI). The trainer talks to its team through these few calls, always in
-// the same order on every rank: one gather of the gradient chunks and one of the step's figures per step, one
-// agreement per epoch, one gather per evaluation.
+// the same order on every rank: per step an exchange and a gather of gradient slices and a gather of the step's
+// figures; one agreement per epoch; one gather per evaluation.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -15,6 +15,9 @@ protocol Team: AnyObject {
     var size: Int { get }
     /// Every rank's `count` floats, rank after rank, into `all` (`count * size` floats), on every rank.
     func allGather(_ mine: UnsafePointer<Float>, count: Int, into all: UnsafeMutablePointer<Float>)
+    /// Every rank sends its `count` floats at `mine + q * count` to rank q, and receives rank r's for it at
+    /// `all + r * count` (`count * size` floats each way).
+    func allToAll(_ mine: UnsafePointer<Float>, count: Int, into all: UnsafeMutablePointer<Float>)
     /// The same for doubles.
     func allGather(_ mine: UnsafePointer<Double>, count: Int, into all: UnsafeMutablePointer<Double>)
     /// Ends the whole job with `status` after this rank printed why (an error line naming the rank).
@@ -52,6 +55,9 @@ final class SoloTeam: Team {
         all.update(from: mine, count: count)
     }
     func allGather(_ mine: UnsafePointer<Double>, count: Int, into all: UnsafeMutablePointer<Double>) {
+        all.update(from: mine, count: count)
+    }
+    func allToAll(_ mine: UnsafePointer<Float>, count: Int, into all: UnsafeMutablePointer<Float>) {
         all.update(from: mine, count: count)
     }
     func abort(status: Int32) -> Never { exit(status) }
