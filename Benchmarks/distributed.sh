@@ -31,7 +31,7 @@ speed() {  # images/s of one epoch: $1 = plain|mpi, $2 = ranks, $3 = threads
   if [ "$1" = plain ]; then
     "$work/$net-cpu/.build/release/train" "${common[@]}" --threads "$3" >/dev/null 2>&1
   else
-    mpirun "${root[@]}" -np "$2" "$work/$net-mpi/.build/release/train" "${common[@]}" --threads "$3" >/dev/null 2>&1
+    mpirun "${root[@]}" -np "$2" "$work/$net-mpi/.build/release/train" "${common[@]}" --threads "$3" </dev/null >/dev/null 2>&1
   fi
   python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["epochs"][0]["images_per_second"])' \
     "$work/distributed.json"
