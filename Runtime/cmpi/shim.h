@@ -6,3 +6,4 @@
 static inline MPI_Comm cnnc_mpi_world(void) { return MPI_COMM_WORLD; }
 static inline MPI_Datatype cnnc_mpi_float(void) { return MPI_FLOAT; }
 static inline MPI_Datatype cnnc_mpi_double(void) { return MPI_DOUBLE; }
+static inline MPI_Status* cnnc_mpi_status_ignore(void) { return MPI_STATUS_IGNORE; }

@@ -21,10 +21,10 @@ final class MPITeam: Team {
 
     /// MPI_Init (only the main thread calls MPI), then this process's rank and the job's size.
     ///
-    /// A rank waiting in a collective yields its core instead of spinning on it, unless the user chose otherwise
-    /// (`--mca mpi_yield_when_idle 0`): while it waits, its own batch loader thread may still be gathering the
-    /// next batch, and on a shared or oversubscribed machine the rank it waits for needs the core (measured on
-    /// the 2 busy cores of the README's figures: 2 ranks of mnist002 at 1981 images/s spinning, 3087 yielding).
+    /// MPI's own polling yields the core rather than spinning on it (unless the user chose otherwise with
+    /// `--mca mpi_yield_when_idle 0`); the collectives below also sleep between tests of a pending one (`wait`).
+    /// While a rank waits, its own batch loader thread may still be gathering the next batch, and on a shared
+    /// or oversubscribed machine the rank it waits for needs the core.
     static func join() -> MPITeam {
         setenv("OMPI_MCA_mpi_yield_when_idle", "1", 0)
         guard MPI_Init(nil, nil) == MPI_SUCCESS else {
@@ -47,19 +47,39 @@ final class MPITeam: Team {
         return n
     }
 
+    /// Waits for a nonblocking collective, testing it (which also drives its progress) and, after a short burst of
+    /// tests, sleeping 50 µs between tests: a rank that waits for a slower one gives its core away instead of
+    /// spinning (MPI's blocking calls poll, and with mpi_yield_when_idle still take a share of the core). A
+    /// collective that fails ends the job (MPI_ERRORS_ARE_FATAL), so this never waits for a rank that is gone.
+    private func wait(_ request: inout MPI_Request?) {
+        var done: Int32 = 0, tests = 0
+        while true {
+            MPI_Test(&request, &done, cnnc_mpi_status_ignore())
+            if done != 0 { return }
+            tests += 1
+            if tests > 64 { usleep(50) }
+        }
+    }
+
     func allGather(_ mine: UnsafePointer<Float>, count: Int, into all: UnsafeMutablePointer<Float>) {
         let n = mpiCount(count)
-        MPI_Allgather(mine, n, cnnc_mpi_float(), all, n, cnnc_mpi_float(), cnnc_mpi_world())
+        var request: MPI_Request? = nil
+        MPI_Iallgather(mine, n, cnnc_mpi_float(), all, n, cnnc_mpi_float(), cnnc_mpi_world(), &request)
+        wait(&request)
     }
 
     func allGather(_ mine: UnsafePointer<Double>, count: Int, into all: UnsafeMutablePointer<Double>) {
         let n = mpiCount(count)
-        MPI_Allgather(mine, n, cnnc_mpi_double(), all, n, cnnc_mpi_double(), cnnc_mpi_world())
+        var request: MPI_Request? = nil
+        MPI_Iallgather(mine, n, cnnc_mpi_double(), all, n, cnnc_mpi_double(), cnnc_mpi_world(), &request)
+        wait(&request)
     }
 
     func allToAll(_ mine: UnsafePointer<Float>, count: Int, into all: UnsafeMutablePointer<Float>) {
         let n = mpiCount(count)
-        MPI_Alltoall(mine, n, cnnc_mpi_float(), all, n, cnnc_mpi_float(), cnnc_mpi_world())
+        var request: MPI_Request? = nil
+        MPI_Ialltoall(mine, n, cnnc_mpi_float(), all, n, cnnc_mpi_float(), cnnc_mpi_world(), &request)
+        wait(&request)
     }
 
     func abort(status: Int32) -> Never {
