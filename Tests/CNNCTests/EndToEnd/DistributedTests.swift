@@ -93,6 +93,23 @@ struct DistributedTests {
         #expect(try train(2, chunks: 2, tag: "np2c2")[0] != one[0])
     }
 
+    @Test("1 epoch on 2 ranks, then --resume on 4 for the second: the bits of 2 epochs on 1 rank")
+    func resumeOnOtherRankCount() throws {
+        let trainer = try Self.trainer()
+        let dir = try Self.folder("resume")
+        let csv = try Self.data(in: dir)
+        func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
+        let common = [trainer.executable, "--data", csv, "--test-split", "0.2", "--chunks", "4", "--threads", "1"]
+        let full = try Self.mpirun(1, common + ["--epochs", "2", "--save", path("full.safetensors")])
+        #expect(full.status == 0, "\(full.output)")
+        let first = try Self.mpirun(2, common + ["--epochs", "1", "--checkpoint-dir", path("ck")])
+        #expect(first.status == 0, "\(first.output)")
+        let rest = try Self.mpirun(4, common + ["--epochs", "2", "--resume", path("ck"), "--save", path("resumed.safetensors")])
+        #expect(rest.status == 0, "\(rest.output)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path("resumed.safetensors")))
+                == Data(contentsOf: URL(fileURLWithPath: path("full.safetensors"))))
+    }
+
     @Test("a batch the ranks cannot share: one error line, exit status 64, before any data is read")
     func batchMustDivide() throws {
         let trainer = try Self.trainer()
