@@ -32,7 +32,8 @@ let package = Package(
             path: "Runtime",
             exclude: ["README.md"],
             sources: ["RuntimeFiles.swift"],
-            resources: [.copy("trainer"), .copy("vulkan"), .copy("czlib"), .copy("cpng"), .copy("cvulkan")]
+            resources: [.copy("trainer"), .copy("vulkan"), .copy("czlib"), .copy("cpng"), .copy("cvulkan"), .copy("mpi"),
+                         .copy("cmpi")]
         ),
         // The command-line front end: argument parsing only.
         .executableTarget(
@@ -47,7 +48,7 @@ let package = Package(
             name: "TrainerRuntime",
             dependencies: ["CZlib", "CPNG", "CVulkan"],
             path: "Runtime",
-            exclude: ["README.md", "RuntimeFiles.swift", "czlib", "cpng", "cvulkan"],
+            exclude: ["README.md", "RuntimeFiles.swift", "czlib", "cpng", "cvulkan", "mpi", "cmpi"],
             sources: ["trainer", "vulkan"],
             swiftSettings: [.swiftLanguageMode(.v5)]  // as in the generated package (tools 5.9)
         ),

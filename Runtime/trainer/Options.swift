@@ -26,6 +26,9 @@ struct Options {
     var steps: Int? = nil
     var shuffle = true
     var threads = ProcessInfo.processInfo.activeProcessorCount
+    /// --chunks: each batch's gradient as this many chunks added in order (DataParallel.swift); nil: one, or one
+    /// per MPI rank.
+    var chunks: Int? = nil
     var loadPath: String? = nil
     var savePath: String? = nil
     var metricsPath: String? = nil
@@ -226,6 +229,12 @@ private func optionDefinitions(_ defaults: TrainingDefaults) -> [OptionDefinitio
     OptionDefinition(name: "--threads", value: "N", help: "worker threads (default: the active processor count, "
                      + "here \(ProcessInfo.processInfo.activeProcessorCount))") {
         $0.threads = try wholeNumber("--threads", $1, atLeast: 1, atMost: maximumThreads)
+    },
+    OptionDefinition(name: "--chunks", value: "K",
+                     help: "compute each batch's gradient as K equal chunks added in order (cpu target; default: 1, "
+                         + "or the number of MPI ranks); the weights depend on K, not on how many ranks share the "
+                         + "chunks, so mpirun -np 1, 2 or 4 with the same K give the same bits; K must divide --batch") {
+        $0.chunks = try wholeNumber("--chunks", $1, atLeast: 1, atMost: 1 << 16)
     },
     OptionDefinition(name: "--load", value: "FILE",
                      help: "start from saved weights (safetensors; default: initialise from the seed)") {

@@ -16,16 +16,20 @@ public enum CPUTarget {
     public static let cFlags = ["-O3", "-march=native", "-mprefer-vector-width=512", "-ffp-contract=fast", "-fno-math-errno", "-fno-trapping-math",
                                 "-fassociative-math", "-fno-signed-zeros", "-Wall", "-Wextra"]
 
-    public static func generate(_ c: Compilation) throws -> GeneratedPackage {
+    /// `distributed`: a trainer that also runs as the ranks of an `mpirun` job (`cnnc compile --distributed mpi`),
+    /// linking Open MPI; otherwise the package needs nothing but the toolchain, zlib and libpng.
+    public static func generate(_ c: Compilation, distributed: Bool = false) throws -> GeneratedPackage {
         let plan = c.plan
         let net = c.network
         guard let last = plan.groups.last, last.op == .softmax else {
             throw CompileError("\(net.sourceFile): error: training needs 'softmax' as the last layer (cross-entropy is computed on it)")
         }
+        if distributed { try Distributed.check(net) }
         let emitter = CEmitter(plan: plan)
         var files: [String: String] = [:]
         files["Package.swift"] = try Template.fill("cpu/Package.swift.template", packageProvenance(net).merging([
             "cflags": "[" + cFlags.map(Spelling.swiftString).joined(separator: ", ") + "]",
+            "mpiTarget": distributed ? Distributed.packageTarget : "", "mpiDependency": distributed ? Distributed.dependency : "",
         ]) { $1 })
         // The plan as `cnnc plan` prints it, naming the source file but not the user's path to it.
         var shown = plan
@@ -41,7 +45,7 @@ public enum CPUTarget {
         for path in ["Sources/Kernels/kernels.c", "Sources/Kernels/include/kernels.h", librarySources + "Network.swift"] {
             files[path] = LineWrap.wrap(files[path]!)
         }
-        try addRuntime(to: &files, net)
+        try addRuntime(to: &files, net, distributed: distributed)
         return GeneratedPackage(name: net.name, files: files)
     }
 
@@ -80,14 +84,17 @@ public enum CPUTarget {
 
     /// The shared runtime (Runtime/trainer) and the zlib and libpng modules, copied verbatim; Library.swift, which
     /// binds the runtime's public `Model` and the tools' entry points to the package's `Network`; and the
-    /// main.swift of `train` and of `predict`, which call those entry points.
-    static func addRuntime(to files: inout [String: String], _ net: Network) throws {
+    /// main.swift of `train` and of `predict`, which call those entry points. `distributed`: the Open MPI module
+    /// and team too (Distributed.swift), joined by the train tool's entry point.
+    static func addRuntime(to files: inout [String: String], _ net: Network, distributed: Bool = false) throws {
         for (name, text) in try RuntimeFiles.files(in: "trainer") { files[librarySources + name] = text }
         for (name, text) in try RuntimeFiles.files(in: "czlib") { files["Sources/CZlib/" + name] = text }
         for (name, text) in try RuntimeFiles.files(in: "cpng") { files["Sources/CPNG/" + name] = text }
+        if distributed { try Distributed.addRuntime(to: &files) }
         let holes = provenance(net, ["nameComment", "sourceComment"])
         let module = ["module": Symbols.moduleName(net.name)]  // an identifier: [A-Za-z0-9_], not a keyword
-        files[librarySources + "Library.swift"] = try Template.fill("library.swift.template", holes)
+        files[librarySources + "Library.swift"] = try Template.fill("library.swift.template", holes.merging(
+            ["team": distributed ? Distributed.teamArgument : ""]) { $1 })
         files["Sources/train/main.swift"] = try Template.fill("main.swift.template", holes.merging(module) { $1 })
         files["Sources/predict/main.swift"] = try Template.fill("predict.swift.template", holes.merging(module) { $1 })
     }
