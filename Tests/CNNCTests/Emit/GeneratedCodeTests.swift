@@ -53,7 +53,7 @@ struct GeneratedCodeTests {
     @Test("generated C has no loop that runs once and no line over 120 characters", arguments: examples)
     func readable(_ example: String) throws {
         let package = try generate(example)
-        let loop = /for \(int (\w+) = (\d+); (\w+) < (\d+); (\w+) (\+\+|\+= (\d+))\)/
+        let loop = /for \(int (\w+) = (\d+); (\w+) < (\d+); (\w+)(\+\+| \+= (\d+))\)/
         for file in ["Sources/Kernels/kernels.c", "Sources/Kernels/include/kernels.h"] {
             let text = try #require(package.files[file])
             for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
