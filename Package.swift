@@ -22,7 +22,8 @@ let package = Package(
             path: "Templates",
             exclude: ["README.md"],
             sources: ["Templates.swift"],
-            resources: [.copy("cpu"), .copy("vulkan"), .copy("main.swift.template")]
+            resources: [.copy("cpu"), .copy("vulkan"), .copy("main.swift.template"), .copy("predict.swift.template"),
+                        .copy("library.swift.template")]
         ),
         // The generated trainer's runtime, copied verbatim into every generated package: the same folders are these
         // resources and the sources of TrainerRuntime below, so what is copied is what cnnc's own build type-checks.
@@ -31,7 +32,8 @@ let package = Package(
             path: "Runtime",
             exclude: ["README.md"],
             sources: ["RuntimeFiles.swift"],
-            resources: [.copy("trainer"), .copy("vulkan"), .copy("czlib"), .copy("cpng"), .copy("cvulkan")]
+            resources: [.copy("trainer"), .copy("vulkan"), .copy("czlib"), .copy("cpng"), .copy("cvulkan"), .copy("mpi"),
+                         .copy("cmpi")]
         ),
         // The command-line front end: argument parsing only.
         .executableTarget(
@@ -46,7 +48,7 @@ let package = Package(
             name: "TrainerRuntime",
             dependencies: ["CZlib", "CPNG", "CVulkan"],
             path: "Runtime",
-            exclude: ["README.md", "RuntimeFiles.swift", "czlib", "cpng", "cvulkan"],
+            exclude: ["README.md", "RuntimeFiles.swift", "czlib", "cpng", "cvulkan", "mpi", "cmpi"],
             sources: ["trainer", "vulkan"],
             swiftSettings: [.swiftLanguageMode(.v5)]  // as in the generated package (tools 5.9)
         ),

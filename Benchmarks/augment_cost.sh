@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What augmentation costs the CPU trainer: training images/s of one network with and without --augment
 # hflip,crop=P, runs interleaved so that machine drift cancels out (the bar: under 5% at batch 64). The
-# samples are augmented on the batch loader's thread while the previous batch trains (BatchLoader.swift). Not part
+# samples are augmented inside the gather, on the batch loader's thread while the previous batch trains. Not part
 # of the test suite or CI.
 #
 #   RUNS=5 BATCH=64 IMAGES=12800 THREADS=2 CROP=2 bash Benchmarks/augment_cost.sh [mnist002]

@@ -2,7 +2,7 @@
 # Installs the system packages cnnc and its generated trainers need, idempotently.
 # Debian 12: Vulkan loader and headers, shaderc and glslang (static archives), glslc,
 # Mesa's lavapipe driver, the Khronos validation layer, zlib, libpng, Fashion-MNIST, and Graphviz
-# (`cnnc graph --format svg`).
+# (`cnnc graph --format svg`), and Open MPI (`cnnc compile --distributed mpi`: mpi.h, libmpi and mpirun).
 set -euo pipefail
 
 packages=(
@@ -11,6 +11,7 @@ packages=(
   libshaderc-dev glslang-dev spirv-tools glslc
   dataset-fashion-mnist
   graphviz
+  libopenmpi-dev openmpi-bin
 )
 
 missing=()

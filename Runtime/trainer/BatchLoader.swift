@@ -13,6 +13,8 @@ final class BatchLoader: @unchecked Sendable {
     let height: Int, width: Int, channels: Int
     /// The epoch's sample order; set only while no batch is being gathered.
     var order: [Int32] = []
+    /// Which samples of each batch this process gathers: its share (DataParallel.swift), all of them alone.
+    var split = BatchSplit(chunks: 1, ranks: 1, rank: 0)
     private let queue = DispatchQueue(label: "cnnc.batches")
     private let group = DispatchGroup()
 
@@ -29,18 +31,21 @@ final class BatchLoader: @unchecked Sendable {
 
     deinit { group.wait() }
 
-    /// Samples in batch `b`.
+    /// Samples in batch `b` (all ranks' shares together).
     func count(_ b: Int) -> Int { min(batch, data.count - b * batch) }
 
-    /// Gathers batch `b` of epoch `epoch` into buffer `b % 2` on this thread.
+    /// Gathers this process's share of batch `b` of epoch `epoch` into buffer `b % 2` on this thread. The
+    /// augmentation is drawn for the whole batch, so each sample's placement is the same for any number of ranks.
     func load(_ b: Int, epoch: Int) {
         let buffer = buffers[b % 2], first = b * batch, count = count(b)
+        let share = split.share(of: count)
         let placed = augmentation.isIdentity ? nil : PlacedBatch(
-            placements: augmentation.placements(count: count, seed: seed, epoch: epoch, batch: b + 1),
+            placements: split.ranks == 1 ? augmentation.placements(count: count, seed: seed, epoch: epoch, batch: b + 1)
+                : Array(augmentation.placements(count: count, seed: seed, epoch: epoch, batch: b + 1)[share]),
             height: height, width: width, channels: channels)
         order.withUnsafeBufferPointer { all in
-            data.gather(UnsafeBufferPointer(rebasing: all[first..<first + count]), images: buffer.images,
-                        labels: buffer.labels, placed: placed)
+            data.gather(UnsafeBufferPointer(rebasing: all[first + share.lowerBound..<first + share.upperBound]),
+                        images: buffer.images, labels: buffer.labels, placed: placed)
         }
     }
 

@@ -8,17 +8,26 @@ import Darwin
 
 /// Every expected failure (bad option, bad file, diverging loss) is a RuntimeError; main prints its message as
 /// one `error: ...` line on stderr and exits with status 1, or 64 for one of the command line's, which
-/// `parseOptions` turns into a UsageError (CommandLineConventions.swift).
-struct RuntimeError: Error, CustomStringConvertible {
-    let message: String
-    init(_ message: String) { self.message = message }
-    var description: String { message }
+/// `parseOptions` turns into a UsageError (CommandLineConventions.swift), or a `status` of 64 for a command line
+/// that cannot run at all (a batch the ranks cannot share). Public: `Model` (the library's API) throws it, its
+/// `message` one line that names the file or value at fault.
+public struct RuntimeError: Error, CustomStringConvertible {
+    public let message: String
+    /// The exit status: 1, or 64 (EX_USAGE) for a command line that cannot run at all.
+    var status: Int32 = 1
+    init(_ message: String, status: Int32 = 1) {
+        self.message = message
+        self.status = status
+    }
+    public var description: String { message }
 }
 
 /// Unbuffered output straight to a file descriptor (so progress, summaries and errors interleave in order).
 enum Console {
-    static func out(_ text: String) { emit(text, to: 1) }
-    static func err(_ text: String) { emit(text, to: 2) }
+    /// Set on every MPI rank but 0, which alone prints; errors still reach stderr (Team.reportFailure).
+    static var muted = false
+    static func out(_ text: String) { if !muted { emit(text, to: 1) } }
+    static func err(_ text: String) { if !muted { emit(text, to: 2) } }
 
     static func emit(_ text: String, to fd: Int32) {
         let bytes = Array(text.utf8)

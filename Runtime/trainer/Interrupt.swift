@@ -24,10 +24,17 @@ private let notice: UnsafeMutableBufferPointer<UInt8> = {
     return buffer
 }()
 
+/// Whether the handler prints `notice` (not on MPI ranks other than 0, which print nothing; Console.muted).
+private let announce: UnsafeMutablePointer<sig_atomic_t> = {
+    let p = UnsafeMutablePointer<sig_atomic_t>.allocate(capacity: 1)
+    p.initialize(to: 1)
+    return p
+}()
+
 private let handleInterrupt: @convention(c) (Int32) -> Void = { signal in
     if receivedSignal.pointee != 0 { _exit(128 + signal) }
     receivedSignal.pointee = sig_atomic_t(signal)
-    _ = write(2, notice.baseAddress, notice.count)
+    if announce.pointee != 0 { _ = write(2, notice.baseAddress, notice.count) }
 }
 
 enum Interruption {
@@ -35,6 +42,7 @@ enum Interruption {
     static func install() {
         _ = receivedSignal.pointee  // initialise the globals outside the handler
         _ = notice.count
+        announce.pointee = Console.muted ? 0 : 1
         for signal in [SIGINT, SIGTERM] {
             var action = sigaction()
             #if os(Linux)

@@ -26,6 +26,9 @@ struct Options {
     var steps: Int? = nil
     var shuffle = true
     var threads = ProcessInfo.processInfo.activeProcessorCount
+    /// --chunks: each batch's gradient as this many chunks added in order (DataParallel.swift); nil: one, or one
+    /// per MPI rank.
+    var chunks: Int? = nil
     var loadPath: String? = nil
     var savePath: String? = nil
     var metricsPath: String? = nil
@@ -63,7 +66,7 @@ private struct OptionDefinition: Sendable {
     let apply: @Sendable (inout Options, String) throws -> Void
 }
 
-private func wholeNumber(_ option: String, _ text: String, atLeast minimum: Int, atMost maximum: Int = Int.max) throws -> Int {
+func wholeNumber(_ option: String, _ text: String, atLeast minimum: Int, atMost maximum: Int = Int.max) throws -> Int {
     guard let n = Int(text) else { throw RuntimeError("\(option) \(text): not a whole number") }
     guard n >= minimum else { throw RuntimeError("\(option) \(text): must be at least \(minimum)") }
     guard n <= maximum else { throw RuntimeError("\(option) \(text): must be at most \(maximum)") }
@@ -118,8 +121,8 @@ private func resolveOptimizer(_ options: inout Options, defaults: TrainingDefaul
 }
 
 /// As `Limits.maxBatch` in cnnc: the generated code's size arithmetic was checked for batches up to this.
-private let maximumBatch = 1_000_000
-private let maximumThreads = 1024
+let maximumBatch = 1_000_000
+let maximumThreads = 1024
 
 /// Every option, its help naming the network's `defaults`.
 private func optionDefinitions(_ defaults: TrainingDefaults) -> [OptionDefinition] { [
@@ -227,6 +230,12 @@ private func optionDefinitions(_ defaults: TrainingDefaults) -> [OptionDefinitio
                      + "here \(ProcessInfo.processInfo.activeProcessorCount))") {
         $0.threads = try wholeNumber("--threads", $1, atLeast: 1, atMost: maximumThreads)
     },
+    OptionDefinition(name: "--chunks", value: "K",
+                     help: "compute each batch's gradient as K equal chunks added in order (cpu target; default: 1, "
+                         + "or the number of MPI ranks); the weights depend on K, not on how many ranks share the "
+                         + "chunks, so mpirun -np 1, 2 or 4 with the same K give the same bits; K must divide --batch") {
+        $0.chunks = try wholeNumber("--chunks", $1, atLeast: 1, atMost: 1 << 16)
+    },
     OptionDefinition(name: "--load", value: "FILE",
                      help: "start from saved weights (safetensors; default: initialise from the seed)") {
         $0.loadPath = $1
@@ -300,7 +309,7 @@ func usageText(_ info: NetworkInfo) -> String {
 }
 
 /// Edit distance, for suggesting the option the user probably meant.
-private func editDistance(_ a: String, _ b: String) -> Int {
+func editDistance(_ a: String, _ b: String) -> Int {
     let x = Array(a.utf8), y = Array(b.utf8)
     var previous = Array(0...y.count)
     for (i, xi) in x.enumerated() {

@@ -103,7 +103,8 @@ protocol TrainableNetwork: AnyObject {
     /// is the trainer's (its steps so far), saved with the checkpoint's position.
     func trainingState() -> TrainingState
     /// Replaces the optimizer's arrays and the counters; `state` holds exactly `trainingStateNames`, each array
-    /// `info.trainableCount` floats (the caller checked both).
+    /// `info.trainableCount` floats (the caller checked both), or no arrays and some counters, which then alone
+    /// change (DataParallel.swift keys each chunk's dropout masks so).
     func restoreTrainingState(_ state: TrainingState)
     /// Called after `parameters` was written from outside (initialisation, checkpoint load).
     func parametersChanged()

@@ -44,6 +44,14 @@ enum TrainingOutcome: Equatable {
     case interrupted(signal: Int32, epoch: Int, steps: Int)
 }
 
+/// Training in chunks, possibly across ranks (DataParallel.swift): the team, how each batch is split, and the
+/// global batch (--batch, or the largest data set when that is smaller), which every rank steps through together.
+struct Parallelism {
+    let team: Team
+    let split: BatchSplit
+    let batch: Int
+}
+
 /// A loss that became nan or inf: training stops, and nothing is saved unless --save-on-nan asks for it.
 struct DivergedError: Error {
     let message: String
@@ -61,9 +69,18 @@ final class Trainer<N: TrainableNetwork> {
     /// --checkpoint-dir, where every complete epoch is saved; --resume's checkpoint, where training continues.
     let checkpoints: CheckpointFolder?
     let resume: (point: ResumePoint, state: TrainingState)?
+    /// nil: one process steps on whole batches (the network's threads split each one).
+    let parallel: Parallelism?
+    private let step: DataParallelStep<N>?
+    /// Samples per step (the last step of an epoch may have fewer).
+    let batch: Int
 
     init(network: N, options: Options, data: DataSets, staging: StagingBuffer, checkpoints: CheckpointFolder? = nil,
-         resume: (point: ResumePoint, state: TrainingState)? = nil) {
+         resume: (point: ResumePoint, state: TrainingState)? = nil, parallel: Parallelism? = nil) {
+        self.parallel = parallel
+        step = parallel.map { DataParallelStep(network: network, team: $0.team, split: $0.split,
+                                               sampleSize: data.train.sampleSize) }
+        batch = parallel?.batch ?? min(options.batch, staging.capacity)
         self.network = network
         self.options = options
         self.data = data
@@ -81,13 +98,17 @@ final class Trainer<N: TrainableNetwork> {
         var correct = 0
         var start = 0
         let started = monotonicSeconds()
-        while start < set.count {
-            let count = min(staging.capacity, set.count - start)
-            staging.gatherInOrder(set, start: start, count: count)
-            let result = network.evaluate(images: staging.images, labels: staging.labels, count: count)
-            lossSum += result.lossSum
-            correct += result.correct
-            start += count
+        if let step, let parallel {  // the ranks' units added in order: the same figures for any number of ranks
+            (lossSum, correct) = step.evaluate(set, staging: staging, unit: parallel.split.largestChunk(batch))
+        } else {
+            while start < set.count {
+                let count = min(staging.capacity, set.count - start)
+                staging.gatherInOrder(set, start: start, count: count)
+                let result = network.evaluate(images: staging.images, labels: staging.labels, count: count)
+                lossSum += result.lossSum
+                correct += result.correct
+                start += count
+            }
         }
         let seconds = monotonicSeconds() - started
         return Evaluation(loss: lossSum / Double(set.count), accuracy: Double(correct) / Double(set.count),
@@ -98,7 +119,7 @@ final class Trainer<N: TrainableNetwork> {
     /// A signal (see Interrupt.swift) ends training after the step in flight, recording the partial epoch.
     func run() throws -> TrainingOutcome {
         let train = data.train
-        let batch = min(options.batch, staging.capacity)
+        let batch = self.batch
         let batches = (train.count + batch - 1) / batch
         var steps = 0
         var lastTest: Evaluation? = nil
@@ -123,9 +144,14 @@ final class Trainer<N: TrainableNetwork> {
         let loader = BatchLoader(data: train, batch: batch, first: staging, augmentation: options.augmentation,
                                  seed: options.seed, height: N.info.inputH, width: N.info.inputW,
                                  channels: N.info.inputC)
+        if let parallel { loader.split = parallel.split }
+        /// The signal every rank agreed to stop for, after the last step (parallel), or this process's.
+        var agreedSignal: Int32 = 0
+        func stopSignal() -> Int32? { parallel == nil ? Interruption.signal : (agreedSignal == 0 ? nil : agreedSignal) }
 
         epochLoop: for epoch in stride(from: firstEpoch, through: options.epochs, by: 1) {
-            if let signal = Interruption.signal {
+            if let parallel { agreedSignal = parallel.team.agreeOnLargest(Interruption.signal ?? 0) }
+            if let signal = stopSignal() {
                 interruption = .interrupted(signal: signal, epoch: epoch - 1, steps: steps)
                 break
             }
@@ -142,7 +168,14 @@ final class Trainer<N: TrainableNetwork> {
                 let count = loader.count(b), current = loader.buffers[b % 2]
                 if b + 1 < batches { loader.prefetch(b + 1, epoch: epoch) }
                 defer { loader.wait() }  // the next batch is ready before anything else happens
-                let result = network.computeGradients(images: current.images, labels: current.labels, count: count)
+                let result: StepResult
+                if let step {
+                    (result, agreedSignal) = step.computeGradients(images: current.images, labels: current.labels,
+                                                                   count: count, step: steps,
+                                                                   signal: Interruption.signal ?? 0)
+                } else {
+                    result = network.computeGradients(images: current.images, labels: current.labels, count: count)
+                }
                 guard result.lossSum.isFinite else {
                     progress.clear()
                     let kind = result.lossSum.isNaN ? "nan" : "inf"
@@ -162,7 +195,7 @@ final class Trainer<N: TrainableNetwork> {
                     stopAfterEpoch = true
                     break
                 }
-                if let signal = Interruption.signal {
+                if let signal = stopSignal() {
                     interruption = .interrupted(signal: signal, epoch: epoch, steps: steps)
                     break
                 }
@@ -224,7 +257,7 @@ final class Trainer<N: TrainableNetwork> {
     /// order left by the one before), which must reach the shuffler position the checkpoint saved.
     private func restoreOrder(_ point: ResumePoint) throws {
         if options.shuffle { for _ in 0..<point.epoch { shuffler.shuffle(&order) } }
-        let batches = (data.train.count + min(options.batch, staging.capacity) - 1) / min(options.batch, staging.capacity)
+        let batches = (data.train.count + batch - 1) / batch
         guard shuffler.state == point.shuffler, point.steps == point.epoch * batches else {
             throw RuntimeError("--resume \(options.resumePath ?? ""): the checkpoint's shuffling and steps (\(point.steps) after epoch \(point.epoch)) "
                 + "do not follow from its settings and data; was it written by another version of this trainer?")

@@ -9,11 +9,17 @@ import Glibc
 import Darwin
 #endif
 
-/// Runs the trainer of network `N` with `arguments` (without the program name); returns the exit status.
-func runTrainer<N: TrainableNetwork>(_: N.Type, _ arguments: [String]) -> Int32 {
+/// Runs the trainer of network `N` with `arguments` (without the program name) as a member of `team` (Team.swift);
+/// returns the exit status.
+func runTrainer<N: TrainableNetwork>(_: N.Type, _ arguments: [String], team: Team = SoloTeam()) -> Int32 {
     let info = N.info
     do {
         var options = try parseOptions(arguments, defaults: info.defaults)
+        let split = try batchSplit(options, info: info, team: team)
+        if team.rank != 0 {  // rank 0 alone prints and writes; the others read the same inputs
+            Console.muted = true
+            (options.savePath, options.metricsPath, options.plotPath, options.checkpointDir) = (nil, nil, nil, nil)
+        }
         if options.help {
             Console.out(usageText(info))
             return ExitStatus.success
@@ -44,8 +50,10 @@ func runTrainer<N: TrainableNetwork>(_: N.Type, _ arguments: [String]) -> Int32 
         // Memory: the network's buffers for the requested batch, before any data is read; then the data.
         let available = availableMemoryBytes()
         let layout = info.sampleLayout
-        let networkNeed = saturatingSum([N.memoryBytes(maxBatch: options.batch, threads: options.threads),
-                                         saturatingProduct(options.batch, layout.sampleSize + 2, 4)])  // staging buffer
+        let networkNeed = saturatingSum([N.memoryBytes(maxBatch: split?.largestChunk(options.batch) ?? options.batch,
+                                                       threads: options.threads),
+                                         saturatingProduct(split?.largestShare(options.batch) ?? options.batch,
+                                                           layout.sampleSize + 2, 4)])  // staging buffer
         try checkMemory(need: networkNeed, available: available,
                         what: "the network \(info.name) with --batch \(options.batch) and --threads \(options.threads)",
                         hint: "lower --batch" + (options.threads > 1 ? " or --threads" : ""))
@@ -59,7 +67,8 @@ func runTrainer<N: TrainableNetwork>(_: N.Type, _ arguments: [String]) -> Int32 
                 + "each step uses all \(data.train.count)\n")
         }
         let maxBatch = min(options.batch, largest)
-        let network = try N(maxBatch: maxBatch, threads: options.threads, device: options.device)
+        let network = try N(maxBatch: split?.largestChunk(maxBatch) ?? maxBatch, threads: options.threads,
+                            device: options.device)
         network.profilingEnabled = options.profile
         network.seedMasks(maskSeed(options.seed))
         var resumed: (point: ResumePoint, state: TrainingState)? = nil
@@ -76,14 +85,15 @@ func runTrainer<N: TrainableNetwork>(_: N.Type, _ arguments: [String]) -> Int32 
         } else {
             initializeParameters(of: network, seed: options.seed)
         }
-        let staging = StagingBuffer(capacity: maxBatch, sampleSize: data.train.sampleSize)
+        let staging = StagingBuffer(capacity: split?.largestShare(maxBatch) ?? maxBatch, sampleSize: data.train.sampleSize)
 
         var outcome = TrainingOutcome.finished
         if let dump = options.dumpGradientsPath {
             try dumpGradients(network, data: data.train, batch: options.batch, staging: staging, to: dump)
         } else {
             let trainer = Trainer(network: network, options: options, data: data, staging: staging,
-                                  checkpoints: options.checkpointDir.map(CheckpointFolder.init), resume: resumed)
+                                  checkpoints: options.checkpointDir.map(CheckpointFolder.init), resume: resumed,
+                                  parallel: split.map { Parallelism(team: team, split: $0, batch: maxBatch) })
             Interruption.install()
             do {
                 outcome = try trainer.run()
@@ -116,12 +126,41 @@ func runTrainer<N: TrainableNetwork>(_: N.Type, _ arguments: [String]) -> Int32 
         Console.err("error: \(error.message)\n")
         return ExitStatus.usage
     } catch let error as RuntimeError {
-        Console.err("error: \(error.message)\n")
+        team.reportFailure("error: \(team.errorPrefix)\(error.message)\n")
+        return error.status
     } catch {
         let text = String(describing: error).split(whereSeparator: \.isNewline).joined(separator: " ")
-        Console.err("error: \(text)\n")
+        team.reportFailure("error: \(team.errorPrefix)\(text)\n")
     }
     return ExitStatus.failure
+}
+
+/// How each batch is split into chunks and across the ranks (DataParallel.swift); nil for one process on whole
+/// batches (no --chunks, no mpirun), the trainer as it always was.
+func batchSplit(_ options: Options, info: NetworkInfo, team: Team) throws -> BatchSplit? {
+    guard team.size > 1 || (options.chunks ?? 1) > 1 else { return nil }
+    let ranks = team.size, chunks = options.chunks ?? ranks
+    if options.help || options.listDevices { return BatchSplit(chunks: chunks, ranks: ranks, rank: team.rank) }
+    guard info.target != "vulkan" else {  // the Vulkan network's gradients live on the device
+        throw RuntimeError("--chunks and mpirun need the cpu target; this is the \(info.target) trainer", status: 64)
+    }
+    guard chunks % ranks == 0 else {
+        throw RuntimeError("--chunks \(chunks) must be a multiple of the \(ranks) MPI ranks (each computes the same "
+            + "number of chunks)", status: 64)
+    }
+    guard options.batch % chunks == 0 else {
+        let what = options.chunks == nil ? "the \(ranks) MPI ranks" : "--chunks \(chunks)"
+        throw RuntimeError("--batch \(options.batch) does not divide among \(what); give a multiple of \(chunks)",
+                           status: 64)
+    }
+    if options.dumpGradientsPath != nil {
+        throw RuntimeError("--dump-gradients runs in one process without --chunks", status: 64)
+    }
+    if let norm = info.parameters.first(where: { $0.buffer }) {  // batchnorm's running statistics
+        throw RuntimeError("--chunks and mpirun cannot train \(info.name) yet: its batch statistics (\(norm.name)) would "
+            + "be each chunk's, not the batch's", status: 64)
+    }
+    return BatchSplit(chunks: chunks, ranks: ranks, rank: team.rank)
 }
 
 /// Checks the outputs against the inputs and each other before anything is read (SafeWrite.swift), and
@@ -148,8 +187,15 @@ func planFiles(_ options: inout Options) throws {
     }
 }
 
-/// The trainer process: runs network `N` with the command line's arguments and exits with its status.
-func trainerMain<N: TrainableNetwork>(_ network: N.Type) -> Never {
+/// The trainer process: runs network `N` with the command line's arguments as a member of `team` and exits with
+/// its status. Under mpirun a rank that failed ends the whole job (MPI_Abort), so no rank waits forever for it;
+/// a run that ended normally, or stopped by a signal all ranks agreed on, leaves the team together.
+func trainerMain<N: TrainableNetwork>(_ network: N.Type, team: Team = SoloTeam()) -> Never {
     signal(SIGPIPE, SIG_IGN)  // a closed stdout (`| head`) must not kill training
-    exit(runTrainer(network, Array(CommandLine.arguments.dropFirst())))
+    let status = runTrainer(network, Array(CommandLine.arguments.dropFirst()), team: team)
+    if team.size > 1 && status != 0 && status != 128 + SIGINT && status != 128 + SIGTERM {
+        team.abort(status: status)
+    }
+    team.finish()
+    exit(status)
 }

@@ -89,6 +89,10 @@ struct Compile: ParsableCommand {
 
     @Argument(help: "The network, a .cnn file.", completion: .file(extensions: ["cnn"])) var file: String
     @Option(help: "The target: cpu (C kernels) or vulkan (GLSL compute shaders).") var target: Target = .cpu
+    enum DistributedMode: String, ExpressibleByArgument, CaseIterable { case mpi }
+    @Option(help: ArgumentHelp("Also run the trainer as the ranks of an mpirun job (Open MPI; cpu target): "
+        + "data-parallel, the same weights for any number of ranks with the same --chunks (see README).",
+        valueName: "mpi")) var distributed: DistributedMode?
     @Option(name: .shortAndLong, help: "Output folder (default: NAME-TARGET).", completion: .directory) var output: String?
     @Flag(help: "Replace generated files even where they were changed since cnnc wrote them, or were not written by cnnc.")
     var force = false
@@ -125,9 +129,13 @@ struct Compile: ParsableCommand {
                     print(result.summary().joined(separator: "\n"))
                     recorded = result
                 }
-                try PackageWriter.write(try CPUTarget.generate(c, tuning: recorded, tuningFile: tuning ?? "tuning.json"),
+                try PackageWriter.write(try CPUTarget.generate(c, distributed: distributed != nil, tuning: recorded,
+                                                                   tuningFile: tuning ?? "tuning.json"),
                                         to: dir, force: force)
             case .vulkan:
+                if distributed != nil {
+                    throw CompileError("error: --distributed mpi needs --target cpu (the Vulkan trainer runs in one process)")
+                }
                 try VulkanTarget.write(c, to: dir, force: force)
             }
         }

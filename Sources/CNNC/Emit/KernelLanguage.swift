@@ -153,6 +153,20 @@ enum Index {
     static func plus(_ e: String, _ k: Int) -> String {
         k == 0 ? e : k < 0 ? "\(e) - \(-k)" : "\(e) + \(k)"
     }
+    /// `e * k`, with `e` parenthesized where it is a sum; `e` alone for k = 1 and `0` for e = `0`, so that an index
+    /// that a loop running once left at `0` (`CodeWriter.counted`) drops out.
+    static func times(_ e: String, _ k: Int) -> String {
+        if e == "0" || k == 1 { return e }
+        return e.contains(" + ") || e.contains(" - ") ? "(\(e)) * \(k)" : "\(e) * \(k)"
+    }
+    /// `a + b`, or one of them alone where the other is `0`.
+    static func add(_ a: String, _ b: String) -> String {
+        a == "0" ? b : b == "0" ? a : "\(a) + \(b)"
+    }
+    /// `array[i][j]...` without the indices of dimensions of one element (nil): `acc[k][o]` of one row is `acc[o]`.
+    static func element(_ array: String, _ indices: String?...) -> String {
+        array + indices.compactMap { $0.map { "[\($0)]" } }.joined()
+    }
     /// Input row/column read by output position `o` and kernel tap `k`.
     static func tap(_ o: String, _ k: String, stride: Int, pad: Int) -> String {
         var s = stride == 1 ? o : "\(o) * \(stride)"

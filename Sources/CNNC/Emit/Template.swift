@@ -47,12 +47,38 @@ struct CodeWriter {
     /// in the current scope and `body` follows it without a loop (generated code has no loops that run once).
     mutating func loop(_ prefix: String = "", _ v: String, to end: Int, step: Int = 1,
                        _ body: (inout CodeWriter) -> Void) {
-        if end <= step {
+        let (head, _) = CodeWriter.counted(prefix, v, to: end, step: step)
+        if head.isEmpty {
             line("const int \(v) = 0;")
             body(&self)
         } else {
-            block("\(prefix)for (int \(v) = 0; \(v) < \(end); \(v) \(step == 1 ? "++" : "+= \(step)"))", body)
+            block(String(head.dropLast()), body)
         }
+    }
+    /// `prefix for (int v = 0; v < end; v += step) { body(v) }`; where that loop would run once, `body("0")` in the
+    /// current scope, for a body that spells its indices with `Index.times` and `Index.add`, so that `v` drops out.
+    mutating func loop(_ prefix: String, _ v: String, to end: Int, step: Int = 1,
+                       index body: (inout CodeWriter, String) -> Void) {
+        let (head, index) = CodeWriter.counted(prefix, v, to: end, step: step)
+        if head.isEmpty { body(&self, index) } else { block(String(head.dropLast())) { c in body(&c, index) } }
+    }
+    /// `outer` (a loop's head) with the loop `prefix for (int v = 0; v < end; v += step)` on the same line; where
+    /// that inner loop would run once, `outer` alone, with `v` a constant 0 first in its body.
+    mutating func loop(_ outer: String, _ prefix: String, _ v: String, to end: Int, step: Int = 1,
+                       _ body: (inout CodeWriter) -> Void) {
+        let (inner, _) = CodeWriter.counted(prefix, v, to: end, step: step)
+        block(outer + (inner.isEmpty ? "" : " " + inner.dropLast())) { c in
+            if inner.isEmpty { c.line("const int \(v) = 0;") }
+            body(&c)
+        }
+    }
+    /// The head of a one-line loop `prefix for (int v = 0; v < end; v += step) ` (with its trailing space) to put
+    /// before a statement, and the index that statement uses for `v`: where the loop would run once there is no
+    /// head and the index is `0` (generated code has no loops that run once; `Index.times`, `Index.add` drop it).
+    static func counted(_ prefix: String = "", _ v: String, to end: Int, step: Int = 1)
+        -> (head: String, index: String) {
+        if end <= step { return ("", "0") }
+        return ("\(prefix)for (int \(v) = 0; \(v) < \(end); \(v)\(step == 1 ? "++" : " += \(step)")) ", v)
     }
     mutating func indent(_ body: (inout CodeWriter) -> Void) {
         depth += 1

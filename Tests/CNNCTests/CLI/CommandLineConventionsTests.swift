@@ -39,7 +39,7 @@ struct CommandLineConventionsTests {
         let c = try Compilation(path: Self.example)
         let literal = "cnncVersion: " + Spelling.swiftString(CNNCVersion.current) + ","
         for (target, package) in [("cpu", try CPUTarget.generate(c)), ("vulkan", try VulkanTarget.generate(c))] {
-            let network = try #require(package.files["Sources/train/Network.swift"], "\(target)")
+            let network = try #require(package.files["Sources/Network/Network.swift"], "\(target)")
             #expect(network.components(separatedBy: literal).count == 2, "\(target): \(literal) once in Network.swift")
         }
     }

@@ -17,9 +17,10 @@ struct GeneratedTrainer {
     }()
 
     /// Compiles `source` (a .cnn text named `name`) for `target` ("cpu" or "vulkan") and builds it.
-    /// `extraBuildFlags` e.g. sanitizers.
+    /// `extraBuildFlags` e.g. sanitizers; `distributed`: `cnnc compile --distributed mpi` (cpu).
     static func build(_ source: String, name: String, target: String = "cpu", configuration: String = "release",
-                      extraBuildFlags: [String] = [], scratchPath: String? = nil) throws -> GeneratedTrainer {
+                      extraBuildFlags: [String] = [], scratchPath: String? = nil,
+                      distributed: Bool = false) throws -> GeneratedTrainer {
         let cnn = workRoot.appendingPathComponent("\(name).cnn")
         try source.write(to: cnn, atomically: true, encoding: .utf8)
         let c = try Compilation(path: cnn.path)
@@ -27,7 +28,7 @@ struct GeneratedTrainer {
         if target == "vulkan" {
             try VulkanTarget.write(c, to: dir.path)
         } else {
-            try PackageWriter.write(try CPUTarget.generate(c), to: dir.path)
+            try PackageWriter.write(try CPUTarget.generate(c, distributed: distributed), to: dir.path)
         }
         let scratch = scratchPath.map { ["--scratch-path", dir.appendingPathComponent($0).path] } ?? []
         let result = try run("/usr/bin/env", ["swift", "build", "-c", configuration, "--package-path", dir.path] + scratch + extraBuildFlags)

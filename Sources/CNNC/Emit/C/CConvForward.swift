@@ -21,9 +21,10 @@ extension CKernels {
                     taps(&c, w, i) { c in
                         c.line("const float* restrict xp = in + \(Index.nhwc("n", "iy", "ix", "0", i));")
                         c.line("const float* restrict wp = weight + (ky * \(w.kernel.x) + kx) * \(i.c * oc);")
-                        c.block("SCALAR_LOOP for (int c = 0; c < \(i.c); c++)") { c in
-                            c.line("const float xv = xp[c];")
-                            c.line("for (int oc = 0; oc < \(oc); oc++) acc[oc] += xv * wp[c * \(oc) + oc];")
+                        c.loop("SCALAR_LOOP ", "c", to: i.c) { c, ch in
+                            c.line("const float xv = xp[\(ch)];")
+                            c.line("for (int oc = 0; oc < \(oc); oc++) "
+                                   + "acc[oc] += xv * wp[\(Index.add(Index.times(ch, oc), "oc"))];")
                         }
                     }
                     c.line("float* restrict op = out + \(Index.nhwc("n", "oy", "ox", "0", o));")
@@ -78,10 +79,11 @@ extension CKernels {
                                     }
                                     c.line("const float* restrict xr = in + \(Index.nhwc("n", "iy", "0", "0", i));")
                                     c.line("const float* restrict wk = \(plus("weight + ky * \(k * i.c * oc)", oc0));")
-                                    c.block("SCALAR_LOOP for (int c = 0; c < \(i.c); c++)") { c in
+                                    c.loop("SCALAR_LOOP ", "c", to: i.c) { c, ch in
                                         let weights = (0..<k).flatMap { kx in
                                             (0..<cv).map { v in
-                                                let at = Index.plus("wk + c * \(oc)", kx * i.c * oc + 16 * v)
+                                                let at = Index.plus(Index.add("wk", Index.times(ch, oc)),
+                                                                    kx * i.c * oc + 16 * v)
                                                 return "w\(kx)_\(v) = vf16_load(\(at))"
                                             }
                                         }
@@ -92,7 +94,7 @@ extension CKernels {
                                             let updates = (0..<k).filter { j - $0 >= 0 && j - $0 < u }.flatMap { kx in
                                                 (0..<cv).map { " a\(j - kx)_\($0) += g * w\(kx)_\($0);" }
                                             }
-                                            c.line("{ const float g = xr[\(Index.plus("c", ix * i.c))];"
+                                            c.line("{ const float g = xr[\(Index.add(ch, "\(ix * i.c)"))];"
                                                    + updates.joined() + " }")
                                         }
                                     }
@@ -161,13 +163,13 @@ extension CKernels {
             c.line("float* restrict op = out + (size_t)n * \(o.count);")
             c.line("for (int j = 0; j < \(o.count); j++) op[j] = 0.0f;")
             c.line("// taps: op[oy,ox,:] += sum_c in[n,iy,ix,c] * weight[ky,kx,c,:], \(u) outputs at a time")
-            c.block("SCALAR_LOOP for (int oy = 0; oy < \(o.h); oy++) "
-                    + "SCALAR_LOOP for (int ky = 0; ky < \(w.kernel.y); ky++)") { c in
+            // (a skipped row ends the ky loop's body, which is the oy loop's whole body where ky runs once)
+            c.loop("SCALAR_LOOP for (int oy = 0; oy < \(o.h); oy++)", "SCALAR_LOOP ", "ky", to: w.kernel.y) { c in
                 c.line("const int iy = \(Index.tap("oy", "ky", stride: w.stride.y, pad: w.padding.top));")
                 if w.padding.top > 0 || w.padding.bottom > 0 { c.line("if (iy < 0 || iy >= \(i.h)) continue;") }
                 c.line("const float* restrict xr = in + \(Index.nhwc("n", "iy", "0", "0", i));")
                 c.line("float* restrict orow = op + oy * \(o.w * oc);")
-                c.block("SCALAR_LOOP for (int kx = 0; kx < \(w.kernel.x); kx++)") { c in
+                c.loop("SCALAR_LOOP ", "kx", to: w.kernel.x) { c in
                     outputRange("ox", tap: "kx", stride: w.stride.x, pad: w.padding.left, input: i.w, outputs: o.w)
                         .forEach { c.line($0) }
                     c.line("const float* restrict wk = weight + (ky * \(w.kernel.x) + kx) * \(i.c * oc);")
@@ -178,10 +180,10 @@ extension CKernels {
                             c.line("float acc[\(u)][\(oc)];")
                             c.line("UNROLLED_LOOP for (int v = 0; v < \(u); v++) for (int oc = 0; oc < \(oc); oc++) "
                                    + "acc[v][oc] = orow[(ox + v) * \(oc) + oc];")
-                            c.block("SCALAR_LOOP for (int c = 0; c < \(i.c); c++)") { c in
-                                c.line("const float* restrict wv = wk + c * \(oc);")
+                            c.loop("SCALAR_LOOP ", "c", to: i.c) { c, ch in
+                                c.line("const float* restrict wv = \(Index.add("wk", Index.times(ch, oc)));")
                                 c.block("UNROLLED_LOOP for (int v = 0; v < \(u); v++)") { c in
-                                    c.line("const float x = xr[(\(ix("(ox + v)"))) * \(i.c) + c];")
+                                    c.line("const float x = xr[\(Index.add(Index.times(ix("(ox + v)"), i.c), ch))];")
                                     c.line("for (int oc = 0; oc < \(oc); oc++) acc[v][oc] += x * wv[oc];")
                                 }
                             }
@@ -199,8 +201,9 @@ extension CKernels {
                     if tail { c.block("for (; ox < ox1; ox++)") { c in
                         c.line("const float* restrict xp = xr + (\(ix("ox"))) * \(i.c);")
                         c.line("float* restrict acc = orow + ox * \(oc);")
-                        c.line("SCALAR_LOOP for (int c = 0; c < \(i.c); c++) for (int oc = 0; oc < \(oc); oc++) "
-                               + "acc[oc] += xp[c] * wk[c * \(oc) + oc];")
+                        let (channels, ch) = CodeWriter.counted("SCALAR_LOOP ", "c", to: i.c)
+                        c.line(channels + "for (int oc = 0; oc < \(oc); oc++) "
+                               + "acc[oc] += xp[\(ch)] * wk[\(Index.add(Index.times(ch, oc), "oc"))];")
                     } }
                 }
             }

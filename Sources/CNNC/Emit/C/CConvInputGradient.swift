@@ -7,8 +7,10 @@ extension CKernels {
         c.line("// the weights transposed to [kh][kw][oc][c] (\(taps * oc * ch * 4) bytes on the stack), "
                + "for the input gradient")
         c.line("float wt[\(taps * oc * ch)];")
-        c.line("for (int t = 0; t < \(taps); t++) for (int c = 0; c < \(ch); c++) for (int oc = 0; oc < \(oc); oc++)")
-        c.line("    wt[(t * \(oc) + oc) * \(ch) + c] = weight[(t * \(ch) + c) * \(oc) + oc];")
+        let (tapLoop, t) = CodeWriter.counted("", "t", to: taps)
+        c.line(tapLoop + "for (int c = 0; c < \(ch); c++) for (int oc = 0; oc < \(oc); oc++)")
+        c.line("    wt[\(Index.times(Index.add(Index.times(t, oc), "oc"), ch)) + c] = "
+               + "weight[\(Index.times(Index.add(Index.times(t, ch), "c"), oc)) + oc];")
     }
 
     /// The input gradient of sample n in the schedule's form (the weights already transposed where it says so).
@@ -33,10 +35,10 @@ extension CKernels {
                     c.line("float* restrict dxp = din + "
                            + "\(Index.sample("n", stride: dxStride, Index.hwc("iy", "ix", "0", i)));")
                     c.line("const float* restrict wp = weight + (ky * \(w.kernel.x) + kx) * \(i.c * oc);")
-                    c.block("SCALAR_LOOP for (int c = 0; c < \(i.c); c++)") { c in
+                    c.loop("SCALAR_LOOP ", "c", to: i.c) { c, ch in
                         c.line("float s = 0.0f;")
-                        c.line("for (int oc = 0; oc < \(oc); oc++) s += wp[c * \(oc) + oc] * dz[oc];")
-                        c.line("dxp[c] += s;")
+                        c.line("for (int oc = 0; oc < \(oc); oc++) s += wp[\(Index.add(Index.times(ch, oc), "oc"))] * dz[oc];")
+                        c.line("dxp[\(ch)] += s;")
                     }
                 }
             }
@@ -51,7 +53,7 @@ extension CKernels {
         c.line("// input gradient: din[iy,ix,c] += sum over taps and oc of weight[ky,kx,c,oc] * dz[oy,ox,oc], "
                + "\(blocks.map(String.init).joined(separator: ", then ")) outputs at a time")
         inputGradientRows(&c, g, filters: oc, window: w) { c in
-            c.block("SCALAR_LOOP for (int kx = 0; kx < \(w.kernel.x); kx++)") { c in
+            c.loop("SCALAR_LOOP ", "kx", to: w.kernel.x) { c in
                 outputRange("ox", tap: "kx", stride: w.stride.x, pad: w.padding.left, input: i.w, outputs: o.w)
                     .forEach { c.line($0) }
                 c.line("const float* restrict wk = wt + (ky * \(w.kernel.x) + kx) * \(oc * i.c);")
@@ -59,18 +61,20 @@ extension CKernels {
                 let ix = { (v: String) in Index.tap(v, "kx", stride: w.stride.x, pad: w.padding.left) }
                 for u in blocks {
                     c.block(u == 1 ? "for (; ox < ox1; ox++)" : "for (; ox + \(u) <= ox1; ox += \(u))") { c in
-                        c.line("float acc[\(u)][\(i.c)];")
-                        c.line("UNROLLED_LOOP for (int v = 0; v < \(u); v++) for (int c = 0; c < \(i.c); c++) "
-                               + "acc[v][c] = 0.0f;")
+                        // acc[v][c] of output ox + v (no output index for one output)
+                        let (outputs, v) = CodeWriter.counted("UNROLLED_LOOP ", "v", to: u)
+                        let acc = Index.element("acc", u == 1 ? nil : v, "c"), at = v == "0" ? "ox" : "(ox + v)"
+                        c.line(Index.element("float acc", u == 1 ? nil : "\(u)", "\(i.c)") + ";")
+                        c.line(outputs + "for (int c = 0; c < \(i.c); c++) \(acc) = 0.0f;")
                         c.block("SCALAR_LOOP for (int oc = 0; oc < \(oc); oc++)") { c in
                             c.line("const float* restrict wv = wk + oc * \(i.c);")
-                            c.block("UNROLLED_LOOP for (int v = 0; v < \(u); v++)") { c in
-                                c.line("const float g = dr[(ox + v) * \(oc) + oc];")
-                                c.line("for (int c = 0; c < \(i.c); c++) acc[v][c] += g * wv[c];")
+                            c.loop("UNROLLED_LOOP ", "v", to: u) { c, _ in
+                                c.line("const float g = dr[\(at) * \(oc) + oc];")
+                                c.line("for (int c = 0; c < \(i.c); c++) \(acc) += g * wv[c];")
                             }
                         }
-                        c.line("UNROLLED_LOOP for (int v = 0; v < \(u); v++) for (int c = 0; c < \(i.c); c++) "
-                               + "xr[(\(ix("(ox + v)"))) * \(i.c) + c] += acc[v][c];")
+                        c.line(outputs + "for (int c = 0; c < \(i.c); c++) "
+                               + "xr[(\(ix(at))) * \(i.c) + c] += \(acc);")
                     }
                 }
             }
@@ -83,8 +87,8 @@ extension CKernels {
                            _ body: (inout CodeWriter) -> Void) {
         let i = g.input, o = g.output
         c.line("for (int j = 0; j < \(i.count); j++) din[\(Index.sample("n", stride: dxStride, "j"))] = 0.0f;")
-        c.block("SCALAR_LOOP for (int oy = 0; oy < \(o.h); oy++) "
-                + "SCALAR_LOOP for (int ky = 0; ky < \(w.kernel.y); ky++)") { c in
+        // (a skipped row ends the ky loop's body, which is the oy loop's whole body where ky runs once)
+        c.loop("SCALAR_LOOP for (int oy = 0; oy < \(o.h); oy++)", "SCALAR_LOOP ", "ky", to: w.kernel.y) { c in
             c.line("const int iy = \(Index.tap("oy", "ky", stride: w.stride.y, pad: w.padding.top));")
             if w.padding.top > 0 || w.padding.bottom > 0 { c.line("if (iy < 0 || iy >= \(i.h)) continue;") }
             c.line("const float* restrict dr = dout + \(Index.sample("n", stride: dyStride, "oy * \(o.w * oc)"));")

@@ -31,24 +31,25 @@ extension CKernels {
         c.line("// over the outputs whose tap lands inside the input; \(cb) channel(s) x \(positions) position(s) of "
                + "accumulators in registers")
         c.line("// through \(group) sample(s) at a time, then added to dweight")
-        c.block("for (int ky = 0; ky < \(w.kernel.y); ky++)") { c in
+        c.loop("", "ky", to: w.kernel.y) { c in
             outputRange("oy", tap: "ky", stride: w.stride.y, pad: w.padding.top, input: i.h, outputs: o.h)
                 .forEach { c.line($0) }
-            c.block("for (int kx = 0; kx < \(w.kernel.x); kx++)") { c in
+            c.loop("", "kx", to: w.kernel.x) { c in
                 outputRange("ox", tap: "kx", stride: w.stride.x, pad: w.padding.left, input: i.w, outputs: o.w)
                     .forEach { c.line($0) }
-                // acc[u] of position u (no position index where there is one position)
-                let acc = { (u: String) in positions == 1 ? "acc" : "acc[\(u)]" }
+                // acc[u][cb][oc] of position u, channel c0 + cb (no index for one position or one channel)
+                let (channels, ch) = CodeWriter.counted("", "cb", to: cb)
+                let acc = { (u: String) in Index.element("acc", positions == 1 ? nil : u, cb == 1 ? nil : ch, "oc") }
                 c.loop("SCALAR_LOOP ", "c0", to: i.c, step: cb) { c in
                     // accumulators flushed after every sample (group 1) or every `group` samples
                     let samples = group == 1 ? "SCALAR_LOOP for (int n = n0; n < n1; n++)"
                         : "SCALAR_LOOP for (int s0 = n0; s0 < n1; s0 += \(group))"
                     c.block(samples) { c in
                         if group > 1 { c.line("const int s1 = n1 - s0 < \(group) ? n1 : s0 + \(group);") }
-                        c.line(positions == 1 ? "float acc[\(cb)][\(oc)];" : "float acc[\(positions)][\(cb)][\(oc)];")
+                        c.line(Index.element("float acc", positions == 1 ? nil : "\(positions)", cb == 1 ? nil : "\(cb)",
+                                             "\(oc)") + ";")
                         c.line((positions == 1 ? "" : "for (int u = 0; u < \(positions); u++) ")
-                               + "for (int cb = 0; cb < \(cb); cb++) for (int oc = 0; oc < \(oc); oc++) "
-                               + "\(acc("u"))[cb][oc] = 0.0f;")
+                               + channels + "for (int oc = 0; oc < \(oc); oc++) \(acc("u")) = 0.0f;")
                         let rows = (group == 1 ? "" : "SCALAR_LOOP for (int n = s0; n < s1; n++) ")
                             + "SCALAR_LOOP for (int oy = oy0; oy < oy1; oy++)"
                         c.block(rows) { c in
@@ -64,10 +65,10 @@ extension CKernels {
                                         c.line("const float* restrict x\(u) = xr + (\(ix("(ox + \(u))"))) * \(i.c);")
                                         c.line("const float* restrict d\(u) = dr + (ox + \(u)) * \(oc);")
                                     }
-                                    c.block("UNROLLED_LOOP for (int cb = 0; cb < \(cb); cb++)") { c in
+                                    c.loop("UNROLLED_LOOP ", "cb", to: cb) { c, ch in
                                         for u in 0..<positions {
                                             c.line("for (int oc = 0; oc < \(oc); oc++) "
-                                                   + "acc[\(u)][cb][oc] += x\(u)[cb] * d\(u)[oc];")
+                                                   + "\(acc("\(u)")) += x\(u)[\(ch)] * d\(u)[oc];")
                                         }
                                     }
                                 }
@@ -75,19 +76,19 @@ extension CKernels {
                             c.block("for (; ox < ox1; ox++)") { c in
                                 c.line("const float* restrict x0 = xr + (\(ix("ox"))) * \(i.c);")
                                 c.line("const float* restrict d0 = dr + ox * \(oc);")
-                                c.line("UNROLLED_LOOP for (int cb = 0; cb < \(cb); cb++) "
-                                       + "for (int oc = 0; oc < \(oc); oc++) \(acc("0"))[cb][oc] += x0[cb] * d0[oc];")
+                                c.line((channels.isEmpty ? "" : "UNROLLED_LOOP " + channels)
+                                       + "for (int oc = 0; oc < \(oc); oc++) \(acc("0")) += x0[\(ch)] * d0[oc];")
                             }
                         }
                         c.line("float* restrict dwp = dweight + ((ky * \(w.kernel.x) + kx) * \(i.c) + c0) * \(oc);")
+                        let at = Index.add(Index.times(ch, oc), "oc")
                         if positions == 1 {
-                            c.line("for (int cb = 0; cb < \(cb); cb++) for (int oc = 0; oc < \(oc); oc++) "
-                                   + "dwp[cb * \(oc) + oc] += acc[cb][oc];")
+                            c.line(channels + "for (int oc = 0; oc < \(oc); oc++) dwp[\(at)] += \(acc("0"));")
                         } else {
-                            c.line("for (int cb = 0; cb < \(cb); cb++) for (int oc = 0; oc < \(oc); oc++) {")
+                            c.line(channels + "for (int oc = 0; oc < \(oc); oc++) {")
                             c.line("    float s = 0.0f;")
-                            c.line("    for (int u = 0; u < \(positions); u++) s += acc[u][cb][oc];")
-                            c.line("    dwp[cb * \(oc) + oc] += s;")
+                            c.line("    for (int u = 0; u < \(positions); u++) s += \(acc("u"));")
+                            c.line("    dwp[\(at)] += s;")
                             c.line("}")
                         }
                     }
@@ -137,8 +138,10 @@ extension CKernels {
                     c.line("const int ix = \(Index.tap("ox", "kx", stride: w.stride.x, pad: w.padding.left));")
                     if w.padding.left > 0 || w.padding.right > 0 { c.line("if (ix < 0 || ix >= \(i.w)) continue;") }
                     c.line("const float* restrict xp = in + \(Index.nhwc("n", "iy", "ix", "0", i));")
-                    c.line("UNROLLED_LOOP for (int c = 0; c < \(i.c); c++) for (int oc = 0; oc < \(oc); oc++) "
-                           + "acc[(ky * \(w.kernel.x) + kx) * \(i.c) + c][oc] += xp[c] * dz[oc];")
+                    let (channels, ch) = CodeWriter.counted("UNROLLED_LOOP ", "c", to: i.c)
+                    let tap = Index.add(Index.times("ky", w.kernel.x), "kx")
+                    c.line(channels + "for (int oc = 0; oc < \(oc); oc++) "
+                           + "acc[\(Index.add(Index.times(tap, i.c), ch))][oc] += xp[\(ch)] * dz[oc];")
                 }
             }
         }

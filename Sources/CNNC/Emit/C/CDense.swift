@@ -39,20 +39,22 @@ extension CKernels {
                 }
                 /// One tile of `width` outputs from `o0` (a C expression; "" for 0).
                 func tileBody(_ c: inout CodeWriter, _ o0: String, _ width: Int, comment: String) {
-                    c.line("float acc[\(block)][\(width)];  // \(comment)")
-                    c.line("UNROLLED_LOOP for (int k = 0; k < \(block); k++) for (int o = 0; o < \(width); o++) "
-                           + "acc[k][o] = 0.0f;")
+                    // acc[k][o] of sample k (no sample index where there is one sample)
+                    let (sampleLoop, k) = CodeWriter.counted("UNROLLED_LOOP ", "k", to: block)
+                    let acc = { (k: String) in Index.element("acc", block == 1 ? nil : k, "o") }
+                    c.line(Index.element("float acc", block == 1 ? nil : "\(block)", "\(width)") + ";  // \(comment)")
+                    c.line(sampleLoop + "for (int o = 0; o < \(width); o++) \(acc(k)) = 0.0f;")
                     c.block("SCALAR_LOOP for (int i = 0; i < \(n); i++)") { c in
                         c.line("const float* restrict wp = weight + (size_t)i * \(units)"
                                + "\(o0.isEmpty ? "" : " + \(o0)");")
                         c.line("const float " + (0..<block).map { "v\($0) = x\($0)[i]" }.joined(separator: ", ") + ";")
                         c.line("for (int o = 0; o < \(width); o++) {")
                         c.line("    const float w = wp[o];")
-                        c.line("   " + (0..<block).map { " acc[\($0)][o] += v\($0) * w;" }.joined())
+                        c.line("   " + (0..<block).map { " \(acc("\($0)")) += v\($0) * w;" }.joined())
                         c.line("}")
                     }
                     c.block("for (int k = 0; k < count; k++) for (int o = 0; o < \(width); o++)") { c in
-                        c.line("float v = acc[k][o];")
+                        c.line("float v = \(acc("k"));")
                         let o = o0.isEmpty ? "o" : "\(o0) + o"
                         lang.epilogue("v", biases: epilogueBiases(g, sample: "(s + k)"), activation: g.activation,
                                       channel: o, element: o)
@@ -153,17 +155,21 @@ extension CKernels {
                 c.line("int i = i0;")
                 for width in wide.inputGradientWidths {
                     c.block(width == 1 ? "for (; i < i1; i++)" : "for (; i + \(width) <= i1; i += \(width))") { c in
-                        c.line("float acc[\(block)][\(width)];")
-                        c.line("UNROLLED_LOOP for (int k = 0; k < \(block); k++) for (int j = 0; j < \(width); j++) "
-                               + "acc[k][j] = 0.0f;")
+                        // acc[k][j] of sample k, input j (no index for a dimension of one)
+                        let (sampleLoop, k) = CodeWriter.counted("UNROLLED_LOOP ", "k", to: block)
+                        let (inputLoop, j) = CodeWriter.counted("", "j", to: width)
+                        let acc = { (k: String) in Index.element("acc", block == 1 ? nil : k, width == 1 ? nil : j) }
+                        c.line(Index.element("float acc", block == 1 ? nil : "\(block)", width == 1 ? nil : "\(width)")
+                               + ";")
+                        c.line(sampleLoop + inputLoop + "\(acc(k)) = 0.0f;")
                         c.block("SCALAR_LOOP for (int o = 0; o < \(units); o++)") { c in
                             c.line("const float* restrict wr = wt + (size_t)o * \(n) + i;")
                             c.line("const float " + ks.map { "a\($0) = dz\($0)[o]" }.joined(separator: ", ") + ";")
-                            c.line("for (int j = 0; j < \(width); j++) {"
-                                   + ks.map { " acc[\($0)][j] += a\($0) * wr[j];" }.joined() + " }")
+                            let updates = ks.map { "\(acc("\($0)")) += a\($0) * wr[\(j)];" }.joined(separator: " ")
+                            c.line(inputLoop.isEmpty ? updates : inputLoop + "{ " + updates + " }")
                         }
-                        c.line("for (int k = 0; k < count; k++) for (int j = 0; j < \(width); j++) "
-                               + "din[\(Index.sample("(s + k)", stride: dxStride, "i + j"))] = acc[k][j];")
+                        c.line("for (int k = 0; k < count; k++) " + inputLoop
+                               + "din[\(Index.sample("(s + k)", stride: dxStride, Index.add("i", j)))] = \(acc("k"));")
                     }
                 }
             }
@@ -217,19 +223,22 @@ extension CKernels {
                     /// One chunk of `width` outputs from `o0` (a C expression; "" for 0).
                     func chunkBody(_ c: inout CodeWriter, _ o0: String, _ width: Int, comment: String) {
                         let at = o0.isEmpty ? "o" : "\(o0) + o"
-                        c.line("float acc[\(r)][\(width)];  // \(comment)")
-                        c.line("UNROLLED_LOOP for (int k = 0; k < \(r); k++) for (int o = 0; o < \(width); o++) "
-                               + "acc[k][o] = 0.0f;")
+                        // acc[k][o] of row k (no row index where there is one row)
+                        let (rowLoop, k) = CodeWriter.counted("UNROLLED_LOOP ", "k", to: r)
+                        let acc = { (k: String) in Index.element("acc", r == 1 ? nil : k, "o") }
+                        c.line(Index.element("float acc", r == 1 ? nil : "\(r)", "\(width)") + ";  // \(comment)")
+                        c.line(rowLoop + "for (int o = 0; o < \(width); o++) \(acc(k)) = 0.0f;")
                         c.block("SCALAR_LOOP for (int n = 0; n < batch; n++)") { c in
                             c.line("const float* restrict dz = dout + "
                                    + "\(Index.sample("n", stride: dyStride, o0.isEmpty ? "0" : o0));")
                             c.line("const float* restrict x = in + (size_t)n * \(n) + i;")
                             c.line("const float " + ks.map { "a\($0) = x[\($0)]" }.joined(separator: ", ") + ";")
                             c.line("for (int o = 0; o < \(width); o++) {"
-                                   + ks.map { " acc[\($0)][o] += a\($0) * dz[o];" }.joined() + " }")
+                                   + ks.map { " \(acc("\($0)")) += a\($0) * dz[o];" }.joined() + " }")
                         }
-                        c.line("UNROLLED_LOOP for (int k = 0; k < \(r); k++) for (int o = 0; o < \(width); o++) "
-                               + "dweight[(size_t)(i + k) * \(units) + \(at)] = acc[k][o];")
+                        let row = k == "0" ? "(size_t)i" : "(size_t)(i + \(k))"
+                        c.line(rowLoop + "for (int o = 0; o < \(width); o++) "
+                               + "dweight[\(row) * \(units) + \(at)] = \(acc(k));")
                     }
                 }
             }

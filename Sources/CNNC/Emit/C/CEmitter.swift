@@ -214,7 +214,8 @@ struct CEmitter {
         c.line("static const int parameter_ranges[\(ranges.count)][3] = {\(rows.joined(separator: ", "))};")
         c.line()
         c.block("void net_zero_gradients(float* grads)") { c in
-            c.line("for (int r = 0; r < \(ranges.count); r++) if (parameter_ranges[r][2]) for (int i = parameter_ranges[r][0]; i < parameter_ranges[r][1]; i++) grads[i] = 0.0f;")
+            let (overRanges, r) = CodeWriter.counted("", "r", to: ranges.count)
+            c.line(overRanges + "if (parameter_ranges[\(r)][2]) for (int i = parameter_ranges[\(r)][0]; i < parameter_ranges[\(r)][1]; i++) grads[i] = 0.0f;")
         }
         c.line()
         c.block("void net_reduce_gradients(float* grads, const float* partial, int threads, int p0, int p1)") { c in
@@ -245,7 +246,7 @@ struct CEmitter {
                 overRanges(&c, ranges.count) { c in
                     c.block("if (!parameter_ranges[r][2])") { c in
                         c.line("net_\(kind.rawValue)_update(params, \(state), partial, o, lo, hi);")
-                        c.line("continue;")
+                        c.line(ranges.count > 1 ? "continue;" : "return;")
                     }
                     c.block("for (int i = lo; i < hi; i++)") { c in
                         c.line("float g = 0.0f;")
@@ -281,9 +282,10 @@ struct CEmitter {
         c.line("}")
     }
 
-    /// `for` over parameter_ranges with [lo, hi), range r's part of the caller's [p0, p1), for `body`.
+    /// `for` over parameter_ranges with [lo, hi), range r's part of the caller's [p0, p1), for `body` (which ends
+    /// the function where it ends the loop: a single range is `const int r = 0;`, no loop).
     private func overRanges(_ c: inout CodeWriter, _ count: Int, _ body: (inout CodeWriter) -> Void) {
-        c.block("for (int r = 0; r < \(count); r++)") { c in
+        c.loop("", "r", to: count) { c in
             c.line("const int lo = p0 > parameter_ranges[r][0] ? p0 : parameter_ranges[r][0], hi = p1 < parameter_ranges[r][1] ? p1 : parameter_ranges[r][1];")
             body(&c)
         }

@@ -102,7 +102,11 @@ struct CKernels {
                     prologue(&c, g, spatial: o.h * o.w, channels: oc, sample: "n")
                     self.inputGradient(&c, g, filters: oc, window: w, inputGradient)
                 }
-                blockedWeightGradient(&c, g, filters: oc, window: w, weightGradient)
+                if weightGradient.sharedTaps > 1 {
+                    rowWeightGradient(&c, g, filters: oc, window: w, weightGradient)
+                } else {
+                    blockedWeightGradient(&c, g, filters: oc, window: w, weightGradient)
+                }
             }
         }
         return c.text
@@ -114,16 +118,21 @@ struct CKernels {
         if g.activation == nil && sample == nil { c.line("(void)out;") }
         if g.activation == nil && g.biases.isEmpty { return }
         c.line("// prologue: \(g.activation.map { "\($0.description) gradient, " } ?? "")bias gradients")
-        let loops = sample == nil ? "for (int n = n0; n < n1; n++) SCALAR_LOOP for (int p = 0; p < \(spatial); p++)"
-                                  : "SCALAR_LOOP for (int p = 0; p < \(spatial); p++)"
-        c.block(loops) { c in
-            c.line("float* restrict d = dout + \(Index.sample("n", stride: dyStride, channels == 1 ? "p" : "p * \(channels)"));")
-            if g.activation != nil { c.line("const float* restrict y = out + ((size_t)n * \(spatial) + p) * \(channels);") }
+        // Position p of the sample (0 where there is one: a dense layer has no position loop).
+        let (positions, p) = CodeWriter.counted("SCALAR_LOOP ", "p", to: spatial)
+        let loops = (sample == nil ? "for (int n = n0; n < n1; n++) " : "") + positions
+        c.block(String(loops.dropLast())) { c in
+            c.line("float* restrict d = dout + \(Index.sample("n", stride: dyStride, Index.times(p, channels)));")
+            if g.activation != nil {
+                let y = Index.times(Index.add(Index.times("(size_t)n", spatial), p), channels)
+                c.line("const float* restrict y = out + \(y);")
+            }
             c.block("for (int oc = 0; oc < \(channels); oc++)") { c in
                 c.line("const float dz = \(lang.activationGradient("d[oc]", output: "y[oc]", g.activation));")
-                c.line("d[oc] = dz;")
+                // without an activation dz is d[oc] as it is
+                if g.activation != nil { c.line("d[oc] = dz;") }
                 for (k, b) in g.biases.enumerated() {
-                    let index = b.kind == .channel ? "oc" : "p * \(channels) + oc"
+                    let index = b.kind == .channel ? "oc" : Index.add(Index.times(p, channels), "oc")
                     c.line("dbias\(k)[\(index)] += dz;  // \(b.parameter.name)")
                 }
             }

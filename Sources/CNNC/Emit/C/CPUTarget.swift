@@ -16,29 +16,33 @@ public enum CPUTarget {
     public static let cFlags = ["-O3", "-march=native", "-mprefer-vector-width=512", "-ffp-contract=fast", "-fno-math-errno", "-fno-trapping-math",
                                 "-fassociative-math", "-fno-signed-zeros", "-Wall", "-Wextra"]
 
-    /// `tuning`: a tuning's choices of the conv and dense schedules (checked against the plan; errors name
-    /// `tuningFile`), written into the package as `tuning.json` and summed up in kernels.c's opening comment; nil:
-    /// the standard schedule (`Schedule.cpu`).
-    public static func generate(_ c: Compilation, tuning: Tuning? = nil,
+    /// `distributed`: a trainer that also runs as the ranks of an `mpirun` job (`cnnc compile --distributed mpi`),
+    /// linking Open MPI; otherwise the package needs nothing but the toolchain, zlib and libpng. `tuning`: a
+    /// tuning's choices of the conv and dense schedules (checked against the plan; errors name `tuningFile`), written
+    /// into the package as `tuning.json` and summed up in kernels.c's opening comment; nil: the standard schedule
+    /// (`Schedule.cpu`).
+    public static func generate(_ c: Compilation, distributed: Bool = false, tuning: Tuning? = nil,
                                 tuningFile: String = "tuning.json") throws -> GeneratedPackage {
         let plan = c.plan
         let net = c.network
         guard let last = plan.groups.last, last.op == .softmax else {
             throw CompileError("\(net.sourceFile): error: training needs 'softmax' as the last layer (cross-entropy is computed on it)")
         }
+        if distributed { try Distributed.check(net) }
         let emitter = CEmitter(plan: plan, schedule: try tuning?.schedule(plan, file: tuningFile))
         var files: [String: String] = [:]
-        files["Package.swift"] = try Template.fill("cpu/Package.swift.template", provenance(net, packageHoles).merging([
+        files["Package.swift"] = try Template.fill("cpu/Package.swift.template", packageProvenance(net).merging([
             "cflags": "[" + cFlags.map(Spelling.swiftString).joined(separator: ", ") + "]",
+            "mpiTarget": distributed ? Distributed.packageTarget : "", "mpiDependency": distributed ? Distributed.dependency : "",
         ]) { $1 })
         files["Sources/Kernels/kernels.c"] = try kernelFile(c, emitter, tuning: tuning)
         if let tuning { files["tuning.json"] = tuning.json() }
         files["Sources/Kernels/include/kernels.h"] = emitter.header()
-        files["Sources/train/Network.swift"] = try networkSwift(c, emitter: emitter, classes: last.output.count)
-        for path in ["Sources/Kernels/include/kernels.h", "Sources/train/Network.swift"] {
+        files[librarySources + "Network.swift"] = try networkSwift(c, emitter: emitter, classes: last.output.count)
+        for path in ["Sources/Kernels/include/kernels.h", librarySources + "Network.swift"] {
             files[path] = LineWrap.wrap(files[path]!)
         }
-        try addRuntime(to: &files, net)
+        try addRuntime(to: &files, net, distributed: distributed)
         return GeneratedPackage(name: net.name, files: files)
     }
 
@@ -73,8 +77,18 @@ public enum CPUTarget {
             .filter { holes.contains($0.key) }
     }
 
-    /// The provenance holes of both targets' Package.swift.
-    static let packageHoles: Set<String> = ["nameLiteral", "nameComment", "sourceComment"]
+    /// The holes of both targets' Package.swift: provenance and the library's module name (Symbols.moduleName)
+    /// as a string literal and as comment text.
+    static func packageProvenance(_ net: Network) -> [String: String] {
+        let module = Symbols.moduleName(net.name)
+        return provenance(net, ["nameLiteral", "nameComment", "sourceComment"]).merging([
+            "moduleLiteral": Spelling.swiftString(module), "moduleComment": Spelling.comment(module),
+        ]) { $1 }
+    }
+
+    /// The folder of the library target (named Symbols.moduleName): Network.swift, the runtime and Library.swift.
+    /// `train` and `predict` are executables of one generated main.swift each, which import it.
+    static let librarySources = "Sources/Network/"
 
     /// A parameter's entry in NetworkInfo.parameters; its name is the checkpoint's tensor name, the user's spelling.
     static func paramSpec(_ p: Parameter, plan: KernelPlan) -> String {
@@ -83,13 +97,21 @@ public enum CPUTarget {
             + (p.isBuffer ? ", buffer: true)," : "),")
     }
 
-    /// The shared runtime (Runtime/trainer) and the zlib module, copied verbatim, and main.swift, which runs the
-    /// runtime with the package's `Network`.
-    static func addRuntime(to files: inout [String: String], _ net: Network) throws {
-        for (name, text) in try RuntimeFiles.files(in: "trainer") { files["Sources/train/" + name] = text }
+    /// The shared runtime (Runtime/trainer) and the zlib and libpng modules, copied verbatim; Library.swift, which
+    /// binds the runtime's public `Model` and the tools' entry points to the package's `Network`; and the
+    /// main.swift of `train` and of `predict`, which call those entry points. `distributed`: the Open MPI module
+    /// and team too (Distributed.swift), joined by the train tool's entry point.
+    static func addRuntime(to files: inout [String: String], _ net: Network, distributed: Bool = false) throws {
+        for (name, text) in try RuntimeFiles.files(in: "trainer") { files[librarySources + name] = text }
         for (name, text) in try RuntimeFiles.files(in: "czlib") { files["Sources/CZlib/" + name] = text }
         for (name, text) in try RuntimeFiles.files(in: "cpng") { files["Sources/CPNG/" + name] = text }
-        files["Sources/train/main.swift"] = try Template.fill("main.swift.template", provenance(net, ["nameComment", "sourceComment"]))
+        if distributed { try Distributed.addRuntime(to: &files) }
+        let holes = provenance(net, ["nameComment", "sourceComment"])
+        let module = ["module": Symbols.moduleName(net.name)]  // an identifier: [A-Za-z0-9_], not a keyword
+        files[librarySources + "Library.swift"] = try Template.fill("library.swift.template", holes.merging(
+            ["team": distributed ? Distributed.teamArgument : ""]) { $1 })
+        files["Sources/train/main.swift"] = try Template.fill("main.swift.template", holes.merging(module) { $1 })
+        files["Sources/predict/main.swift"] = try Template.fill("predict.swift.template", holes.merging(module) { $1 })
     }
 
     static func networkSwift(_ c: Compilation, emitter: CEmitter, classes: Int) throws -> String {
