@@ -138,12 +138,20 @@ public struct Tuning: Codable, Sendable, Equatable {
         } catch let DecodingError.dataCorrupted(context) {
             throw CompileError("\(file): error: not a tuning file: \(context.debugDescription)")
         } catch let DecodingError.keyNotFound(key, context) {
-            throw CompileError("\(file): error: not a tuning file: no '\(key.stringValue)' at \(path(context))")
+            throw CompileError("\(file): error: \(what(context)): no '\(key.stringValue)' at \(path(context))")
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
-            throw CompileError("\(file): error: not a tuning file: a wrong value at \(path(context))")
+            throw CompileError("\(file): error: \(what(context)): a wrong value at \(path(context))")
         } catch {
             throw CompileError("\(file): error: not a tuning file")
         }
+    }
+
+    /// A schedule this cnnc cannot read is most likely one another cnnc wrote (the schedule's forms change between
+    /// versions); anything else is not a tuning file.
+    private static func what(_ context: DecodingError.Context) -> String {
+        context.codingPath.contains { $0.stringValue == "schedule" }
+            ? "a schedule this cnnc does not know (tuned by another version of cnnc? tune again)"
+            : "not a tuning file"
     }
 
     private static func path(_ context: DecodingError.Context) -> String {

@@ -119,6 +119,15 @@ struct TuningTests {
                 Issue.record("\(text) read as a tuning")
             } catch { #expect("\(error)".hasPrefix(message), "\(error)") }
         }
+        // A schedule of a form this cnnc does not have (as another version of cnnc may write).
+        let renamed = tuning.json().replacingOccurrences(of: "\"singlePass\"", with: "\"onePass\"")
+        #expect(renamed != tuning.json())
+        do {
+            _ = try Tuning.decode(Array(renamed.utf8), file: "t.json")
+            Issue.record("an unknown form read as a schedule")
+        } catch {
+            #expect("\(error)".hasPrefix("t.json: error: a schedule this cnnc does not know (tuned by another version of cnnc? tune again)"), "\(error)")
+        }
         do {
             _ = try Tuning.read("/nonexistent/t.json")
             Issue.record("a missing file read as a tuning")
