@@ -35,11 +35,23 @@ struct ShaderSpec {
     let sampleBlock: Int
     let perSample: Int
     let fixed: Int
-    /// What it reads and writes (storages, or regions of them), for barrier placement.
-    let reads: [String]
-    let writes: [String]
+    /// Its dependency level in a training step (cnnc's `GLSLProgram.levels`): shaders are recorded by level, so
+    /// the shaders of one level run between the same two barriers.
+    let level: Int
+    /// What it reads and writes (storages, or element ranges of them), for barrier placement.
+    let reads: [Span]
+    let writes: [Span]
     /// Index into Vulkanprogram.spirv.
     let spirv: Int
+}
+
+/// Elements `range` of storage `storage` (by default all of it): what a shader or a copy touches.
+struct Span {
+    let storage: Int
+    let range: Range<Int>
+    init(_ storage: Int, _ range: Range<Int> = 0..<Int.max) { (self.storage, self.range) = (storage, range) }
+
+    func overlaps(_ other: Span) -> Bool { storage == other.storage && range.overlaps(other.range) }
 }
 
 /// What cnnc generated for one network: its buffers, its kernels and its shaders in execution order.
@@ -87,7 +99,6 @@ final class VulkanNetwork<Spec: VulkanNetworkSpec>: TrainableNetwork {
     var layouts: [VkPipelineLayout?] = []
     var sets: [VkDescriptorSet?] = []
     var queryPool: VkQueryPool?
-    var resource: [String: Int] = [:]
     var cache: [StepKey: RecordedStep] = [:]
     /// The update that runs at the start of the next submission: the optimizer's kind and this step's values.
     var pendingUpdate: (values: OptimizerValues, kind: OptimizerKind)?
@@ -147,8 +158,6 @@ final class VulkanNetwork<Spec: VulkanNetworkSpec>: TrainableNetwork {
             bound.append(host.deviceLocal && !VulkanOptions.forceStaging ? host : try context.makeBuffer(s.name + " (device)", bytes: bytes, host: false))
             hostSide.append(host)
         }
-        for s in program.shaders { for r in s.reads + s.writes where resource[r] == nil { resource[r] = resource.count } }
-        for s in program.storages where resource[s.name] == nil { resource[s.name] = resource.count }
         try createPipelines()
         if context.timestampsSupported {
             var info = VkQueryPoolCreateInfo()

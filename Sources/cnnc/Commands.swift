@@ -10,6 +10,8 @@ struct Plan: ParsableCommand {
     @Option(help: "Batch size for the memory figures (default: the network's train batch).") var batch: Int?
     @Flag(help: "Also print the target-neutral lowered form of each kernel that both printers spell.")
     var lowered = false
+    @Option(help: "With vulkan, also list every dispatch of one training step: its phase, invocations and workgroups.")
+    var target: Compile.Target = .cpu
 
     func validate() throws {
         if let batch, batch < 1 || batch > Limits.maxBatch {
@@ -22,6 +24,10 @@ struct Plan: ParsableCommand {
         print(PlanPrinter.render(c.plan, batch: batch ?? c.network.train.batch), terminator: "")
         print("\n" + PlanPrinter.renderSchedule(c.plan), terminator: "")
         if lowered { print("\n" + PlanPrinter.renderLowered(c.plan), terminator: "") }
+        if target == .vulkan {
+            let text = try reporting { try PlanPrinter.renderDispatches(c.plan, batch: batch ?? c.network.train.batch) }
+            print("\n" + text, terminator: "")
+        }
     }
 }
 

@@ -20,7 +20,8 @@ extension GLSLProgram {
                 + "from oc (channels fastest).",
         ], bindings: [bind(k.operands.input!, as: "x", .read), params(g)] + residualBindings(k)
             + [bind(k.operands.output!, as: "y", .write)],
-        threads: .perSample(o.h * columns * groups)) { c in
+        threads: .perSample(o.h * columns * groups),
+        note: "\(xb) columns x \(cb) filters per invocation (register blocking)") { c in
             c.line("int oc = (t % \(groups)) * \(cb);")
             c.line("int ox0 = ((t / \(groups)) % \(columns)) * \(xb);")
             c.line("int oy = (t / \(groups * columns)) % \(o.h);")
@@ -87,7 +88,8 @@ extension GLSLProgram {
                 + "it gathers its terms (no atomics).",
         ], bindings: [bind(k.operands.outputGradient!, as: "dz", .read), params(g),
                     bind(k.operands.inputGradient!, as: "dx", .write)],
-        threads: .perSample(i.h * columns * groups)) { c in
+        threads: .perSample(i.h * columns * groups),
+        note: "\(xb) columns x \(cb) channels per invocation (register blocking)") { c in
             c.line("int c = (t % \(groups)) * \(cb);")
             c.line("int ix0 = ((t / \(groups)) % \(columns)) * \(xb);")
             c.line("int iy = (t / \(groups * columns)) % \(i.h);")

@@ -12,7 +12,8 @@ extension GLSLProgram {
             "One invocation per \(nb) samples from n0 and \(ob) outputs from o (outputs fastest).",
         ], bindings: [bind(k.operands.input!, as: "x", .read), params(g)] + residualBindings(k)
             + [bind(k.operands.output!, as: "y", .write)],
-        threads: .sampleBlocks(block: nb, groups)) { c in
+        threads: .sampleBlocks(block: nb, groups),
+        note: "\(nb) samples x \(ob) outputs per invocation, each along all \(n) inputs") { c in
             c.line("int o = (t % \(groups)) * \(ob);")
             c.line("int n0 = (t / \(groups)) * \(nb);")
             c.line("\(T) acc[\(nb)];")
@@ -52,7 +53,8 @@ extension GLSLProgram {
             "One invocation per \(nb) samples from n0 and \(ib) inputs from i (inputs fastest).",
         ], bindings: [bind(k.operands.outputGradient!, as: "dz", .read), params(g),
                     bind(k.operands.inputGradient!, as: "dx", .write)],
-        threads: .sampleBlocks(block: nb, groups)) { c in
+        threads: .sampleBlocks(block: nb, groups),
+        note: "\(nb) samples x \(ib) inputs per invocation, each along all \(units) outputs") { c in
             c.line("int i = (t % \(groups)) * \(ib);")
             c.line("int n0 = (t / \(groups)) * \(nb);")
             c.line("\(T) acc[\(nb)];")

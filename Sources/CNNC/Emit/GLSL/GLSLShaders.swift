@@ -24,12 +24,11 @@ struct GLSLBinding {
     var access: Access
     var integer: Bool = false
     var comment: String
-    /// The part of the storage the shader touches, for barrier placement (nil: all of it).
+    /// The parameter whose elements of the storage the shader touches, for barrier placement (nil: all of it;
+    /// `GLSLProgram.spans` turns it into a range).
     var region: String? = nil
-    /// Further parts it touches (batchnorm's sums write two parameters' gradients through one binding).
+    /// Further parameters it touches (batchnorm's sums write two parameters' gradients through one binding).
     var moreRegions: [String] = []
-
-    var resources: [String] { region.map { ([$0] + moreRegions).map { "\(storage):\($0)" } } ?? [storage] }
 }
 
 /// One compute shader and one dispatch of it.
@@ -48,9 +47,8 @@ struct GLSLShader {
     var threads: Threads
     var source: String
     var location: SourceLocation?
-
-    var reads: [String] { bindings.filter { $0.access != .write }.flatMap(\.resources) }
-    var writes: [String] { bindings.filter { $0.access != .read }.flatMap(\.resources) }
+    /// Why it launches as many invocations as it does, where that can be fewer than `enoughInvocations`.
+    var note: String? = nil
 }
 
 /// The lowered program: storages and shaders in execution order.
@@ -158,7 +156,7 @@ struct GLSLProgram {
     /// bounds-checked against the dispatch size. `body` writes the statements of `main` after that check.
     func shader(_ name: String, kernel ki: Int, group: FusedGroup?, what: [String], bindings: [GLSLBinding],
                 constants: [(name: String, value: Int, comment: String)] = [], threads: GLSLShader.Threads,
-                body: (inout CodeWriter) -> Void) -> GLSLShader {
+                note: String? = nil, body: (inout CodeWriter) -> Void) -> GLSLShader {
         let k = plan.kernels[ki]
         var c = CodeWriter()
         c.line("#version 450")
@@ -192,7 +190,7 @@ struct GLSLProgram {
         }
         return GLSLShader(name: name, kernel: ki, phase: k.phase, bindings: bindings, threads: threads,
                           source: LineWrap.wrap(c.text),
-                          location: group?.location ?? k.location)
+                          location: group?.location ?? k.location, note: note)
     }
 
     // MARK: deterministic reductions
@@ -225,7 +223,9 @@ struct GLSLProgram {
             what,
             chunks == 1 ? "One invocation per \(elements); it sums over the batch in order."
                 : "Invocation (chunk s, \(elements) b) sums rows [s * R / \(chunks), (s + 1) * R / \(chunks)) of the R = \(rows) rows.",
-        ], bindings: binds, threads: .fixed(chunks * blocks)) { c in
+        ], bindings: binds, threads: .fixed(chunks * blocks),
+        note: "a sum over the batch per element of the \(e)-element gradient: \(blocks) blocks of \(e / blocks) x "
+            + "\(chunks) chunks of the batch") { c in
             c.line("int b = t % \(blocks);")
             c.line("int s = t / \(blocks);")
             element.forEach { c.line($0) }
@@ -243,7 +243,7 @@ struct GLSLProgram {
         ], bindings: [
             GLSLBinding(storage: partials, array: "partials", access: .read, comment: "[\(chunks)][\(e)] partial sums"),
             GLSLBinding(storage: "grads", array: "grads", access: .write, comment: "\(p.name) at \(offset(p))", region: p.name),
-        ], threads: .fixed(e)) { c in
+        ], threads: .fixed(e), note: "one invocation per gradient element (\(e)), adding \(chunks) partial sums") { c in
             c.line("float acc = 0.0;")
             c.line("for (int s = 0; s < \(chunks); s++) acc += partials[s * \(e) + t];")
             c.line("grads[\(offset(p)) + t] = acc;")
