@@ -35,7 +35,8 @@ extension GLSLProgram {
     }
 
     mutating func denseBackward(_ k: Kernel, _ ki: Int, _ g: FusedGroup, units: Int) {
-        let prologue = Lowering.backwardPrologue(plan, ki, g, .invocationGrid, inputGradient: false)
+        let prologue = Lowering.backwardPrologue(plan, ki, g, .invocationGrid, inputGradient: false,
+                                                 activationInConsumers: fusesActivationGradient(g))
         append(prologue.filter { $0.reduction == nil })
         if g.needsInputGradient { shaders.append(denseInputGradient(k, ki, g, units: units)) }
         denseWeightGradient(k, ki, g, units: units)
@@ -51,7 +52,7 @@ extension GLSLProgram {
         return shader(k.name + "_dx", kernel: ki, group: g, what: [
             "input gradient: din[n,i] = sum over o of weight[i,o] * dz[n,o]; dz is (N,\(units)), din (N,\(n))",
             "One invocation per \(nb) samples from n0 and \(ib) inputs from i (inputs fastest).",
-        ], bindings: [bind(k.operands.outputGradient!, as: "dz", .read), params(g),
+        ], bindings: dzBindings(k, g) + [params(g),
                     bind(k.operands.inputGradient!, as: "dx", .write)],
         threads: .sampleBlocks(block: nb, groups),
         note: "\(nb) samples x \(ib) inputs per invocation, each along all \(units) outputs") { c in
@@ -62,7 +63,7 @@ extension GLSLProgram {
             c.line("for (int j = 0; j < \(nb); j++) { acc[j] = \(T)(0.0); di[j] = min(n0 + j, pc.n - 1) * \(units); }")
             c.block("for (int o = 0; o < \(units); o++)") { c in
                 c.line("\(T) wv = \(GLSLText.load("params", "\(W) + i * \(units) + o", ib, stride: "\(units)"));")
-                c.line("for (int j = 0; j < \(nb); j++) acc[j] += dz[di[j] + o] * wv;")
+                c.line("for (int j = 0; j < \(nb); j++) acc[j] += \(dz(g, "di[j] + o")) * wv;")
             }
             c.block("for (int j = 0; j < \(nb) && n0 + j < pc.n; j++)") { c in
                 c.line("for (int k = 0; k < \(ib); k++) dx[(n0 + j) * \(n) + i + k] = "
@@ -78,24 +79,22 @@ extension GLSLProgram {
         let ib = block.inputs, ob = block.outputs
         let ig = n / ib, og = units / ob
         let (X, D) = (GLSLText.vec(ib), GLSLText.vec(ob))
+        let dv = dzVector(g, "n * \(units) + o", ob)
         reduction(k.name + "_dw", kernel: ki, group: g, parameter: p,
                   what: "\(p.name) gradient: dweight[i,o] = sum over n of in[n,i] * dz[n,o]; "
                       + "in is (N,\(n)), dz (N,\(units))",
-                  bindings: [bind(k.operands.input!, as: "x", .read),
-                             bind(k.operands.outputGradient!, as: "dz", .read)],
+                  bindings: [bind(k.operands.input!, as: "x", .read)] + dzBindings(k, g),
                   rowsPerSample: 1,
-                  blocks: ig * og, element: [
+                  blocks: ig * og, perBlock: ib * ob, element: [
                       "int o = (b % \(og)) * \(ob);  // the block: \(ib) inputs from i x \(ob) outputs from o",
                       "int i = (b / \(og)) * \(ib);",
                       "\(D) acc[\(ib)];",
                       "for (int k = 0; k < \(ib); k++) acc[k] = \(D)(0.0);",
                   ]) { c in
             c.line("\(X) xv = \(GLSLText.load("x", "n * \(n) + i", ib));")
-            c.line("\(D) dv = \(GLSLText.load("dz", "n * \(units) + o", ob));")
+            c.line("\(D) dv = \(dv);")
             c.line("for (int k = 0; k < \(ib); k++) acc[k] += \(ib == 1 ? "xv" : "xv[k]") * dv;")
-        } store: { dest in
-            ["for (int k = 0; k < \(ib); k++) for (int q = 0; q < \(ob); q++) "
-                + "\(dest("(i + k) * \(units) + o + q")) = \(ob == 1 ? "acc[k]" : "acc[k][q]");"]
-        }
+        } index: { e in "(i + \(e) / \(ob)) * \(units) + o + \(e) % \(ob)"
+        } value: { e in ob == 1 ? "acc[\(e)]" : "acc[\(e) / \(ob)][\(e) % \(ob)]" }
     }
 }

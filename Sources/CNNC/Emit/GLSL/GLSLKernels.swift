@@ -29,3 +29,30 @@ extension GLSLProgram {
         k.operands.otherInputs.enumerated().map { bind($1, as: "r\($0)", .read) }
     }
 }
+
+/// The activation's gradient inside the backward shaders of a conv or dense group: where nothing else reads dz (a
+/// residual's gradient is dz, left in place), the input-gradient, weight-gradient and bias-gradient shaders read dy
+/// and the saved output and apply the derivative as they load (dz = dy * act'(y)), so no pass writes dz first.
+extension GLSLProgram {
+    func fusesActivationGradient(_ g: FusedGroup) -> Bool { g.activation != nil && g.residualInputs.isEmpty }
+
+    /// The bindings a backward shader reads dz through: dy as `dz`, and the saved output as `y` where fused.
+    func dzBindings(_ k: Kernel, _ g: FusedGroup) -> [GLSLBinding] {
+        [bind(k.operands.outputGradient!, as: "dz", .read)]
+            + (fusesActivationGradient(g) ? [bind(k.operands.savedOutput!, as: "y", .read)] : [])
+    }
+
+    /// dz at `index` (of the group's output, printed).
+    func dz(_ g: FusedGroup, _ index: String) -> String {
+        guard fusesActivationGradient(g) else { return "dz[\(index)]" }
+        let e = Lowering.activationGradient(.load("dz", .name(index)), output: .load("y", .name(index)), g.activation)
+        return "(" + KernelPrinter(lang: lang) { "\($0)[\($1)]" }.expr(e) + ")"
+    }
+
+    /// `n` values of dz from `index`, as one value of type vec(n) (GLSLText.load's shape).
+    func dzVector(_ g: FusedGroup, _ index: String, _ n: Int) -> String {
+        guard fusesActivationGradient(g) else { return GLSLText.load("dz", index, n) }
+        guard n > 1 else { return dz(g, index) }
+        return "vec\(n)(" + (0..<n).map { dz(g, $0 == 0 ? index : "\(index) + \($0)") }.joined(separator: ", ") + ")"
+    }
+}

@@ -129,6 +129,10 @@ struct GLSLProgram {
     }
 
     private mutating func lower(_ k: Kernel, index ki: Int) {
+        // The loss stores the softmax (Lowering.softmaxInLoss): the softmax layer has no pass of its own.
+        if k.phase == .forward, let gi = k.group, plan.groups[gi].op == .softmax, Lowering.softmaxInLoss(.invocationGrid) {
+            return
+        }
         if let lowered = Lowering.lower(plan, kernel: ki, for: .invocationGrid) {
             append(lowered)
             return
@@ -156,7 +160,7 @@ struct GLSLProgram {
     /// bounds-checked against the dispatch size. `body` writes the statements of `main` after that check.
     func shader(_ name: String, kernel ki: Int, group: FusedGroup?, what: [String], bindings: [GLSLBinding],
                 constants: [(name: String, value: Int, comment: String)] = [], threads: GLSLShader.Threads,
-                note: String? = nil, body: (inout CodeWriter) -> Void) -> GLSLShader {
+                note: String? = nil, shared: String? = nil, body: (inout CodeWriter) -> Void) -> GLSLShader {
         let k = plan.kernels[ki]
         var c = CodeWriter()
         c.line("#version 450")
@@ -178,6 +182,7 @@ struct GLSLProgram {
             c.line("layout(std430, binding = \(i)) \(access)buffer B\(i) { \(type) \(b.array)[]; };  // \(b.comment)")
         }
         for k in constants { c.line("const int \(k.name) = \(k.value);  // \(k.comment)") }
+        if let shared { c.line(shared) }
         c.line()
         c.block("void main()") { c in
             c.line("int t = int(gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * gl_NumWorkGroups.x * gl_WorkGroupSize.x);")
@@ -195,58 +200,67 @@ struct GLSLProgram {
 
     // MARK: deterministic reductions
 
-    /// A parameter gradient as a sum over the batch: one invocation per (block of elements b, chunk of rows). A
-    /// row is one sample (rowsPerSample 1) or one output row of a sample. `element` declares the block's
-    /// coordinates from `b` (in 0..<blocks) and its accumulators; `row` adds one row (with `n`, `r` in scope);
-    /// `store` assigns the accumulators through the lvalue of an element index. With one chunk the shader writes
-    /// the gradient; otherwise it writes partial sums and a second shader adds the chunks in order.
+    /// A parameter gradient as a sum over the batch, in one pass: `lanes` invocations of one workgroup per block of
+    /// elements b, lane l summing rows [l * R / lanes, (l + 1) * R / lanes) of the R rows in order, then the lanes'
+    /// sums added in a fixed tree in shared memory (split-K: the same order on every run, no atomics, no second
+    /// shader). A row is one sample (rowsPerSample 1) or one output row of a sample. `element` declares the block's
+    /// coordinates from `b` (in 0..<blocks) and its accumulators; `row` adds one row (with `n`, `r` in scope). The
+    /// block's `perBlock` sums: sum `e` is `value(e)` (an accumulator) and goes to element `index(e)` of the
+    /// gradient (e an int expression).
     mutating func reduction(_ name: String, kernel ki: Int, group g: FusedGroup, parameter p: Parameter, what: String,
-                            bindings: [GLSLBinding], rowsPerSample: Int, blocks: Int? = nil, element: [String],
-                            row: (inout CodeWriter) -> Void,
-                            store: ((String) -> String) -> [String] = { ["\($0("b")) = acc;"] }) {
+                            bindings: [GLSLBinding], rowsPerSample: Int, blocks: Int? = nil, perBlock: Int = 1,
+                            element: [String], row: (inout CodeWriter) -> Void,
+                            index: @escaping (String) -> String = { _ in "b" },
+                            value: @escaping (String) -> String = { _ in "acc" }) {
         let e = p.count
         let blocks = blocks ?? e
-        let chunks = Schedule.reductionChunks(blocks: blocks)
-        // Each chunked reduction has its own buffer of partial sums, so that reductions never share memory.
-        let partials = "partials_" + name
-        if chunks > 1 {
-            storages.append(GLSLStorage(name: partials, perSample: 0, fixed: chunks * e, integer: false, host: .device,
-                                        comment: "[\(chunks)][\(e)] partial sums of \(name)"))
-        }
+        let lanes = Schedule.reductionChunks(blocks: blocks)
+        let perGroup = Self.localSize / lanes  // blocks per workgroup
+        let workgroups = (blocks + perGroup - 1) / perGroup
         var binds = bindings
-        binds.append(chunks == 1
-            ? GLSLBinding(storage: "grads", array: "grads", access: .write, comment: "\(p.name) at \(offset(p))", region: p.name)
-            : GLSLBinding(storage: partials, array: "partials", access: .write, comment: "[\(chunks)][\(e)] partial sums"))
+        binds.append(GLSLBinding(storage: "grads", array: "grads", access: .write, comment: "\(p.name) at \(offset(p))",
+                                 region: p.name))
         let rows = rowsPerSample == 1 ? "pc.n" : "pc.n * \(rowsPerSample)"
         let elements = blocks == e ? "element" : "block of \(e / blocks) elements"
+        let at = offset(p)
         shaders.append(shader(name, kernel: ki, group: g, what: [
             what,
-            chunks == 1 ? "One invocation per \(elements); it sums over the batch in order."
-                : "Invocation (chunk s, \(elements) b) sums rows [s * R / \(chunks), (s + 1) * R / \(chunks)) of the R = \(rows) rows.",
-        ], bindings: binds, threads: .fixed(chunks * blocks),
-        note: "a sum over the batch per element of the \(e)-element gradient: \(blocks) blocks of \(e / blocks) x "
-            + "\(chunks) chunks of the batch") { c in
-            c.line("int b = t % \(blocks);")
-            c.line("int s = t / \(blocks);")
+            lanes == 1 ? "One invocation per \(elements); it sums over the batch in order."
+                : "\(lanes) invocations per \(elements) b: lane l sums rows [l * R / \(lanes), (l + 1) * R / \(lanes)) of the "
+                + "R = \(rows) rows, then the lanes' sums are added in a fixed tree (deterministic).",
+        ], bindings: binds, threads: .fixed(workgroups * Self.localSize),
+        note: lanes == Self.localSize
+            ? "\(blocks) sums (\(e) gradient elements, \(e / blocks) per sum) x \(lanes) lanes splitting the batch, "
+                + "a workgroup's most"
+            : nil,
+        shared: lanes > 1 ? "shared float part[\(perBlock * Self.localSize)];  // [sum][invocation], for the tree" : nil) { c in
+            if lanes > 1 {
+                c.line("// Every invocation reaches each barrier: the dispatch is whole workgroups, and a block past the")
+                c.line("// last one only sums nothing.")
+            }
+            c.line("int b = t / \(lanes);")
+            c.line("int lane = t % \(lanes);")
+            c.line("bool live = b < \(blocks);")
+            if lanes > 1 { c.line("int li = int(gl_LocalInvocationID.x);") }
             element.forEach { c.line($0) }
-            c.line("int rows = \(rows);")
-            c.block("for (int r = s * rows / \(chunks); r < (s + 1) * rows / \(chunks); r++)") { c in
+            c.line("int rows = live ? \(rows) : 0;")
+            c.block("for (int r = lane * rows / \(lanes); r < (lane + 1) * rows / \(lanes); r++)") { c in
                 c.line(rowsPerSample == 1 ? "int n = r;" : "int n = r / \(rowsPerSample);")
                 row(&c)
             }
-            let at = offset(p)
-            store { chunks == 1 ? "grads[\(at) + \($0)]" : "partials[s * \(e) + \($0)]" }.forEach { c.line($0) }
-        })
-        guard chunks > 1 else { return }
-        shaders.append(shader(name + "_sum", kernel: ki, group: g, what: [
-            "\(p.name) gradient: adds the \(chunks) chunk sums of \(name) in chunk order.",
-        ], bindings: [
-            GLSLBinding(storage: partials, array: "partials", access: .read, comment: "[\(chunks)][\(e)] partial sums"),
-            GLSLBinding(storage: "grads", array: "grads", access: .write, comment: "\(p.name) at \(offset(p))", region: p.name),
-        ], threads: .fixed(e), note: "one invocation per gradient element (\(e)), adding \(chunks) partial sums") { c in
-            c.line("float acc = 0.0;")
-            c.line("for (int s = 0; s < \(chunks); s++) acc += partials[s * \(e) + t];")
-            c.line("grads[\(offset(p)) + t] = acc;")
+            guard lanes > 1 else {
+                c.line("if (live) for (int e = 0; e < \(perBlock); e++) grads[\(at) + \(index("e"))] = \(value("e"));")
+                return
+            }
+            let li = "li"
+            c.line("for (int e = 0; e < \(perBlock); e++) part[e * \(Self.localSize) + \(li)] = \(value("e"));")
+            c.block("for (int s = \(lanes / 2); s > 0; s /= 2)") { c in
+                c.line("barrier();")
+                c.line("if (lane < s) for (int e = 0; e < \(perBlock); e++) part[e * \(Self.localSize) + \(li)] += "
+                       + "part[e * \(Self.localSize) + \(li) + s];")
+            }
+            c.line("if (live && lane == 0) for (int e = 0; e < \(perBlock); e++) "
+                   + "grads[\(at) + \(index("e"))] = part[e * \(Self.localSize) + \(li)];")
         })
     }
 }
