@@ -54,6 +54,8 @@ final class VulkanContext {
     private(set) var submissions = 0
 
     var deviceName: String { vkString(properties.deviceName) }
+    /// Whether the device is the CPU (lavapipe): shaders there do not split their sums across lanes.
+    var isCPU: Bool { properties.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU }
 
     /// Opens the loader and creates the instance (with the validation layer when CNNC_VALIDATION=1).
     init() throws {
@@ -331,18 +333,25 @@ final class VulkanContext {
         vk.freeCommandBuffers!(device, commandPool, 1, &cb)
     }
 
-    /// Submits `cb` and waits for it to finish.
-    func run(_ cb: VkCommandBuffer?) throws {
+    /// Submits `cb` and waits for it to finish (`what` it does, for the error when it does not within
+    /// CNNC_VULKAN_TIMEOUT seconds, or loses the device).
+    func run(_ cb: VkCommandBuffer?, _ what: String = "a transfer") throws {
         var cb = cb
         var submit = VkSubmitInfo()
         submit.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO
         submit.commandBufferCount = 1
         try withUnsafePointer(to: &cb) { cbs in
             submit.pCommandBuffers = cbs
-            try vkCheck(vk.queueSubmit!(queue, 1, &submit, fence), "vkQueueSubmit")
+            try vkCheck(vk.queueSubmit!(queue, 1, &submit, fence), "vkQueueSubmit (\(what))")
         }
         submissions += 1
-        try vkCheck(vk.waitForFences!(device, 1, &fence, VkBool32(VK_TRUE), UInt64.max), "vkWaitForFences")
+        let seconds = VulkanOptions.timeout
+        let waited = vk.waitForFences!(device, 1, &fence, VkBool32(VK_TRUE), UInt64(seconds * 1e9))
+        if waited == VK_TIMEOUT {
+            throw RuntimeError("Vulkan device \(deviceName) did not finish \(what) within \(Int(seconds)) s (vkWaitForFences "
+                               + "timed out; CNNC_VULKAN_TIMEOUT=SECONDS waits longer)")
+        }
+        try vkCheck(waited, "waiting for \(what)")
         try vkCheck(vk.resetFences!(device, 1, &fence), "vkResetFences")
     }
 

@@ -123,7 +123,14 @@ extension VulkanNetwork {
                 recorded = try record(key)
                 cache[key] = recorded
             }
-            try context.run(recorded.commands)
+            let what: String
+            switch key.kind {
+            case .train: what = "training step \(stepsRun + 1)"
+            case .evaluate: what = "an evaluation batch (after training step \(stepsRun))"
+            case .update: what = "the update after training step \(stepsRun)"
+            }
+            try context.run(recorded.commands, what)
+            if key.kind == .train { stepsRun += 1 }
         }
         return recorded
     }
@@ -180,10 +187,9 @@ extension VulkanNetwork {
             vk.cmdBindPipeline!(cb, VK_PIPELINE_BIND_POINT_COMPUTE, pipelines[i])
             vk.cmdBindDescriptorSets!(cb, VK_PIPELINE_BIND_POINT_COMPUTE, layouts[i], 0, 1, &sets[i], 0, nil)
             withUnsafeBytes(of: &push) { vk.cmdPushConstants!(cb, layouts[i], VK_SHADER_STAGE_COMPUTE_BIT.rawValue, 0, 8, $0.baseAddress) }
-            let invocations = s.perSample * ((key.count + s.sampleBlock - 1) / s.sampleBlock) + s.fixed
-            let groups = (invocations + program.localSize - 1) / program.localSize
-            let x = min(groups, 65535)
-            vk.cmdDispatch!(cb, UInt32(x), UInt32((groups + x - 1) / x), 1)
+            let groups = (invocations(s, count: key.count) + program.localSize - 1) / program.localSize
+            let grid = dispatchGrid(groups)
+            vk.cmdDispatch!(cb, UInt32(grid.x), UInt32(grid.y), 1)
             out.dispatches += 1
             if key.profiled {
                 vk.cmdWriteTimestamp!(cb, timestamp, queryPool, UInt32(out.timed.count + 1))

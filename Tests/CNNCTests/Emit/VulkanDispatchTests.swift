@@ -32,6 +32,13 @@ struct VulkanDispatchTests {
             + (3 * 3 * 32 * 64 + 7 * 7 * 64) + (7 * 7 * 64 * 100 + 100) + (100 * 10 + 10)
         #expect(invocations("sgd_update") == parameters)
         #expect(invocations("adam_update") == nil, "one update shader per step")
+        // 26 dispatches in 16 phases (39 in 25 before levels, one-pass reductions and the fused activation
+        // gradients): a regression guard.
+        #expect(list.count == 26 && (list.map(\.level).max() ?? 0) + 1 <= 16)
+        // The split-K dense forward and input gradient specialize their lanes (LANES), with shared memory.
+        let dense1 = try #require(program.shaders.first { $0.name == "dense1_forward" })
+        #expect(dense1.lanes == 64 && dense1.sharedBytes == 4 * 4 * 4 * 64)
+        #expect(dense1.source.contains("layout(constant_id = 0) const int LANES = 64;"))
         // Every other shader of the program once, the update of the other optimizer excepted.
         #expect(list.count == program.shaders.count - 1)
         #expect(Set(list.map(\.shader)).count == list.count)

@@ -7,21 +7,38 @@ extension GLSLProgram {
         let s = Schedule.gpuDense(g, units: units)
         let ob = s.outputs, groups = units / ob, nb = s.samples
         let T = GLSLText.vec(ob)
+        let blocks = (plan.network.train.batch + nb - 1) / nb * groups
+        let L = Self.lanes(blocks: blocks, length: n)
         return shader(k.name, kernel: ki, group: g, what: [
             "in is (N,\(n)), weight is (\(n),\(units)) at params[\(W)], out is (N,\(units))",
-            "One invocation per \(nb) samples from n0 and \(ob) outputs from o (outputs fastest).",
+            "A block of \(nb) samples from n0 and \(ob) outputs from o (outputs fastest) per "
+                + (L == 1 ? "invocation." : "\(L) invocations: lane l sums inputs [l * \(n) / \(L), (l + 1) * \(n) / \(L)), "
+                    + "then the lanes' sums are added in a fixed tree (split-K, deterministic)."),
         ], bindings: [bind(k.operands.input!, as: "x", .read), params(g)] + residualBindings(k)
             + [bind(k.operands.output!, as: "y", .write)],
-        threads: .sampleBlocks(block: nb, groups),
-        note: "\(nb) samples x \(ob) outputs per invocation, each along all \(n) inputs") { c in
-            c.line("int o = (t % \(groups)) * \(ob);")
-            c.line("int n0 = (t / \(groups)) * \(nb);")
+        threads: .sampleBlocks(block: nb, groups * L),
+        note: "\(nb) samples x \(ob) outputs per block x \(L) lanes splitting the \(n) inputs"
+            + (L == Self.localSize ? " (a workgroup's most)" : L * 2 > n ? " (as many as inputs)" : ""),
+        sharedFloats: L > 1 ? nb * ob * Self.localSize : 0, lanes: L) { c in
+            let LN = L > 1 ? "LANES" : "1"
+            c.line("int lane = t % \(LN);")
+            c.line("int o = ((t / \(LN)) % \(groups)) * \(ob);")
+            c.line("int n0 = (t / (\(LN) * \(groups))) * \(nb);")
             c.line("\(T) acc[\(nb)];")
             c.line("int xi[\(nb)];  // each sample's input row (the last sample again past the batch)")
             c.line("for (int j = 0; j < \(nb); j++) { acc[j] = \(T)(0.0); xi[j] = min(n0 + j, pc.n - 1) * \(n); }")
-            c.block("for (int i = 0; i < \(n); i++)") { c in
+            c.block("for (int i = \(L == 1 ? "0" : "lane * \(n) / LANES"); i < \(L == 1 ? "\(n)" : "(lane + 1) * \(n) / LANES"); i++)") { c in
                 c.line("\(T) wv = \(GLSLText.load("params", "\(W) + i * \(units) + o", ob));")
                 c.line("for (int j = 0; j < \(nb); j++) acc[j] += x[xi[j] + i] * wv;")
+            }
+            if L > 1 {
+                c.line("int li = int(gl_LocalInvocationID.x);")
+                c.line("for (int e = 0; e < \(nb * ob); e++) part[e * \(Self.localSize) + li] = "
+                       + (ob == 1 ? "acc[e];" : "acc[e / \(ob)][e % \(ob)];"))
+                Self.laneTree(&c, values: nb * ob)
+                c.line("if (!inRange || lane != 0) return;")
+                c.line("for (int e = 0; e < \(nb * ob); e++) "
+                       + (ob == 1 ? "acc[e]" : "acc[e / \(ob)][e % \(ob)]") + " = part[e * \(Self.localSize) + li];")
             }
             c.block("for (int j = 0; j < \(nb) && n0 + j < pc.n; j++)") { c in
                 c.block("for (int k = 0; k < \(ob); k++)") { c in
@@ -49,21 +66,37 @@ extension GLSLProgram {
         let s = Schedule.gpuDense(g, units: units)
         let ib = s.inputs, groups = n / ib, nb = s.samples
         let T = GLSLText.vec(ib)
+        let L = Self.lanes(blocks: (plan.network.train.batch + nb - 1) / nb * groups, length: units)
         return shader(k.name + "_dx", kernel: ki, group: g, what: [
             "input gradient: din[n,i] = sum over o of weight[i,o] * dz[n,o]; dz is (N,\(units)), din (N,\(n))",
-            "One invocation per \(nb) samples from n0 and \(ib) inputs from i (inputs fastest).",
+            "A block of \(nb) samples from n0 and \(ib) inputs from i (inputs fastest) per "
+                + (L == 1 ? "invocation." : "\(L) invocations: lane l sums outputs [l * \(units) / \(L), (l + 1) * \(units) / \(L)), "
+                    + "then the lanes' sums are added in a fixed tree (split-K, deterministic)."),
         ], bindings: dzBindings(k, g) + [params(g),
                     bind(k.operands.inputGradient!, as: "dx", .write)],
-        threads: .sampleBlocks(block: nb, groups),
-        note: "\(nb) samples x \(ib) inputs per invocation, each along all \(units) outputs") { c in
-            c.line("int i = (t % \(groups)) * \(ib);")
-            c.line("int n0 = (t / \(groups)) * \(nb);")
+        threads: .sampleBlocks(block: nb, groups * L),
+        note: "\(nb) samples x \(ib) inputs per block x \(L) lanes splitting the \(units) outputs"
+            + (L == Self.localSize ? " (a workgroup's most)" : L * 2 > units ? " (as many as outputs)" : ""),
+        sharedFloats: L > 1 ? nb * ib * Self.localSize : 0, lanes: L) { c in
+            let LN = L > 1 ? "LANES" : "1"
+            c.line("int lane = t % \(LN);")
+            c.line("int i = ((t / \(LN)) % \(groups)) * \(ib);")
+            c.line("int n0 = (t / (\(LN) * \(groups))) * \(nb);")
             c.line("\(T) acc[\(nb)];")
             c.line("int di[\(nb)];  // each sample's output-gradient row (the last sample again past the batch)")
             c.line("for (int j = 0; j < \(nb); j++) { acc[j] = \(T)(0.0); di[j] = min(n0 + j, pc.n - 1) * \(units); }")
-            c.block("for (int o = 0; o < \(units); o++)") { c in
+            c.block("for (int o = \(L == 1 ? "0" : "lane * \(units) / LANES"); o < \(L == 1 ? "\(units)" : "(lane + 1) * \(units) / LANES"); o++)") { c in
                 c.line("\(T) wv = \(GLSLText.load("params", "\(W) + i * \(units) + o", ib, stride: "\(units)"));")
                 c.line("for (int j = 0; j < \(nb); j++) acc[j] += \(dz(g, "di[j] + o")) * wv;")
+            }
+            if L > 1 {
+                c.line("int li = int(gl_LocalInvocationID.x);")
+                c.line("for (int e = 0; e < \(nb * ib); e++) part[e * \(Self.localSize) + li] = "
+                       + (ib == 1 ? "acc[e];" : "acc[e / \(ib)][e % \(ib)];"))
+                Self.laneTree(&c, values: nb * ib)
+                c.line("if (!inRange || lane != 0) return;")
+                c.line("for (int e = 0; e < \(nb * ib); e++) "
+                       + (ib == 1 ? "acc[e]" : "acc[e / \(ib)][e % \(ib)]") + " = part[e * \(Self.localSize) + li];")
             }
             c.block("for (int j = 0; j < \(nb) && n0 + j < pc.n; j++)") { c in
                 c.line("for (int k = 0; k < \(ib); k++) dx[(n0 + j) * \(n) + i + k] = "

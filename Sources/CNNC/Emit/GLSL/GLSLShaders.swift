@@ -49,6 +49,11 @@ struct GLSLShader {
     var location: SourceLocation?
     /// Why it launches as many invocations as it does, where that can be fewer than `enoughInvocations`.
     var note: String? = nil
+    /// Bytes of shared memory (workgroup memory) it declares.
+    var sharedBytes = 0
+    /// Invocations splitting each of its sums (its specialization constant LANES; 1: none). Its invocation count
+    /// is proportional to it.
+    var lanes = 1
 }
 
 /// The lowered program: storages and shaders in execution order.
@@ -157,10 +162,13 @@ struct GLSLProgram {
     // MARK: the shader text
 
     /// A complete shader: the provenance header, bindings, constants, and `main` with the invocation index `t`
-    /// bounds-checked against the dispatch size. `body` writes the statements of `main` after that check.
+    /// bounds-checked against the dispatch size. `body` writes the statements of `main` after that check. A shader
+    /// with shared memory (`sharedFloats`) has barriers that every invocation of a workgroup must reach: instead
+    /// of returning past the dispatch size, its invocations there see `inRange` false.
     func shader(_ name: String, kernel ki: Int, group: FusedGroup?, what: [String], bindings: [GLSLBinding],
                 constants: [(name: String, value: Int, comment: String)] = [], threads: GLSLShader.Threads,
-                note: String? = nil, shared: String? = nil, body: (inout CodeWriter) -> Void) -> GLSLShader {
+                note: String? = nil, sharedFloats: Int = 0, lanes: Int = 1,
+                body: (inout CodeWriter) -> Void) -> GLSLShader {
         let k = plan.kernels[ki]
         var c = CodeWriter()
         c.line("#version 450")
@@ -182,20 +190,32 @@ struct GLSLProgram {
             c.line("layout(std430, binding = \(i)) \(access)buffer B\(i) { \(type) \(b.array)[]; };  // \(b.comment)")
         }
         for k in constants { c.line("const int \(k.name) = \(k.value);  // \(k.comment)") }
-        if let shared { c.line(shared) }
+        if lanes > 1 {
+            c.line("// Invocations splitting each sum: a specialization constant, which the trainer sets to 1 on a CPU")
+            c.line("// device (where the tree's barriers cost more than the parallelism gains).")
+            c.line("layout(constant_id = 0) const int LANES = \(lanes);")
+        }
+        if sharedFloats > 0 {
+            c.line("shared float part[\(sharedFloats)];  // [value][invocation]: the lanes' sums, added in a fixed tree")
+        }
         c.line()
         c.block("void main()") { c in
             c.line("int t = int(gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * gl_NumWorkGroups.x * gl_WorkGroupSize.x);")
+            // With lanes, the count is proportional to LANES (the trainer may specialize it).
+            func k(_ n: Int) -> String { lanes > 1 ? "\(n / lanes) * LANES" : "\(n)" }
+            let count: String
             switch threads {
-            case .perSample(let n): c.line("if (t >= pc.n * \(n)) return;")
-            case .fixed(let n): c.line("if (t >= \(n)) return;")
-            case let .sampleBlocks(block, n): c.line("if (t >= (pc.n + \(block - 1)) / \(block) * \(n)) return;")
+            case .perSample(let n): count = "pc.n * \(k(n))"
+            case .fixed(let n): count = k(n)
+            case let .sampleBlocks(block, n): count = "(pc.n + \(block - 1)) / \(block) * \(k(n))"
             }
+            c.line(sharedFloats > 0 ? "bool inRange = t < \(count);" : "if (t >= \(count)) return;")
             body(&c)
         }
         return GLSLShader(name: name, kernel: ki, phase: k.phase, bindings: bindings, threads: threads,
                           source: LineWrap.wrap(c.text),
-                          location: group?.location ?? k.location, note: note)
+                          location: group?.location ?? k.location, note: note, sharedBytes: 4 * sharedFloats,
+                          lanes: lanes)
     }
 
     // MARK: deterministic reductions
@@ -215,8 +235,6 @@ struct GLSLProgram {
         let e = p.count
         let blocks = blocks ?? e
         let lanes = Schedule.reductionChunks(blocks: blocks)
-        let perGroup = Self.localSize / lanes  // blocks per workgroup
-        let workgroups = (blocks + perGroup - 1) / perGroup
         var binds = bindings
         binds.append(GLSLBinding(storage: "grads", array: "grads", access: .write, comment: "\(p.name) at \(offset(p))",
                                  region: p.name))
@@ -228,23 +246,23 @@ struct GLSLProgram {
             lanes == 1 ? "One invocation per \(elements); it sums over the batch in order."
                 : "\(lanes) invocations per \(elements) b: lane l sums rows [l * R / \(lanes), (l + 1) * R / \(lanes)) of the "
                 + "R = \(rows) rows, then the lanes' sums are added in a fixed tree (deterministic).",
-        ], bindings: binds, threads: .fixed(workgroups * Self.localSize),
+        ], bindings: binds, threads: .fixed(blocks * lanes),
         note: lanes == Self.localSize
             ? "\(blocks) sums (\(e) gradient elements, \(e / blocks) per sum) x \(lanes) lanes splitting the batch, "
                 + "a workgroup's most"
             : nil,
-        shared: lanes > 1 ? "shared float part[\(perBlock * Self.localSize)];  // [sum][invocation], for the tree" : nil) { c in
+        sharedFloats: lanes > 1 ? perBlock * Self.localSize : 0, lanes: lanes) { c in
             if lanes > 1 {
-                c.line("// Every invocation reaches each barrier: the dispatch is whole workgroups, and a block past the")
-                c.line("// last one only sums nothing.")
+                c.line("// Every invocation reaches each barrier: one past the dispatch size only sums nothing.")
             }
-            c.line("int b = t / \(lanes);")
-            c.line("int lane = t % \(lanes);")
-            c.line("bool live = b < \(blocks);")
+            let L = lanes > 1 ? "LANES" : "1"
+            c.line("int b = t / \(L);")
+            c.line("int lane = t % \(L);")
+            c.line("bool live = \(lanes > 1 ? "inRange && " : "")b < \(blocks);")
             if lanes > 1 { c.line("int li = int(gl_LocalInvocationID.x);") }
             element.forEach { c.line($0) }
             c.line("int rows = live ? \(rows) : 0;")
-            c.block("for (int r = lane * rows / \(lanes); r < (lane + 1) * rows / \(lanes); r++)") { c in
+            c.block("for (int r = lane * rows / \(L); r < (lane + 1) * rows / \(L); r++)") { c in
                 c.line(rowsPerSample == 1 ? "int n = r;" : "int n = r / \(rowsPerSample);")
                 row(&c)
             }
@@ -254,14 +272,31 @@ struct GLSLProgram {
             }
             let li = "li"
             c.line("for (int e = 0; e < \(perBlock); e++) part[e * \(Self.localSize) + \(li)] = \(value("e"));")
-            c.block("for (int s = \(lanes / 2); s > 0; s /= 2)") { c in
-                c.line("barrier();")
-                c.line("if (lane < s) for (int e = 0; e < \(perBlock); e++) part[e * \(Self.localSize) + \(li)] += "
-                       + "part[e * \(Self.localSize) + \(li) + s];")
-            }
+            Self.laneTree(&c, values: perBlock)
             c.line("if (live && lane == 0) for (int e = 0; e < \(perBlock); e++) "
                    + "grads[\(at) + \(index("e"))] = part[e * \(Self.localSize) + \(li)];")
         })
+    }
+}
+
+extension GLSLProgram {
+    /// Adds the `values` sums of each run of LANES consecutive invocations (stored at part[e * localSize + li])
+    /// in a fixed tree: halves, quarters, ... down to lane 0, which holds the totals. Every invocation of the
+    /// workgroup must run it (barriers).
+    static func laneTree(_ c: inout CodeWriter, values: Int) {
+        c.block("for (int s = LANES / 2; s > 0; s /= 2)") { c in
+            c.line("barrier();")
+            c.line("if (lane < s) for (int e = 0; e < \(values); e++) part[e * \(localSize) + li] += "
+                   + "part[e * \(localSize) + li + s];")
+        }
+    }
+
+    /// Lanes that split a sum of `length` terms for `blocks` blocks: the fewest, a power of two, for at least
+    /// `enoughInvocations` invocations, at most a workgroup and at most the terms.
+    static func lanes(blocks: Int, length: Int) -> Int {
+        var lanes = 1
+        while lanes < localSize && lanes * 2 <= length && blocks * lanes < enoughInvocations { lanes *= 2 }
+        return lanes
     }
 }
 

@@ -118,7 +118,8 @@ public enum VulkanTarget {
             }
             return "            ShaderSpec(name: \(Spelling.swiftString(s.name)), kernel: \(s.kernel), phase: .\(s.phase.rawValue), "
                 + "bindings: [\(s.bindings.map { String(index[$0.storage]!) }.joined(separator: ", "))], \(threads),\n"
-                + "                       level: \(levels[i]), reads: \(list(program.reads(s))), "
+                + "                       lanes: \(s.lanes), sharedBytes: \(s.sharedBytes), "
+                + "level: \(levels[i]), reads: \(list(program.reads(s))), "
                 + "writes: \(list(program.writes(s))), spirv: \(i)),"
         }.joined(separator: "\n")
         let kernels = plan.kernels.map { "            (\(Spelling.swiftString($0.name)), \($0.macs))," }.joined(separator: "\n")
