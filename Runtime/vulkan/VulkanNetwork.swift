@@ -170,7 +170,7 @@ final class VulkanNetwork<Spec: VulkanNetworkSpec>: TrainableNetwork {
                 hostSide.append(nil)
                 continue
             }
-            let host = try context.makeBuffer(s.name, bytes: bytes, host: true)
+            let host = try context.makeBuffer(s.name, bytes: bytes, use: s.host == .download ? .reads : .writes)
             bound.append(host.deviceLocal && !VulkanOptions.forceStaging ? host : try context.makeBuffer(s.name + " (device)", bytes: bytes, host: false))
             hostSide.append(host)
         }
