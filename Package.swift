@@ -22,7 +22,8 @@ let package = Package(
             path: "Templates",
             exclude: ["README.md"],
             sources: ["Templates.swift"],
-            resources: [.copy("cpu"), .copy("vulkan"), .copy("main.swift.template")]
+            resources: [.copy("cpu"), .copy("vulkan"), .copy("main.swift.template"), .copy("predict.swift.template"),
+                        .copy("library.swift.template")]
         ),
         // The generated trainer's runtime, copied verbatim into every generated package: the same folders are these
         // resources and the sources of TrainerRuntime below, so what is copied is what cnnc's own build type-checks.

@@ -7,11 +7,13 @@ import Darwin
 #endif
 
 /// Every expected failure (bad option, bad file, diverging loss) is a RuntimeError; main prints its message as
-/// one `error: ...` line on stderr and exits with status 1.
-struct RuntimeError: Error, CustomStringConvertible {
-    let message: String
+/// one `error: ...` line on stderr and exits with status 1, or 64 for one of the command line's, which
+/// `parseOptions` turns into a UsageError (CommandLineConventions.swift). Public: `Model` (the library's API)
+/// throws it, its `message` one line that names the file or value at fault.
+public struct RuntimeError: Error, CustomStringConvertible {
+    public let message: String
     init(_ message: String) { self.message = message }
-    var description: String { message }
+    public var description: String { message }
 }
 
 /// Unbuffered output straight to a file descriptor (so progress, summaries and errors interleave in order).

@@ -1,4 +1,5 @@
-// The command line: hand-written parsing of `--name VALUE` / `--name=VALUE` options, checks and --help.
+// The command line: hand-written parsing of `--name VALUE` / `--name=VALUE` options, checks, --help and
+// --version. Every error it finds is a UsageError (exit status 64, CommandLineConventions.swift).
 import Foundation
 
 struct Options {
@@ -39,6 +40,7 @@ struct Options {
     var followSymlinks = false
     var saveOnNaN = false
     var help = false
+    var version = false
 
     /// No options given: the network's training defaults.
     init(defaults: TrainingDefaults) {
@@ -61,7 +63,7 @@ private struct OptionDefinition: Sendable {
     let apply: @Sendable (inout Options, String) throws -> Void
 }
 
-private func wholeNumber(_ option: String, _ text: String, atLeast minimum: Int, atMost maximum: Int = Int.max) throws -> Int {
+func wholeNumber(_ option: String, _ text: String, atLeast minimum: Int, atMost maximum: Int = Int.max) throws -> Int {
     guard let n = Int(text) else { throw RuntimeError("\(option) \(text): not a whole number") }
     guard n >= minimum else { throw RuntimeError("\(option) \(text): must be at least \(minimum)") }
     guard n <= maximum else { throw RuntimeError("\(option) \(text): must be at most \(maximum)") }
@@ -116,8 +118,8 @@ private func resolveOptimizer(_ options: inout Options, defaults: TrainingDefaul
 }
 
 /// As `Limits.maxBatch` in cnnc: the generated code's size arithmetic was checked for batches up to this.
-private let maximumBatch = 1_000_000
-private let maximumThreads = 1024
+let maximumBatch = 1_000_000
+let maximumThreads = 1024
 
 /// Every option, its help naming the network's `defaults`.
 private func optionDefinitions(_ defaults: TrainingDefaults) -> [OptionDefinition] { [
@@ -274,6 +276,9 @@ private func optionDefinitions(_ defaults: TrainingDefaults) -> [OptionDefinitio
         o.listDevices = true
     },
     OptionDefinition(name: "--help", value: nil, help: "show this help") { o, _ in o.help = true },
+    OptionDefinition(name: "--version", value: nil, help: "print the network's name and the cnnc that generated it") {
+        o, _ in o.version = true
+    },
 ] }
 
 /// The --help text.
@@ -291,11 +296,11 @@ func usageText(_ info: NetworkInfo) -> String {
         let left = option.name + (option.value.map { " " + $0 } ?? "")
         lines.append("  " + left.padding(toLength: width + 2, withPad: " ", startingAt: 0) + option.help)
     }
-    return lines.joined(separator: "\n") + "\n"
+    return lines.joined(separator: "\n") + "\n\n" + ExitStatus.helpText(interruptible: true)
 }
 
 /// Edit distance, for suggesting the option the user probably meant.
-private func editDistance(_ a: String, _ b: String) -> Int {
+func editDistance(_ a: String, _ b: String) -> Int {
     let x = Array(a.utf8), y = Array(b.utf8)
     var previous = Array(0...y.count)
     for (i, xi) in x.enumerated() {
@@ -335,7 +340,17 @@ private func resolveSchedule(_ options: inout Options, defaults: TrainingDefault
 }
 
 /// Parses the arguments (without the program name) and checks combinations; what is not given is `defaults`.
+/// Every error is a `UsageError`: the command line cannot be run as written (unknown option, missing or bad
+/// value, options that exclude each other, no --data).
 func parseOptions(_ arguments: [String], defaults: TrainingDefaults) throws -> Options {
+    do {
+        return try parseCommandLine(arguments, defaults: defaults)
+    } catch let error as RuntimeError {
+        throw UsageError(error.message)
+    }
+}
+
+private func parseCommandLine(_ arguments: [String], defaults: TrainingDefaults) throws -> Options {
     let optionDefinitions = optionDefinitions(defaults)
     var options = Options(defaults: defaults)
     var i = 0
@@ -376,7 +391,7 @@ func parseOptions(_ arguments: [String], defaults: TrainingDefaults) throws -> O
             try option.apply(&options, "")
         }
     }
-    if options.help || options.listDevices { return options }
+    if options.help || options.version || options.listDevices { return options }
     try resolveSchedule(&options, defaults: defaults)
     try resolveOptimizer(&options, defaults: defaults)
     guard options.dataPath != nil else { throw RuntimeError("no training data: give --data PATH (see --help)") }

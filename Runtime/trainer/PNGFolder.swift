@@ -93,6 +93,12 @@ func decodePNG(_ bytes: [UInt8], path: String, width: Int, height: Int) throws -
     return rgba
 }
 
+/// The largest image file of the network's input size the readers accept: a PNG is at most about its raw RGBA
+/// size (stored blocks) plus chunks, a plain PGM at most 4 bytes a pixel plus comments; allow twice that.
+func imageFileLimit(_ layout: SampleLayout) -> Int {
+    min(saturatingProduct(layout.height, layout.width, 8), Int.max - (1 << 20)) + (1 << 20)
+}
+
 /// One image's RGBA pixels as `channels` values per pixel, appended to `out`.
 func appendPixels(_ rgba: [UInt8], channels: Int, to out: inout [UInt8]) {
     let pixels = rgba.count / 4
@@ -119,6 +125,17 @@ func pngClasses(_ folder: String, layout: SampleLayout) throws -> [String] {
     return classes
 }
 
+/// The images of a class folder in sample order, each with its label (its class's position in `classes`): round
+/// robin across the classes, files by name within a class.
+func pngSampleOrder(_ folder: String, classes: [String]) -> [(file: String, label: Int)] {
+    let lists = classes.map { pngFiles((folder as NSString).appendingPathComponent($0)) }
+    var order: [(file: String, label: Int)] = []
+    for round in 0..<(lists.map(\.count).max() ?? 0) {
+        for (label, files) in lists.enumerated() where round < files.count { order.append((files[round], label)) }
+    }
+    return order
+}
+
 /// Reads a PNG class folder with the training set's `classes` (a test folder may lack some, not add any), at most
 /// `limit` images, taking at most `budget` bytes.
 func readPNGFolder(_ folder: String, classes: [String], layout: SampleLayout, limit: Int?,
@@ -132,17 +149,12 @@ func readPNGFolder(_ folder: String, classes: [String], layout: SampleLayout, li
         throw RuntimeError("\(folder): class folder '\(stranger)' is not one of the training classes "
             + classes.joined(separator: ", "))
     }
-    let lists = classes.map { pngFiles((folder as NSString).appendingPathComponent($0)) }
-    var order: [(file: String, label: Int)] = []
-    for round in 0..<(lists.map(\.count).max() ?? 0) {
-        for (label, files) in lists.enumerated() where round < files.count { order.append((files[round], label)) }
-    }
+    let order = pngSampleOrder(folder, classes: classes)
     guard !order.isEmpty else { throw RuntimeError("\(folder): no .png images") }
     let count = min(order.count, limit ?? Int.max)
     try checkMemory(need: saturatingProduct(count, layout.sampleSize), available: budget,
                     what: "\(folder): \(count) images of \(layout.inputDescription)", hint: "use fewer with --limit")
-    // A PNG of the input size is at most about its raw RGBA size (stored blocks) plus chunks; allow twice that.
-    let fileLimit = min(saturatingProduct(layout.height, layout.width, 8), Int.max - (1 << 20)) + (1 << 20)
+    let fileLimit = imageFileLimit(layout)
     var values: [UInt8] = []
     values.reserveCapacity(count * layout.sampleSize)
     var labels: [Int32] = []

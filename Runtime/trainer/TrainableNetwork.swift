@@ -27,6 +27,8 @@ struct NetworkInfo: Sendable {
     let name: String
     let source: String
     let target: String
+    /// The version of the cnnc that generated the network (`CNNCVersion.current`), for `--version`.
+    let cnncVersion: String
     /// One sample: `inputH * inputW * inputC` raw values in H,W,C order (the network applies `scale` and `normalize`).
     let inputH: Int, inputW: Int, inputC: Int
     /// Labels lie in `0..<classes`; the probabilities are `[count][classes]`.

@@ -1,6 +1,7 @@
 // The trainer's run: parse the command line, load data and weights, train (or dump gradients), save. Every
-// expected failure ends as one `error: ...` line on stderr and exit status 1. The generated main.swift calls
-// `trainerMain(Network.self)`; this file names no generated type.
+// expected failure ends as one `error: ...` line on stderr and exit status 1, or 64 for a command line that cannot
+// be run as written (CommandLineConventions.swift). The generated main.swift calls `trainerMain(Network.self)`;
+// this file names no generated type.
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -15,12 +16,16 @@ func runTrainer<N: TrainableNetwork>(_: N.Type, _ arguments: [String]) -> Int32 
         var options = try parseOptions(arguments, defaults: info.defaults)
         if options.help {
             Console.out(usageText(info))
-            return 0
+            return ExitStatus.success
+        }
+        if options.version {
+            Console.out(versionLine(tool: "train", info) + "\n")
+            return ExitStatus.success
         }
         if options.listDevices {
             let list = try N.deviceList()
             Console.out(list.hasSuffix("\n") ? list : list + "\n")
-            return 0
+            return ExitStatus.success
         }
         try validateParameterTable(info.parameters, parameterCount: info.parameterCount)
         try planFiles(&options)
@@ -100,20 +105,23 @@ func runTrainer<N: TrainableNetwork>(_: N.Type, _ arguments: [String]) -> Int32 
             if saved.isEmpty { saved = "nothing (no --save or --metrics)" }
             Console.err("interrupted by \(Interruption.name(signal)) after \(steps) steps (epoch \(max(epoch, 1))): "
                 + "saved \(saved)\n")
-            return 128 + signal
+            return ExitStatus.interrupted(by: signal)
         }
         if options.profile {
             let report = network.profileReport()
             if !report.isEmpty { Console.out(report.hasSuffix("\n") ? report : report + "\n") }
         }
-        return 0
+        return ExitStatus.success
+    } catch let error as UsageError {
+        Console.err("error: \(error.message)\n")
+        return ExitStatus.usage
     } catch let error as RuntimeError {
         Console.err("error: \(error.message)\n")
     } catch {
         let text = String(describing: error).split(whereSeparator: \.isNewline).joined(separator: " ")
         Console.err("error: \(text)\n")
     }
-    return 1
+    return ExitStatus.failure
 }
 
 /// Checks the outputs against the inputs and each other before anything is read (SafeWrite.swift), and

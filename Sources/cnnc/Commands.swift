@@ -6,7 +6,7 @@ struct Plan: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print the kernel plan: the fused kernels of the forward pass, the loss, the backward pass and the update, with their buffers and lifetimes.")
 
-    @Argument(help: "The network, a .cnn file.") var file: String
+    @Argument(help: "The network, a .cnn file.", completion: .file(extensions: ["cnn"])) var file: String
     @Option(help: "Batch size for the memory figures (default: the network's train batch).") var batch: Int?
     @Flag(help: "Also print the target-neutral lowered form of each kernel that both printers spell.")
     var lowered = false
@@ -35,7 +35,7 @@ struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Infer every shape and print a per-layer table of sizes, parameters and multiply-accumulates, with totals and memory.")
 
-    @Argument(help: "The network, a .cnn file.") var file: String
+    @Argument(help: "The network, a .cnn file.", completion: .file(extensions: ["cnn"])) var file: String
     @Option(help: "Output format: text, markdown or json.") var format: ReportFormat = .text
     @Option(help: "Batch size for the memory figures (default: the network's train batch).") var batch: Int?
 
@@ -60,10 +60,11 @@ struct Graph: ParsableCommand {
         discussion: "Draw it with `cnnc graph NET.cnn | dot -Tsvg > NET.svg`, or let cnnc run Graphviz's dot: "
             + "`cnnc graph NET.cnn --format svg -o NET.svg` (Debian: apt-get install graphviz).")
 
-    @Argument(help: "The network, a .cnn file.") var file: String
+    @Argument(help: "The network, a .cnn file.", completion: .file(extensions: ["cnn"])) var file: String
     @Option(help: "Output format: dot (Graphviz's text) or svg (drawn by Graphviz's dot, found on PATH).")
     var format: GraphFormat = .dot
-    @Option(name: .shortAndLong, help: "Output file (default: standard output); replaces only a graph cnnc wrote.")
+    @Option(name: .shortAndLong, help: "Output file (default: standard output); replaces only a graph cnnc wrote.",
+            completion: .file(extensions: ["dot", "svg"]))
     var output: String?
 
     func run() throws {
@@ -88,9 +89,9 @@ struct Compile: ParsableCommand {
 
     enum Target: String, ExpressibleByArgument, CaseIterable { case cpu, vulkan }
 
-    @Argument(help: "The network, a .cnn file.") var file: String
+    @Argument(help: "The network, a .cnn file.", completion: .file(extensions: ["cnn"])) var file: String
     @Option(help: "The target: cpu (C kernels) or vulkan (GLSL compute shaders).") var target: Target = .cpu
-    @Option(name: .shortAndLong, help: "Output folder (default: NAME-TARGET).") var output: String?
+    @Option(name: .shortAndLong, help: "Output folder (default: NAME-TARGET).", completion: .directory) var output: String?
     @Flag(help: "Replace generated files even where they were changed since cnnc wrote them, or were not written by cnnc.")
     var force = false
 
@@ -118,10 +119,13 @@ struct Export: ParsableCommand {
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case onnx, c }
 
-    @Argument(help: "The network, a .cnn file.") var file: String
-    @Option(help: "The checkpoint: a safetensors file the trainer wrote with --save.") var weights: String
+    @Argument(help: "The network, a .cnn file.", completion: .file(extensions: ["cnn"])) var file: String
+    @Option(help: "The checkpoint: a safetensors file the trainer wrote with --save.",
+            completion: .file(extensions: ["safetensors"]))
+    var weights: String
     @Option(help: "The format: onnx (one model file) or c (a folder of C source).") var format: Format = .onnx
-    @Option(name: .shortAndLong, help: "Output file (default: NAME.onnx), or folder for c (default: NAME-c).")
+    @Option(name: .shortAndLong, help: "Output file (default: NAME.onnx), or folder for c (default: NAME-c).",
+            completion: .file())
     var output: String?
     @Option(help: "With --format c: the samples NAME_predict runs at a time, the size of its workspace (default 1).")
     var batch: Int?
@@ -168,7 +172,7 @@ struct Check: ParsableCommand {
             Docs/check.md.
             """)
 
-    @Argument(help: "The network, a .cnn file.") var file: String
+    @Argument(help: "The network, a .cnn file.", completion: .file(extensions: ["cnn"])) var file: String
     @Option(help: "cpu (the C kernels) or vulkan (also the GLSL kernels, against the C kernels).")
     var target: GradientCheck.Target = .cpu
     @Option(help: "Samples in the random batch (default 2, or 8 for a network with batchnorm).") var batch: Int?
@@ -185,7 +189,7 @@ struct Check: ParsableCommand {
     func run() throws {
         guard let data = FileManager.default.contents(atPath: file) else {
             FileHandle.standardError.write(Data("\(file): error: cannot read file\n".utf8))
-            throw ExitCode(1)
+            throw ExitCode(CNNCExitStatus.failure)
         }
         var options = GradientCheck.Options()
         options.target = target
@@ -195,6 +199,6 @@ struct Check: ParsableCommand {
         options.tolerance = tolerance
         let result = try reporting { try GradientCheck.run(source: [UInt8](data), file: file, options: options) }
         print(GradientCheck.render(result, file: file), terminator: "")
-        if !result.passed { throw ExitCode(1) }
+        if !result.passed { throw ExitCode(CNNCExitStatus.failure) }
     }
 }

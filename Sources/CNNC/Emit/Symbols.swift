@@ -42,6 +42,26 @@ public enum Symbols {
             return g
         }
     }
+
+    /// The Swift module (and library product) of a generated package, which apps `import`: the network's name as
+    /// an identifier (`Spelling.identifier`: `mnist-002` -> `mnist_002`), with `_net` appended when that is a
+    /// reserved word or, compared case-insensitively, the name of another module of the package or of the system
+    /// (`train`, `Kernels`, `Foundation`, ...) or of a public type of the library (a module that exports a type of
+    /// its own name cannot be qualified).
+    public static func moduleName(_ network: String) -> String {
+        let base = Spelling.identifier(network)
+        let lower = base.lowercased()
+        return Reserved.isReserved(base) || moduleNamesTaken.contains(lower) ? base + "_net" : base
+    }
+
+    /// Module names a generated package's library must not take (lower case): the package's other targets, the
+    /// modules its code imports or that every Swift toolchain has, and the library's public types.
+    static let moduleNamesTaken: Set<String> = [
+        "train", "predict", "kernels", "czlib", "cpng", "cvulkan", "swift", "foundation", "foundationessentials",
+        "foundationinternationalization", "corefoundation", "dispatch", "glibc", "darwin", "musl", "android", "wasilibc",
+        "ucrt", "crt", "winsdk", "swiftglibc", "swiftshims", "_concurrency", "_stringprocessing", "packagedescription",
+        "xctest", "testing", "model", "runtimeerror",
+    ]
 }
 
 /// The names handed out so far, upper-cased, and the rule that says whether a new base may have its names.

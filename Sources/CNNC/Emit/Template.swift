@@ -43,6 +43,17 @@ struct CodeWriter {
         depth -= 1
         line("}")
     }
+    /// `prefix for (int v = 0; v < end; v += step) { body }`; where that loop would run once, `v` is a constant 0
+    /// in the current scope and `body` follows it without a loop (generated code has no loops that run once).
+    mutating func loop(_ prefix: String = "", _ v: String, to end: Int, step: Int = 1,
+                       _ body: (inout CodeWriter) -> Void) {
+        if end <= step {
+            line("const int \(v) = 0;")
+            body(&self)
+        } else {
+            block("\(prefix)for (int \(v) = 0; \(v) < \(end); \(v) \(step == 1 ? "++" : "+= \(step)"))", body)
+        }
+    }
     mutating func indent(_ body: (inout CodeWriter) -> Void) {
         depth += 1
         body(&self)

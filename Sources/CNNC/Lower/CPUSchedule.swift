@@ -50,7 +50,7 @@ extension Schedule {
         let taps = w.kernel.y * w.kernel.x * g.input.c
         if !g.needsInputGradient && taps * b.vectors(oc) <= b.accumulators { return .singlePass(taps: taps) }
         return .perSample(inputGradient: convInputGradient(g, filters: oc, window: w, b),
-                          weightGradient: convWeightGradient(g, filters: oc, b))
+                          weightGradient: convWeightGradient(g, filters: oc, window: w, b))
     }
 
     /// Transposed weights when they fit on the stack; then a row at a time where stride 1 along x and whole vectors
@@ -70,9 +70,28 @@ extension Schedule {
         return .rows(blocks: sizes.filter(used.contains), channelVectors: cv)
     }
 
-    /// `channels` (a divisor of C) and `positions` fill about `weightGradientAccumulators` vectors of filters;
-    /// `samples` keeps each accumulator's sum within the accumulation bound (every sample for large outputs).
-    static func convWeightGradient(_ g: FusedGroup, filters oc: Int, _ b: CPUBudget) -> ConvWeightGradientBlocking {
+    /// A row at a time where stride 1 along x and whole vectors of filters allow it and it loads fewer values per
+    /// FMA than tap by tap: tap by tap, each FMA of `channels` x `vectors` needs a broadcast input value or a dz
+    /// vector, (channels + vectors) loads per channels x vectors FMAs (about one per FMA with 16 filters); a row at
+    /// a time, each input value broadcast feeds all kw taps, (channels + kw x vectors) loads per channels x kw x
+    /// vectors FMAs. `channels` (a divisor of C) x kw x vectors fill at most `accumulators`.
+    static func convWeightGradient(_ g: FusedGroup, filters oc: Int, window w: Window,
+                                   _ b: CPUBudget) -> ConvWeightGradientBlocking {
+        let taps = tapWeightGradient(g, filters: oc, b)
+        let k = w.kernel.x, vectors = b.vectors(oc), channels = g.input.c
+        guard w.stride.x == 1, oc % b.lanes == 0, k > 1, k <= b.maxRowWeightGradientKernel,
+              k * vectors <= b.accumulators else { return taps }
+        let fit = b.accumulators / (k * vectors)
+        let cb = (1...min(channels, fit)).last { channels % $0 == 0 } ?? 1
+        let rowLoads = Double(cb + k * vectors) / Double(cb * k * vectors)
+        let tapLoads = Double(taps.channels + vectors) / Double(taps.channels * vectors)
+        guard rowLoads < tapLoads else { return taps }
+        return ConvWeightGradientBlocking(channels: cb, positions: 1, samples: taps.samples, sharedTaps: k)
+    }
+
+    /// Tap by tap: `channels` (a divisor of C) and `positions` fill about `weightGradientAccumulators` vectors of
+    /// filters; `samples` keeps each accumulator's sum within the accumulation bound (every sample for large outputs).
+    static func tapWeightGradient(_ g: FusedGroup, filters oc: Int, _ b: CPUBudget) -> ConvWeightGradientBlocking {
         let channels = g.input.c, vectors = b.vectors(oc)
         let fit = max(1, b.weightGradientAccumulators / vectors)
         let cb = (1...max(1, min(channels, fit))).last { channels % $0 == 0 } ?? 1

@@ -20,7 +20,9 @@ extension Lowering {
     /// y = act(x + x1 + ...), element by element.
     static func addForward(_ plan: KernelPlan, _ ki: Int, _ g: FusedGroup) -> LoweredKernel {
         let k = plan.kernels[ki], s = g.output
-        let element = flatIndex(("p", s.h * s.w), ("ch", s.c))
+        // Element by element over the flat sample: the activation has no channel, and one flat loop is what a C
+        // compiler vectorizes well (a loop over positions around one over a few channels became gathers).
+        let element = flatIndex(("i", s.count))
         let at: Expr = .wide("n") * .int(s.count) + element
         let inputs = inputArrays(plan, k)
         let sum = inputs.dropFirst().reduce(Expr.load(inputs[0].name, at)) { $0 + .load($1.name, at) }
@@ -32,13 +34,13 @@ extension Lowering {
             name: k.name, kernel: ki, group: k.group,
             summary: ["\(k.name): y = " + (g.activation.map { "\($0.description)(\(terms))" } ?? terms)],
             arrays: inputs + [buffer(plan, k.operands.output!, as: "y", .write)],
-            grid: .perSample(("p", s.h * s.w), ("ch", s.c)), body: body)
+            grid: .perSample(("i", s.count)), body: body)
     }
 
     /// dz = dy * act'(y); every input's gradient is dz.
     static func addBackward(_ plan: KernelPlan, _ ki: Int, _ g: FusedGroup, _ target: LoweringTarget) -> LoweredKernel {
         let k = plan.kernels[ki], o = k.operands, s = g.output
-        let element = flatIndex(("p", s.h * s.w), ("ch", s.c))
+        let element = flatIndex(("i", s.count))  // flat, as the forward
         var arrays = [buffer(plan, o.outputGradient!, as: "dy", .read)]
         if g.activation != nil { arrays.append(buffer(plan, o.savedOutput!, as: "y", .read)) }
         let dy: Expr = .load("dy", .wide("n") * .int(stride(plan, o.outputGradient!, target)) + element)
@@ -54,7 +56,7 @@ extension Lowering {
         let stores = gradients.map { "\($0.array.name) = dz" }.joined(separator: ", ")
         return LoweredKernel(name: k.name, kernel: ki, group: k.group,
                              summary: ["\(k.name): \(act); " + stores],
-                             arrays: arrays, grid: .perSample(("p", s.h * s.w), ("ch", s.c)), body: body)
+                             arrays: arrays, grid: .perSample(("i", s.count)), body: body)
     }
 
     /// y[n, p, off_i + c] = x_i[n, p, c]: each input's channels at its offset (flat inputs: values at an offset).

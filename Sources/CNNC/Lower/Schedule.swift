@@ -52,6 +52,10 @@ public struct ConvWeightGradientBlocking: Sendable, Equatable {
     public var channels: Int
     public var positions: Int
     public var samples: Int
+    /// Taps along x that share each input value loaded: 1 (tap by tap, `positions` outputs at a time), or the
+    /// kernel's width (a row at a time, stride 1 along x: in[n,iy,ix,c] feeds every tap kx of row ky, each with
+    /// its own output ox = ix + pad - kx; `channels` x the taps x the filter vectors of accumulators).
+    public var sharedTaps: Int = 1
 }
 
 /// How a conv's backward pass runs on the CPU.

@@ -13,6 +13,9 @@ public struct CPUBudget: Sendable, Equatable {
     /// Vector accumulators of the register-blocked conv weight gradient (`cb` channels x `u` positions x the
     /// filter vectors): 16, since each update also needs an input broadcast and an output-gradient vector.
     public var weightGradientAccumulators = 16
+    /// The widest kernel whose weight gradient runs a row at a time (`ConvWeightGradientBlocking.sharedTaps`): its
+    /// printed edges (the input positions where some taps fall outside the output row) grow with the width.
+    public var maxRowWeightGradientKernel = 7
     /// Vector accumulators of the tap-by-tap conv forward: 12, since each tap reloads its outputs from memory.
     public var tapAccumulators = 12
     /// Output positions one register block of a row covers at most: 8; wider blocks no longer fit beside the taps.

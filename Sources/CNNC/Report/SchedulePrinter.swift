@@ -94,8 +94,9 @@ extension PlanPrinter {
         case let .singlePass(taps):
             return "single pass: the whole weight gradient (\(taps) taps) in registers"
         case let .perSample(inputGradient, w):
-            let weights = "weight gradient \(plural(w.channels, "channel")) x \(plural(w.positions, "position")), "
-                + "\(plural(w.samples, "sample")) per sum"
+            let block = w.sharedTaps > 1 ? "rows: \(plural(w.channels, "channel")) x \(w.sharedTaps) taps sharing each input"
+                : "\(plural(w.channels, "channel")) x \(plural(w.positions, "position"))"
+            let weights = "weight gradient \(block), \(plural(w.samples, "sample")) per sum"
             switch inputGradient {
             case .none: return weights
             case let .rows(blocks, cv):

@@ -92,6 +92,18 @@ struct NamesTests {
         }
     }
 
+    @Test("the library's module name is an identifier clear of keywords, the package's targets and system modules")
+    func moduleNames() {
+        #expect(Symbols.moduleName("mnist002") == "mnist002")
+        #expect(Symbols.moduleName("mnist-002") == "mnist_002")
+        #expect(Symbols.moduleName("9lives") == "layer_9lives")
+        for taken in ["train", "Predict", "Kernels", "CPNG", "Foundation", "Swift", "class", "import", "Model", "network"] {
+            #expect(Symbols.moduleName(taken) == Spelling.identifier(taken) + "_net", "\(taken)")
+        }
+        let hostile = Symbols.moduleName("x\" + { print(\"PWNED\") ; return \"\" }() + \"")
+        #expect(hostile.wholeMatch(of: /[A-Za-z][A-Za-z0-9_]*/) != nil && !hostile.contains("__"), "\(hostile)")
+    }
+
     @Test("the symbol table keeps readable names and resolves every clash deterministically")
     func symbolTable() {
         var t = SymbolTable()
@@ -177,7 +189,7 @@ struct NamesTests {
         let header = try #require(package.files["Sources/Kernels/include/kernels.h"])
         #expect(header.contains("float* a_b_out;") && header.contains("float* a_b_2_out;") && !header.contains("a-b"))
         #expect(header.contains("#define NET_SIZE_A_OUT ") && header.contains("#define NET_SIZE_A_2_OUT "))
-        let network = try #require(package.files["Sources/train/Network.swift"])
+        let network = try #require(package.files["Sources/Network/Network.swift"])
         #expect(network.contains("ParamSpec(name: \"a-b.weight\""), "checkpoint names stay the user's")
         #expect(network.contains("buffers.a_b_2_out = floats("))
 
@@ -193,7 +205,8 @@ struct NamesTests {
         let file = "dir/x\" + { print(\"PWNED\") ; return \"\" }() + \"\n#include <evil>\\.cnn"
         let c = try Compilation(source: Array(NamesTests.nastyNet.utf8), file: file)
         for package in [try CPUTarget.generate(c), try VulkanTarget.generate(c)] {
-            for (path, text) in package.files where !path.hasPrefix("Sources/train/") || path.hasSuffix("Network.swift") {
+            let generated = ["Network.swift", "Library.swift", "Shaders.swift"].map { "Sources/Network/" + $0 }
+            for (path, text) in package.files where !path.hasPrefix("Sources/Network/") || generated.contains(path) {
                 #expect(!text.contains("\n#include <evil>"), "\(path): the newline in the name broke out of a comment")
                 #expect(!text.contains("dir/"), "\(path) names the user's path")
             }

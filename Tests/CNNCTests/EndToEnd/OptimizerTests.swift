@@ -125,7 +125,7 @@ struct CPUOptimizerTests {
         }
         // A value of another optimizer is refused, not ignored.
         let wrong = try trainer.train(["--data", test.data.path, "--optimizer", "adam", "--momentum", "0.9"])
-        #expect(wrong.status == 1 && wrong.output.contains("--momentum does not apply to the adam optimizer"),
+        #expect(wrong.status == 64 && wrong.output.contains("--momentum does not apply to the adam optimizer"),
                 "\(wrong.output)")
     }
 }

@@ -70,6 +70,23 @@ struct VulkanTrainingTests {
         #expect(onCPU.status == 0, "\(onCPU.output)")
         let crossAccuracy = try #require((try metrics(evalC)["final"] as? [String: Any])?["test_accuracy"] as? Double)
         #expect(abs(crossAccuracy - accuracyV) <= 0.0005, "Vulkan weights on the CPU: \(crossAccuracy), on Vulkan \(accuracyV)")
+        // The Vulkan package's predict tool (its library's Model on the device) counts the same test accuracy, and
+        // its probabilities are the CPU package's within float rounding.
+        let tool = { (package: GeneratedTrainer) in package.directory.appendingPathComponent(".build/release/predict").path }
+        let predictV = try GeneratedTrainer.run(tool(vulkan), ["--load", weights.path, "--data", fashionMNIST, "--batch", "32",
+                                                               "--format", "json", "--top", "10"])
+        #expect(predictV.status == 0, "\(predictV.output.suffix(2000))")
+        let documentV = try #require(try JSONSerialization.jsonObject(with: Data(predictV.output.utf8)) as? [String: Any])
+        #expect(documentV["accuracy"] as? Double == reloaded, "predict on Vulkan \(documentV["accuracy"] ?? "-"), train \(reloaded)")
+        let predictC = try GeneratedTrainer.run(tool(cpu), ["--load", weights.path, "--data", fashionMNIST, "--batch", "32",
+                                                            "--format", "json", "--top", "10"])
+        let documentC = try #require(try JSONSerialization.jsonObject(with: Data(predictC.output.utf8)) as? [String: Any])
+        func probabilities(_ document: [String: Any]) -> [Double] {
+            ((document["predictions"] as? [[String: Any]])?.first?["top"] as? [[String: Any]] ?? [])
+                .sorted { ($0["class"] as? Int ?? 0) < ($1["class"] as? Int ?? 0) }.compactMap { $0["probability"] as? Double }
+        }
+        let (pv, pc) = (probabilities(documentV), probabilities(documentC))
+        #expect(pv.count == 10 && pc.count == 10 && zip(pv, pc).allSatisfy { abs($0 - $1) < 1e-4 }, "Vulkan \(pv), CPU \(pc)")
         print("\(Self.net) Vulkan losses \(lv.map { ($0 * 1e4).rounded() / 1e4 })")
         print("\(Self.net) CPU    losses \(lc.map { ($0 * 1e4).rounded() / 1e4 })")
         print("\(Self.net): test accuracy Vulkan \(accuracyV), CPU \(accuracyC), reloaded \(reloaded), on the CPU \(crossAccuracy); Vulkan run \(Int(seconds)) s")

@@ -33,12 +33,14 @@ import Testing
             forward: .rows(blocks: Self.rows(7, 7, 7, 7), filterVectors: 1, loopedFilters: false,
                            epilogueInRegisters: true),
             backward: .singlePass(taps: 9)))
-        // 16 channels in: the input gradient a row at a time with one vector of channels; the weight gradient's
-        // 2 filter vectors leave room for 8 channels x 1 position; 1024 / (14 x 14) = 5 samples per sum.
+        // 16 channels in: the input gradient a row at a time with one vector of channels; the weight gradient a
+        // row at a time, 4 channels x 3 taps x 2 filter vectors = 24 accumulators, (4 + 6) loads per 24 FMAs
+        // against tap by tap's (8 + 2) per 16; 1024 / (14 x 14) = 5 samples per sum.
         #expect(Self.cpu(plan, "conv2") == .conv(
             forward: .rows(blocks: Self.rows(7, 7), filterVectors: 2, loopedFilters: false, epilogueInRegisters: true),
             backward: .perSample(inputGradient: .rows(blocks: [7], channelVectors: 1),
-                                 weightGradient: ConvWeightGradientBlocking(channels: 8, positions: 1, samples: 5))))
+                                 weightGradient: ConvWeightGradientBlocking(channels: 4, positions: 1, samples: 5,
+                                                                            sharedTaps: 3))))
         #expect(Self.cpu(plan, "conv3") == .conv(
             forward: .rows(blocks: Self.rows(7), filterVectors: 2, loopedFilters: false, epilogueInRegisters: true),
             backward: .perSample(inputGradient: .rows(blocks: [7], channelVectors: 2),
@@ -85,12 +87,14 @@ import Testing
             backward: .perSample(inputGradient: .none,
                                  weightGradient: ConvWeightGradientBlocking(channels: 1, positions: 4, samples: 1))))
         // 10 wide, 5x5: blocks of 5; tanh takes the epilogue pass. 6 channels in are not whole vectors: the
-        // input gradient goes tap by tap; 6 channels x 2 positions of one filter vector fill 16 accumulators.
+        // input gradient goes tap by tap; the weight gradient a row at a time, 3 channels (a divisor of 6) x 5 taps
+        // of one filter vector: 15 accumulators, (3 + 5) loads per 15 FMAs against tap by tap's 7 per 6.
         #expect(Self.cpu(plan, "conv2") == .conv(
             forward: .rows(blocks: Self.rows(5, 5), filterVectors: 1, loopedFilters: false,
                            epilogueInRegisters: false),
             backward: .perSample(inputGradient: .blocked(blocks: [5, 4, 2, 1]),
-                                 weightGradient: ConvWeightGradientBlocking(channels: 6, positions: 2, samples: 10))))
+                                 weightGradient: ConvWeightGradientBlocking(channels: 3, positions: 1, samples: 10,
+                                                                            sharedTaps: 5))))
         // 400 x 120: chunks of 112 and 8 outputs, 3 rows; 120 x 84: 6 vectors, 4 rows; 84 x 10: per thread.
         guard case let .dense(_, .batchWide(d1)) = Self.cpu(plan, "dense1"),
               case let .dense(_, .batchWide(d2)) = Self.cpu(plan, "dense2") else {
@@ -150,6 +154,31 @@ import Testing
             return
         }
         #expect(blocks == Self.rows(6, 6))
+    }
+
+    /// The weight gradient goes a row at a time (every tap of a kernel row sharing each input value) where stride 1
+    /// along x and whole filter vectors allow it and it loads less per FMA; 64 filters already reuse each input
+    /// value 4 times tap by tap, and a kernel wider than `maxRowWeightGradientKernel` stays tap by tap.
+    @Test func weightGradientRowsWhereTheyLoadLess() throws {
+        func weightGradient(_ layer: String, input: String = "16x16x16") throws -> ConvWeightGradientBlocking? {
+            let plan = try Self.plan("input \(input)\nconv 16 3x3 pad=1 name=a\n\(layer) name=bb\nflatten\ndense 10\nsoftmax\n")
+            guard case let .conv(_, .perSample(_, w)) = Self.cpu(plan, "bb") else { return nil }
+            return w
+        }
+        // 16 filters, 3x3: 8 channels x 3 taps = 24 accumulators, 11 loads per 24 FMAs (tap by tap: 17 per 16).
+        #expect(try weightGradient("conv 16 3x3 pad=1")
+                == ConvWeightGradientBlocking(channels: 8, positions: 1, samples: 4, sharedTaps: 3))
+        // Stride 2 along y only is still a row along x.
+        #expect(try weightGradient("conv 16 3x3 stride=2x1 pad=1")?.sharedTaps == 3)
+        // 64 filters: 2 channels x 3 taps x 4 vectors would load 14 per 24 FMAs; tap by tap 8 per 16 is less.
+        #expect(try weightGradient("conv 64 3x3 pad=1")?.sharedTaps == 1)
+        // Stride 2 along x, filters not a whole vector, a 9-wide kernel: tap by tap.
+        #expect(try weightGradient("conv 16 3x3 stride=2 pad=1")?.sharedTaps == 1)
+        #expect(try weightGradient("conv 24 3x3 pad=1")?.sharedTaps == 1)
+        #expect(try weightGradient("conv 16 9x9 pad=4")?.sharedTaps == 1)
+        // 5x5 over 12 channels: 4 channels (a divisor of 12) x 5 taps = 20 accumulators.
+        #expect(try weightGradient("conv 16 5x5 pad=2", input: "16x16x12")
+                == ConvWeightGradientBlocking(channels: 4, positions: 1, samples: 4, sharedTaps: 5))
     }
 
     @Test func manyFilterGroupsLoopAndWideWeightsAreNotTransposed() throws {

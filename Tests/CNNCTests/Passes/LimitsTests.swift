@@ -99,7 +99,7 @@ import Testing
             #expect(!e.description.contains("internal error"))
         }
         let fits = try VulkanTarget.generate(try Self.compile(source + "train batch=59\n"))
-        #expect(fits.files["Sources/train/Network.swift"]?.contains("largestBatch: 59,") == true)
+        #expect(fits.files["Sources/Network/Network.swift"]?.contains("largestBatch: 59,") == true)
     }
 
     /// CPU seconds of this thread (the machine is shared, so wall time says little) to compile a net of `layers`

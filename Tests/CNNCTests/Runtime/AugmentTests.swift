@@ -116,7 +116,7 @@ struct AugmentTests {
         #expect(try parse("crop=2") == Augmentation(crop: 2))
         #expect(try parse("crop=3,hflip") == Augmentation(hflip: true, crop: 3))
         for bad in ["flip", "crop=0", "crop=-1", "hflip,hflip", "hflip,", "crop=x"] {
-            #expect(throws: RuntimeError.self, "\(bad)") { try parse(bad) }
+            #expect(throws: UsageError.self, "\(bad)") { try parse(bad) }
         }
     }
 

@@ -49,7 +49,7 @@ struct LearningRateTests {
         let cosine = try parseOptions(["--data", "x", "--schedule", "cosine", "--warmup", "0"], defaults: Self.defaults)
         #expect(cosine.schedule == .cosine && cosine.warmup == 0)
         func message(_ arguments: [String], _ defaults: TrainingDefaults = Self.defaults) -> String? {
-            do { _ = try parseOptions(arguments, defaults: defaults); return nil } catch let e as RuntimeError {
+            do { _ = try parseOptions(arguments, defaults: defaults); return nil } catch let e as UsageError {
                 return e.message
             } catch { return "\(error)" }
         }

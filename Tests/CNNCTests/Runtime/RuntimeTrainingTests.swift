@@ -163,7 +163,7 @@ struct RuntimeTrainingTests {
         #expect(first["test_loss"] as? Double != nil && first["test_loss"] as? Double == second["test_loss"] as? Double,
                 "the reloaded weights evaluate the same: \(first) \(second)")
         #expect(runTrainer(Net.self, ["--data", csv, "--device", "1", "--threads", "1"]) == 1)
-        #expect(runTrainer(Net.self, ["--data", csv, "--bacth", "4"]) == 1)
+        #expect(runTrainer(Net.self, ["--data", csv, "--bacth", "4"]) == ExitStatus.usage)
     }
 
     /// --batch took up to 2^20 while cnnc checks the generated code's sizes for batches up to Limits.maxBatch.
@@ -172,7 +172,7 @@ struct RuntimeTrainingTests {
         let defaults = TrainingDefaults(epochs: 1, batch: 8, learningRate: 0.1, optimizer: OptimizerSettings(momentum: 0), seed: 1)
         let largest = try parseOptions(["--data", "d", "--batch", "\(Limits.maxBatch)"], defaults: defaults)
         #expect(largest.batch == Limits.maxBatch)
-        #expect(throws: RuntimeError.self) {
+        #expect(throws: UsageError.self) {
             _ = try parseOptions(["--data", "d", "--batch", "\(Limits.maxBatch + 1)"], defaults: defaults)
         }
     }

@@ -17,7 +17,7 @@ final class SoftmaxRegression: TrainableNetwork {
     static let (shiftOffset, weightOffset, biasOffset) = (0, 16, 64)
 
     static let info = NetworkInfo(
-        name: "softmax-regression", source: "SoftmaxRegression.swift", target: "test",
+        name: "softmax-regression", source: "SoftmaxRegression.swift", target: "test", cnncVersion: "0.0.0-test",
         inputH: h, inputW: w, inputC: c, classes: classes,
         parameterCount: 70,
         parameters: [

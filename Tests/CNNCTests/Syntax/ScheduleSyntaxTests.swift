@@ -41,9 +41,9 @@ private typealias Case = ParserErrorCase
     func generated() throws {
         let source = "input 2x2\ndense 2\nsoftmax\ntrain schedule=step step=4 gamma=0.25 warmup=7\n"
         let c = try Compilation(source: Array(source.utf8), file: "t.cnn")
-        let cpu = try #require(try CPUTarget.generate(c).files["Sources/train/Network.swift"])
+        let cpu = try #require(try CPUTarget.generate(c).files["Sources/Network/Network.swift"])
         #expect(cpu.contains("schedule: .step(every: 4, gamma: 0.25),") && cpu.contains("warmup: 7,"))
-        let vulkan = try #require(try VulkanTarget.generate(c).files["Sources/train/Network.swift"])
+        let vulkan = try #require(try VulkanTarget.generate(c).files["Sources/Network/Network.swift"])
         #expect(vulkan.contains("schedule: .step(every: 4, gamma: 0.25),") && vulkan.contains("warmup: 7,"))
     }
 }

@@ -105,7 +105,7 @@ extension CKernels {
                + "of their (outputs + \(k - 1)) input positions in registers")
         inputGradientRows(&c, g, filters: oc, window: w) { c in
             c.line("const float* restrict wy = wt + ky * \(k * oc * i.c);  // [kx][oc][c] of row ky")
-            c.block("SCALAR_LOOP for (int c0 = 0; c0 < \(i.c); c0 += \(16 * cv))") { c in
+            c.loop("SCALAR_LOOP ", "c0", to: i.c, step: 16 * cv) { c in
                 c.line("int ox = 0;")
                 for u in blocks {
                     let span = u + k - 1

@@ -37,47 +37,60 @@ extension CKernels {
             c.block("for (int kx = 0; kx < \(w.kernel.x); kx++)") { c in
                 outputRange("ox", tap: "kx", stride: w.stride.x, pad: w.padding.left, input: i.w, outputs: o.w)
                     .forEach { c.line($0) }
-                c.block("SCALAR_LOOP for (int c0 = 0; c0 < \(i.c); c0 += \(cb)) "
-                        + "SCALAR_LOOP for (int s0 = n0; s0 < n1; s0 += \(group))") { c in
-                    c.line("const int s1 = n1 - s0 < \(group) ? n1 : s0 + \(group);")
-                    c.line("float acc[\(positions)][\(cb)][\(oc)];")
-                    c.line("for (int u = 0; u < \(positions); u++) for (int cb = 0; cb < \(cb); cb++) "
-                           + "for (int oc = 0; oc < \(oc); oc++) acc[u][cb][oc] = 0.0f;")
-                    c.block("SCALAR_LOOP for (int n = s0; n < s1; n++) "
-                            + "SCALAR_LOOP for (int oy = oy0; oy < oy1; oy++)") { c in
-                        let iy = Index.tap("oy", "ky", stride: w.stride.y, pad: w.padding.top)
-                        c.line("const float* restrict xr = in + \(Index.nhwc("n", "(\(iy))", "0", "c0", i));")
-                        let row = Index.sample("n", stride: dyStride, "oy * \(o.w * oc)")
-                        c.line("const float* restrict dr = dout + \(row);")
-                        c.line("int ox = ox0;")
-                        let ix = { (v: String) in Index.tap(v, "kx", stride: w.stride.x, pad: w.padding.left) }
-                        if positions > 1 {
-                            c.block("for (; ox + \(positions) <= ox1; ox += \(positions))") { c in
-                                for u in 0..<positions {
-                                    c.line("const float* restrict x\(u) = xr + (\(ix("(ox + \(u))"))) * \(i.c);")
-                                    c.line("const float* restrict d\(u) = dr + (ox + \(u)) * \(oc);")
-                                }
-                                c.block("UNROLLED_LOOP for (int cb = 0; cb < \(cb); cb++)") { c in
+                // acc[u] of position u (no position index where there is one position)
+                let acc = { (u: String) in positions == 1 ? "acc" : "acc[\(u)]" }
+                c.loop("SCALAR_LOOP ", "c0", to: i.c, step: cb) { c in
+                    // accumulators flushed after every sample (group 1) or every `group` samples
+                    let samples = group == 1 ? "SCALAR_LOOP for (int n = n0; n < n1; n++)"
+                        : "SCALAR_LOOP for (int s0 = n0; s0 < n1; s0 += \(group))"
+                    c.block(samples) { c in
+                        if group > 1 { c.line("const int s1 = n1 - s0 < \(group) ? n1 : s0 + \(group);") }
+                        c.line(positions == 1 ? "float acc[\(cb)][\(oc)];" : "float acc[\(positions)][\(cb)][\(oc)];")
+                        c.line((positions == 1 ? "" : "for (int u = 0; u < \(positions); u++) ")
+                               + "for (int cb = 0; cb < \(cb); cb++) for (int oc = 0; oc < \(oc); oc++) "
+                               + "\(acc("u"))[cb][oc] = 0.0f;")
+                        let rows = (group == 1 ? "" : "SCALAR_LOOP for (int n = s0; n < s1; n++) ")
+                            + "SCALAR_LOOP for (int oy = oy0; oy < oy1; oy++)"
+                        c.block(rows) { c in
+                            let iy = Index.tap("oy", "ky", stride: w.stride.y, pad: w.padding.top)
+                            c.line("const float* restrict xr = in + \(Index.nhwc("n", "(\(iy))", "0", "c0", i));")
+                            let row = Index.sample("n", stride: dyStride, "oy * \(o.w * oc)")
+                            c.line("const float* restrict dr = dout + \(row);")
+                            c.line("int ox = ox0;")
+                            let ix = { (v: String) in Index.tap(v, "kx", stride: w.stride.x, pad: w.padding.left) }
+                            if positions > 1 {
+                                c.block("for (; ox + \(positions) <= ox1; ox += \(positions))") { c in
                                     for u in 0..<positions {
-                                        c.line("for (int oc = 0; oc < \(oc); oc++) "
-                                               + "acc[\(u)][cb][oc] += x\(u)[cb] * d\(u)[oc];")
+                                        c.line("const float* restrict x\(u) = xr + (\(ix("(ox + \(u))"))) * \(i.c);")
+                                        c.line("const float* restrict d\(u) = dr + (ox + \(u)) * \(oc);")
+                                    }
+                                    c.block("UNROLLED_LOOP for (int cb = 0; cb < \(cb); cb++)") { c in
+                                        for u in 0..<positions {
+                                            c.line("for (int oc = 0; oc < \(oc); oc++) "
+                                                   + "acc[\(u)][cb][oc] += x\(u)[cb] * d\(u)[oc];")
+                                        }
                                     }
                                 }
                             }
+                            c.block("for (; ox < ox1; ox++)") { c in
+                                c.line("const float* restrict x0 = xr + (\(ix("ox"))) * \(i.c);")
+                                c.line("const float* restrict d0 = dr + ox * \(oc);")
+                                c.line("UNROLLED_LOOP for (int cb = 0; cb < \(cb); cb++) "
+                                       + "for (int oc = 0; oc < \(oc); oc++) \(acc("0"))[cb][oc] += x0[cb] * d0[oc];")
+                            }
                         }
-                        c.block("for (; ox < ox1; ox++)") { c in
-                            c.line("const float* restrict x0 = xr + (\(ix("ox"))) * \(i.c);")
-                            c.line("const float* restrict d0 = dr + ox * \(oc);")
-                            c.line("UNROLLED_LOOP for (int cb = 0; cb < \(cb); cb++) "
-                                   + "for (int oc = 0; oc < \(oc); oc++) acc[0][cb][oc] += x0[cb] * d0[oc];")
+                        c.line("float* restrict dwp = dweight + ((ky * \(w.kernel.x) + kx) * \(i.c) + c0) * \(oc);")
+                        if positions == 1 {
+                            c.line("for (int cb = 0; cb < \(cb); cb++) for (int oc = 0; oc < \(oc); oc++) "
+                                   + "dwp[cb * \(oc) + oc] += acc[cb][oc];")
+                        } else {
+                            c.line("for (int cb = 0; cb < \(cb); cb++) for (int oc = 0; oc < \(oc); oc++) {")
+                            c.line("    float s = 0.0f;")
+                            c.line("    for (int u = 0; u < \(positions); u++) s += acc[u][cb][oc];")
+                            c.line("    dwp[cb * \(oc) + oc] += s;")
+                            c.line("}")
                         }
                     }
-                    c.line("float* restrict dwp = dweight + ((ky * \(w.kernel.x) + kx) * \(i.c) + c0) * \(oc);")
-                    c.line("for (int cb = 0; cb < \(cb); cb++) for (int oc = 0; oc < \(oc); oc++) {")
-                    c.line("    float s = 0.0f;")
-                    c.line("    for (int u = 0; u < \(positions); u++) s += acc[u][cb][oc];")
-                    c.line("    dwp[cb * \(oc) + oc] += s;")
-                    c.line("}")
                 }
             }
         }

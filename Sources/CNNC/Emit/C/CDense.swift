@@ -203,7 +203,7 @@ extension CKernels {
                     let looped = wide.looped
                     if looped > 0 {
                         let width = chunks[0].width
-                        c.block("SCALAR_LOOP for (int c0 = 0; c0 < \(looped * width); c0 += \(width))") { c in
+                        c.loop("SCALAR_LOOP ", "c0", to: looped * width, step: width) { c in
                             chunkBody(&c, "c0", width, comment: "outputs c0..<c0 + \(width)")
                         }
                     }

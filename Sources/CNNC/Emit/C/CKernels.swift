@@ -94,6 +94,7 @@ struct CKernels {
                     singlePassWeightGradient(&c, g, filters: oc, window: w, taps: taps)
                 }
             case let .perSample(inputGradient, weightGradient):
+                if g.activation == nil { c.line("(void)out;") }
                 if inputGradient.transposesWeights { transposedWeights(&c, g, filters: oc, window: w) }
                 c.line("// one sample at a time through the prologue and the input gradient, "
                        + "so that its gradient stays in cache")
@@ -101,15 +102,20 @@ struct CKernels {
                     prologue(&c, g, spatial: o.h * o.w, channels: oc, sample: "n")
                     self.inputGradient(&c, g, filters: oc, window: w, inputGradient)
                 }
-                blockedWeightGradient(&c, g, filters: oc, window: w, weightGradient)
+                if weightGradient.sharedTaps > 1 {
+                    rowWeightGradient(&c, g, filters: oc, window: w, weightGradient)
+                } else {
+                    blockedWeightGradient(&c, g, filters: oc, window: w, weightGradient)
+                }
             }
         }
         return c.text
     }
 
     /// The fused backward prologue: dz = dout * activation'(out) in place, and the bias gradients.
+    /// Inside a loop over samples (`sample`), the caller says `(void)out;` before the loop where it is unused.
     func prologue(_ c: inout CodeWriter, _ g: FusedGroup, spatial: Int, channels: Int, sample: String? = nil) {
-        if g.activation == nil { c.line("(void)out;") }
+        if g.activation == nil && sample == nil { c.line("(void)out;") }
         if g.activation == nil && g.biases.isEmpty { return }
         c.line("// prologue: \(g.activation.map { "\($0.description) gradient, " } ?? "")bias gradients")
         let loops = sample == nil ? "for (int n = n0; n < n1; n++) SCALAR_LOOP for (int p = 0; p < \(spatial); p++)"

@@ -24,7 +24,7 @@ public enum CPUTarget {
         }
         let emitter = CEmitter(plan: plan)
         var files: [String: String] = [:]
-        files["Package.swift"] = try Template.fill("cpu/Package.swift.template", provenance(net, packageHoles).merging([
+        files["Package.swift"] = try Template.fill("cpu/Package.swift.template", packageProvenance(net).merging([
             "cflags": "[" + cFlags.map(Spelling.swiftString).joined(separator: ", ") + "]",
         ]) { $1 })
         // The plan as `cnnc plan` prints it, naming the source file but not the user's path to it.
@@ -37,27 +37,39 @@ public enum CPUTarget {
             "kernels": emitter.kernelFunctions(), "steps": emitter.stepFunctions(),
         ]) { $1 })
         files["Sources/Kernels/include/kernels.h"] = emitter.header()
-        files["Sources/train/Network.swift"] = try networkSwift(c, emitter: emitter, classes: last.output.count)
-        for path in ["Sources/Kernels/kernels.c", "Sources/Kernels/include/kernels.h", "Sources/train/Network.swift"] {
+        files[librarySources + "Network.swift"] = try networkSwift(c, emitter: emitter, classes: last.output.count)
+        for path in ["Sources/Kernels/kernels.c", "Sources/Kernels/include/kernels.h", librarySources + "Network.swift"] {
             files[path] = LineWrap.wrap(files[path]!)
         }
         try addRuntime(to: &files, net)
         return GeneratedPackage(name: net.name, files: files)
     }
 
-    /// The template holes that name the network and its source file: the name and the file's last path
-    /// component as Swift string literals and as comment text (never the user's path, never unescaped).
-    /// `holes` picks the ones a template has.
-    static func provenance(_ net: Network, _ holes: Set<String> = ["nameLiteral", "nameComment", "sourceLiteral", "sourceComment"])
+    /// The template holes that name the network, its source file and the cnnc that generated it: the name and the
+    /// file's last path component as Swift string literals and as comment text (never the user's path, never
+    /// unescaped), and `CNNCVersion.current` as a Swift string literal. `holes` picks the ones a template has.
+    static func provenance(_ net: Network, _ holes: Set<String> = ["nameLiteral", "nameComment", "sourceLiteral", "sourceComment",
+                                                                   "cnncVersionLiteral"])
         -> [String: String] {
         let source = (net.sourceFile as NSString).lastPathComponent
         return ["nameLiteral": Spelling.swiftString(net.name), "nameComment": Spelling.comment(net.name),
-                "sourceLiteral": Spelling.swiftString(source), "sourceComment": Spelling.comment(source)]
+                "sourceLiteral": Spelling.swiftString(source), "sourceComment": Spelling.comment(source),
+                "cnncVersionLiteral": Spelling.swiftString(CNNCVersion.current)]
             .filter { holes.contains($0.key) }
     }
 
-    /// The provenance holes of both targets' Package.swift.
-    static let packageHoles: Set<String> = ["nameLiteral", "nameComment", "sourceComment"]
+    /// The holes of both targets' Package.swift: provenance and the library's module name (Symbols.moduleName)
+    /// as a string literal and as comment text.
+    static func packageProvenance(_ net: Network) -> [String: String] {
+        let module = Symbols.moduleName(net.name)
+        return provenance(net, ["nameLiteral", "nameComment", "sourceComment"]).merging([
+            "moduleLiteral": Spelling.swiftString(module), "moduleComment": Spelling.comment(module),
+        ]) { $1 }
+    }
+
+    /// The folder of the library target (named Symbols.moduleName): Network.swift, the runtime and Library.swift.
+    /// `train` and `predict` are executables of one generated main.swift each, which import it.
+    static let librarySources = "Sources/Network/"
 
     /// A parameter's entry in NetworkInfo.parameters; its name is the checkpoint's tensor name, the user's spelling.
     static func paramSpec(_ p: Parameter, plan: KernelPlan) -> String {
@@ -66,13 +78,18 @@ public enum CPUTarget {
             + (p.isBuffer ? ", buffer: true)," : "),")
     }
 
-    /// The shared runtime (Runtime/trainer) and the zlib module, copied verbatim, and main.swift, which runs the
-    /// runtime with the package's `Network`.
+    /// The shared runtime (Runtime/trainer) and the zlib and libpng modules, copied verbatim; Library.swift, which
+    /// binds the runtime's public `Model` and the tools' entry points to the package's `Network`; and the
+    /// main.swift of `train` and of `predict`, which call those entry points.
     static func addRuntime(to files: inout [String: String], _ net: Network) throws {
-        for (name, text) in try RuntimeFiles.files(in: "trainer") { files["Sources/train/" + name] = text }
+        for (name, text) in try RuntimeFiles.files(in: "trainer") { files[librarySources + name] = text }
         for (name, text) in try RuntimeFiles.files(in: "czlib") { files["Sources/CZlib/" + name] = text }
         for (name, text) in try RuntimeFiles.files(in: "cpng") { files["Sources/CPNG/" + name] = text }
-        files["Sources/train/main.swift"] = try Template.fill("main.swift.template", provenance(net, ["nameComment", "sourceComment"]))
+        let holes = provenance(net, ["nameComment", "sourceComment"])
+        let module = ["module": Symbols.moduleName(net.name)]  // an identifier: [A-Za-z0-9_], not a keyword
+        files[librarySources + "Library.swift"] = try Template.fill("library.swift.template", holes)
+        files["Sources/train/main.swift"] = try Template.fill("main.swift.template", holes.merging(module) { $1 })
+        files["Sources/predict/main.swift"] = try Template.fill("predict.swift.template", holes.merging(module) { $1 })
     }
 
     static func networkSwift(_ c: Compilation, emitter: CEmitter, classes: Int) throws -> String {

@@ -6,10 +6,10 @@ import Foundation
 /// the Swift driver that runs them (Runtime/vulkan), and the shared runtime.
 ///
 ///     DIR/Shaders/NAME.comp, NAME.spv    every shader, readable, and its SPIR-V
-///     DIR/Sources/train/Shaders.swift    the same SPIR-V embedded (base64), so `train` is self-contained
-///     DIR/Sources/train/Network.swift    NetInfo: the network's description and its program (storages and
+///     DIR/Sources/Network/Shaders.swift  the same SPIR-V embedded (base64), so the library is self-contained
+///     DIR/Sources/Network/Network.swift  NetInfo: the network's description and its program (storages and
 ///                                        shaders in execution order); `Network` = VulkanNetwork<NetInfo>
-///     DIR/Sources/train/Vulkan*.swift    the Vulkan driver (Runtime/vulkan), the same for every network:
+///     DIR/Sources/Network/Vulkan*.swift  the Vulkan driver (Runtime/vulkan), the same for every network:
 ///                                        loader, instance and device, buffers and pipelines, recorded steps
 ///     DIR/Sources/CVulkan/               the Vulkan headers as a module (the loader is opened at run time)
 public enum VulkanTarget {
@@ -65,14 +65,15 @@ public enum VulkanTarget {
         let (program, spirv) = try compile(c)
         var files: [String: String] = [:]
         var binaries: [String: [UInt32]] = [:]
-        files["Package.swift"] = try Template.fill("vulkan/Package.swift.template", CPUTarget.provenance(net, CPUTarget.packageHoles))
+        files["Package.swift"] = try Template.fill("vulkan/Package.swift.template", CPUTarget.packageProvenance(net))
         for (shader, words) in zip(program.shaders, spirv) {
             files["Shaders/\(shader.name).comp"] = shader.source
             binaries["Shaders/\(shader.name).spv"] = words
         }
-        files["Sources/train/Shaders.swift"] = shadersSwift(program, spirv, source: net.sourceFile)
-        files["Sources/train/Network.swift"] = LineWrap.wrap(try networkSwift(c, program))
-        for (name, text) in try RuntimeFiles.files(in: "vulkan") { files["Sources/train/" + name] = text }
+        let library = CPUTarget.librarySources
+        files[library + "Shaders.swift"] = shadersSwift(program, spirv, source: net.sourceFile)
+        files[library + "Network.swift"] = LineWrap.wrap(try networkSwift(c, program))
+        for (name, text) in try RuntimeFiles.files(in: "vulkan") { files[library + name] = text }
         for (name, text) in try RuntimeFiles.files(in: "cvulkan") { files["Sources/CVulkan/" + name] = text }
         try CPUTarget.addRuntime(to: &files, net)
         return Built(package: GeneratedPackage(name: net.name, files: files), binaries: binaries)
