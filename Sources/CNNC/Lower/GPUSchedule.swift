@@ -36,15 +36,13 @@ extension Schedule {
             weightGradient: reductionBlock(inputs: ib, outputs: ob, elements: n * units, b))
     }
 
-    /// A weight gradient's blocks of `inputs` x `outputs` elements (of `elements`), made smaller (the larger side
-    /// halved first) while even a workgroup's worth of chunks per block leaves fewer than `reductionTarget`
-    /// invocations: a small gradient spread over more invocations rather than longer chains of each.
+    /// A weight gradient's blocks: `inputs` x `outputs` elements (vectors of each), as large on every device. A
+    /// smaller block spreads a small gradient over more invocations, which only pays where the lanes of a workgroup
+    /// split each sum (a GPU); a CPU device runs one lane per sum (LANES = 1), where a block of 1 x 1 loads two
+    /// values per multiply-add instead of 2 per 4 (mnist002 on lavapipe: conv1's weight gradient 33-38 -> 25-29
+    /// ms/step, conv2's 104-109 -> 77-78 with vector blocks).
     static func reductionBlock(inputs: Int, outputs: Int, elements: Int, _ b: GPUBudget) -> GPUReductionBlock {
-        var (i, o) = (inputs, outputs)
-        while elements / (i * o) * b.maxChunks < b.reductionTarget && i * o > 1 {
-            if i >= o { i /= 2 } else { o /= 2 }
-        }
-        return GPUReductionBlock(inputs: i, outputs: o, chunks: reductionChunks(blocks: elements / (i * o), b))
+        GPUReductionBlock(inputs: inputs, outputs: outputs, chunks: reductionChunks(blocks: elements / (inputs * outputs), b))
     }
 
     /// Columns per conv invocation along a row of `width`: the most in `columns` that divides the width (no idle
