@@ -32,9 +32,17 @@ struct VulkanDispatchTests {
             + (3 * 3 * 32 * 64 + 7 * 7 * 64) + (7 * 7 * 64 * 100 + 100) + (100 * 10 + 10)
         #expect(invocations("sgd_update") == parameters)
         #expect(invocations("adam_update") == nil, "one update shader per step")
-        // 26 dispatches in 16 phases (39 in 25 before levels, one-pass reductions and the fused activation
-        // gradients): a regression guard.
-        #expect(list.count == 26 && (list.map(\.level).max() ?? 0) + 1 <= 16)
+        // 30 dispatches in 20 phases (39 in 25 before levels and one-pass reductions): a regression guard.
+        #expect(list.count == 30 && (list.map(\.level).max() ?? 0) + 1 <= 20)
+        // Every reader of a conv's dz reads each element taps x channel blocks times, more than the 3 accesses of a
+        // pass of its own: the ReLU gradient is a `_dz` pass, and the input gradient does not read the output.
+        for conv in ["conv1", "conv2", "conv3"] {
+            #expect(invocations(conv + "_backward_dz") != nil, "\(conv)'s dz pass")
+            let g = try #require(program.plan.groups.first { $0.name == conv })
+            #expect(!program.fusesActivationGradient(g) && program.dzReads(g) >= 9)
+        }
+        let dx = try #require(program.shaders.first { $0.name == "conv2_backward_dx" })
+        #expect(!dx.bindings.contains { $0.array == "y" })
         // The split-K dense forward and input gradient specialize their lanes (LANES), with shared memory.
         let dense1 = try #require(program.shaders.first { $0.name == "dense1_forward" })
         #expect(dense1.lanes == 64 && dense1.sharedBytes == 4 * 4 * 4 * 64)
