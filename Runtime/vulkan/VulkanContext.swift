@@ -54,6 +54,8 @@ final class VulkanContext {
     private(set) var submissions = 0
 
     var deviceName: String { vkString(properties.deviceName) }
+    /// Whether the device is the CPU (lavapipe): shaders there do not split their sums across lanes.
+    var isCPU: Bool { properties.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU }
 
     /// Opens the loader and creates the instance (with the validation layer when CNNC_VALIDATION=1).
     init() throws {
@@ -267,18 +269,36 @@ final class VulkanContext {
     /// Registers how to destroy something created on the device.
     func onDestroy(_ cleanup: @escaping () -> Void) { cleanups.append(cleanup) }
 
-    private func memoryType(_ bits: UInt32, required: UInt32, preferred: UInt32) -> (index: UInt32, flags: UInt32)? {
+    /// The memory types a buffer may use, best first: those with every `preferred` flag set, then those with the
+    /// first of them, then the rest that have the `required` flags (the fallback chain of `makeBuffer`).
+    private func memoryTypes(_ bits: UInt32, required: UInt32, preferred: [UInt32]) -> [(index: UInt32, flags: UInt32)] {
         let types = withUnsafeBytes(of: memoryProperties.memoryTypes) { Array($0.bindMemory(to: VkMemoryType.self)) }
         let usable = (0..<Int(memoryProperties.memoryTypeCount)).filter {
             bits & (1 << UInt32($0)) != 0 && types[$0].propertyFlags & required == required
         }
-        guard let i = usable.first(where: { types[$0].propertyFlags & preferred == preferred }) ?? usable.first else { return nil }
-        return (UInt32(i), types[i].propertyFlags)
+        let all = preferred.reduce(0, |)
+        func rank(_ i: Int) -> Int {
+            let f = types[i].propertyFlags
+            if f & all == all { return 0 }
+            return preferred.first.map { f & $0 == $0 ? 1 : 2 } ?? 2
+        }
+        return usable.sorted { (rank($0), $0) < (rank($1), $1) }.map { (UInt32($0), types[$0].propertyFlags) }
     }
 
-    /// A storage buffer of `bytes`; `host` ones are host-visible and coherent (device-local too where possible)
-    /// and stay mapped.
+    /// What the host does with a buffer, which decides its memory: nothing (device-local), writes it (host-visible,
+    /// device-local where there is such memory: a discrete GPU's BAR window), or reads it (host-visible and cached:
+    /// reading uncached memory is slow; the trainer stages it when that memory is not device-local).
+    enum HostUse { case none, writes, reads }
+
+    /// A storage buffer of `bytes`; buffers the host uses are host-visible and coherent, and stay mapped. Memory
+    /// types are tried best first; one whose heap is full (out of device memory: a BAR window used up) gives way
+    /// to the next.
     func makeBuffer(_ name: String, bytes: Int, host: Bool) throws -> VulkanBuffer {
+        try makeBuffer(name, bytes: bytes, use: host ? .writes : .none)
+    }
+
+    func makeBuffer(_ name: String, bytes: Int, use: HostUse) throws -> VulkanBuffer {
+        let host = use != .none
         let size = max(16, (bytes + 15) / 16 * 16)
         let limit = Int(properties.limits.maxStorageBufferRange)
         guard size <= limit else {
@@ -298,16 +318,25 @@ final class VulkanContext {
         var requirements = VkMemoryRequirements()
         vk.getBufferMemoryRequirements!(device, buffer, &requirements)
         let hostFlags = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT.rawValue | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT.rawValue
-        let local = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT.rawValue
-        guard let type = memoryType(requirements.memoryTypeBits, required: host ? hostFlags : 0, preferred: local) else {
+        let local = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT.rawValue, cached = VK_MEMORY_PROPERTY_HOST_CACHED_BIT.rawValue
+        let chain = memoryTypes(requirements.memoryTypeBits, required: host ? hostFlags : 0,
+                                preferred: use == .reads ? [cached, local] : [local])
+        guard !chain.isEmpty else {
             throw RuntimeError("Vulkan device \(deviceName) has no \(host ? "host-visible coherent " : "")memory for buffer \(name)")
         }
         var allocation = VkMemoryAllocateInfo()
         allocation.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO
         allocation.allocationSize = requirements.size
-        allocation.memoryTypeIndex = type.index
         var memory: VkDeviceMemory?
-        try vkCheck(vk.allocateMemory!(device, &allocation, nil, &memory), "allocating \(size >> 10) KiB for buffer \(name)")
+        var type = chain[0]
+        for (i, candidate) in chain.enumerated() {
+            type = candidate
+            allocation.memoryTypeIndex = candidate.index
+            let result = vk.allocateMemory!(device, &allocation, nil, &memory)
+            if result == VK_ERROR_OUT_OF_DEVICE_MEMORY && i + 1 < chain.count { continue }
+            try vkCheck(result, "allocating \(size >> 10) KiB for buffer \(name)")
+            break
+        }
         onDestroy { vk.freeMemory!(device, memory, nil) }
         try vkCheck(vk.bindBufferMemory!(device, buffer, memory, 0), "vkBindBufferMemory (\(name))")
         var mapped: UnsafeMutableRawPointer?
@@ -331,18 +360,25 @@ final class VulkanContext {
         vk.freeCommandBuffers!(device, commandPool, 1, &cb)
     }
 
-    /// Submits `cb` and waits for it to finish.
-    func run(_ cb: VkCommandBuffer?) throws {
+    /// Submits `cb` and waits for it to finish (`what` it does, for the error when it does not within
+    /// CNNC_VULKAN_TIMEOUT seconds, or loses the device).
+    func run(_ cb: VkCommandBuffer?, _ what: String = "a transfer") throws {
         var cb = cb
         var submit = VkSubmitInfo()
         submit.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO
         submit.commandBufferCount = 1
         try withUnsafePointer(to: &cb) { cbs in
             submit.pCommandBuffers = cbs
-            try vkCheck(vk.queueSubmit!(queue, 1, &submit, fence), "vkQueueSubmit")
+            try vkCheck(vk.queueSubmit!(queue, 1, &submit, fence), "vkQueueSubmit (\(what))")
         }
         submissions += 1
-        try vkCheck(vk.waitForFences!(device, 1, &fence, VkBool32(VK_TRUE), UInt64.max), "vkWaitForFences")
+        let seconds = VulkanOptions.timeout
+        let waited = vk.waitForFences!(device, 1, &fence, VkBool32(VK_TRUE), UInt64(seconds * 1e9))
+        if waited == VK_TIMEOUT {
+            throw RuntimeError("Vulkan device \(deviceName) did not finish \(what) within \(Int(seconds)) s (vkWaitForFences "
+                               + "timed out; CNNC_VULKAN_TIMEOUT=SECONDS waits longer)")
+        }
+        try vkCheck(waited, "waiting for \(what)")
         try vkCheck(vk.resetFences!(device, 1, &fence), "vkResetFences")
     }
 

@@ -35,11 +35,28 @@ struct ShaderSpec {
     let sampleBlock: Int
     let perSample: Int
     let fixed: Int
-    /// What it reads and writes (storages, or regions of them), for barrier placement.
-    let reads: [String]
-    let writes: [String]
+    /// Invocations splitting each of its sums as compiled (its specialization constant LANES; 1: none); its
+    /// invocation count is proportional to it. The trainer may set it to 1 (`VulkanNetwork.lanes`).
+    let lanes: Int
+    /// Shared memory it declares, in bytes.
+    let sharedBytes: Int
+    /// Its dependency level in a training step (cnnc's `GLSLProgram.levels`): shaders are recorded by level, so
+    /// the shaders of one level run between the same two barriers.
+    let level: Int
+    /// What it reads and writes (storages, or element ranges of them), for barrier placement.
+    let reads: [Span]
+    let writes: [Span]
     /// Index into Vulkanprogram.spirv.
     let spirv: Int
+}
+
+/// Elements `range` of storage `storage` (by default all of it): what a shader or a copy touches.
+struct Span {
+    let storage: Int
+    let range: Range<Int>
+    init(_ storage: Int, _ range: Range<Int> = 0..<Int.max) { (self.storage, self.range) = (storage, range) }
+
+    func overlaps(_ other: Span) -> Bool { storage == other.storage && range.overlaps(other.range) }
 }
 
 /// What cnnc generated for one network: its buffers, its kernels and its shaders in execution order.
@@ -67,6 +84,11 @@ enum VulkanOptions {
     /// CNNC_VULKAN_STAGING=1: keep every buffer in device memory with mapped staging twins for the host's data, as on
     /// a discrete GPU, even where host-visible memory is device-local (to test that path on integrated GPUs and lavapipe).
     static var forceStaging: Bool { ProcessInfo.processInfo.environment["CNNC_VULKAN_STAGING"] == "1" }
+    /// CNNC_VULKAN_LANES=compiled: split sums across lanes even on a CPU device (to test that path on lavapipe);
+    /// =1: never.
+    static var lanes: String? { ProcessInfo.processInfo.environment["CNNC_VULKAN_LANES"] }
+    /// CNNC_VULKAN_TIMEOUT=SECONDS: how long a submission may run before the trainer gives up (default 600).
+    static var timeout: Double { ProcessInfo.processInfo.environment["CNNC_VULKAN_TIMEOUT"].flatMap(Double.init) ?? 600 }
 }
 
 final class VulkanNetwork<Spec: VulkanNetworkSpec>: TrainableNetwork {
@@ -87,7 +109,6 @@ final class VulkanNetwork<Spec: VulkanNetworkSpec>: TrainableNetwork {
     var layouts: [VkPipelineLayout?] = []
     var sets: [VkDescriptorSet?] = []
     var queryPool: VkQueryPool?
-    var resource: [String: Int] = [:]
     var cache: [StepKey: RecordedStep] = [:]
     /// The update that runs at the start of the next submission: the optimizer's kind and this step's values.
     var pendingUpdate: (values: OptimizerValues, kind: OptimizerKind)?
@@ -98,6 +119,10 @@ final class VulkanNetwork<Spec: VulkanNetworkSpec>: TrainableNetwork {
     let stepKeyIndex: Int?
     /// The storage of the optimizer's values (OptimizerValues.floats), written before a submission that updates.
     let optimizerIndex: Int
+    /// Whether shaders split their sums across lanes as compiled (false on a CPU device: LANES = 1).
+    var splitSums = true
+    /// Training steps submitted so far (for errors that name the step).
+    var stepsRun = 0
     var maskSeed: UInt32 = 0
     var maskStep: UInt32 = 0
 
@@ -127,6 +152,7 @@ final class VulkanNetwork<Spec: VulkanNetworkSpec>: TrainableNetwork {
         self.maxBatch = maxBatch
         context = try VulkanContext()
         try context.open(deviceIndex: device)
+        splitSums = VulkanOptions.lanes == "compiled" || (VulkanOptions.lanes != "1" && !context.isCPU)
         parameters = .allocate(capacity: Spec.info.parameterCount)
         parameters.initialize(repeating: 0, count: Spec.info.parameterCount)
         gradients = .allocate(capacity: Spec.info.parameterCount)
@@ -136,6 +162,7 @@ final class VulkanNetwork<Spec: VulkanNetworkSpec>: TrainableNetwork {
         stepKeyIndex = Spec.program.storages.firstIndex { $0.name == "stepkey" }
         optimizerIndex = index("optimizer")
         transfer = try context.makeBuffer("parameter transfer", bytes: 8 * Spec.info.parameterCount, host: true)
+        try checkLimits()
         for s in program.storages {
             let bytes = 4 * (s.perSample * maxBatch + s.fixed)
             if s.host == .device {
@@ -143,12 +170,10 @@ final class VulkanNetwork<Spec: VulkanNetworkSpec>: TrainableNetwork {
                 hostSide.append(nil)
                 continue
             }
-            let host = try context.makeBuffer(s.name, bytes: bytes, host: true)
+            let host = try context.makeBuffer(s.name, bytes: bytes, use: s.host == .download ? .reads : .writes)
             bound.append(host.deviceLocal && !VulkanOptions.forceStaging ? host : try context.makeBuffer(s.name + " (device)", bytes: bytes, host: false))
             hostSide.append(host)
         }
-        for s in program.shaders { for r in s.reads + s.writes where resource[r] == nil { resource[r] = resource.count } }
-        for s in program.storages where resource[s.name] == nil { resource[s.name] = resource.count }
         try createPipelines()
         if context.timestampsSupported {
             var info = VkQueryPoolCreateInfo()
@@ -223,15 +248,27 @@ final class VulkanNetwork<Spec: VulkanNetworkSpec>: TrainableNetwork {
             }
             context.onDestroy { vk.destroyPipelineLayout!(device, layout, nil) }
             var pipeline: VkPipeline?
+            var lanes = Int32(lanes(s))
+            var entry = VkSpecializationMapEntry(constantID: 0, offset: 0, size: 4)
+            var specialization = VkSpecializationInfo(mapEntryCount: 1, pMapEntries: nil, dataSize: 4, pData: nil)
             var info = VkComputePipelineCreateInfo()
             info.sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO
             info.stage.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO
             info.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT
             info.stage.module = module
             info.layout = layout
-            let result = "main".withCString { entry in
-                info.stage.pName = entry
-                return vk.createComputePipelines!(device, nil, 1, &info, nil, &pipeline)
+            let result = "main".withCString { name in
+                info.stage.pName = name
+                return withUnsafePointer(to: &entry) { entry in
+                    withUnsafePointer(to: &lanes) { lanes in
+                        specialization.pMapEntries = entry
+                        specialization.pData = UnsafeRawPointer(lanes)
+                        return withUnsafePointer(to: &specialization) { specialization in
+                            if s.lanes > 1 { info.stage.pSpecializationInfo = specialization }
+                            return vk.createComputePipelines!(device, nil, 1, &info, nil, &pipeline)
+                        }
+                    }
+                }
             }
             guard result == VK_SUCCESS else {
                 if result == VK_ERROR_OUT_OF_DEVICE_MEMORY || result == VK_ERROR_OUT_OF_HOST_MEMORY { try vkCheck(result, "creating pipeline \(s.name)") }
@@ -379,5 +416,58 @@ final class VulkanNetwork<Spec: VulkanNetworkSpec>: TrainableNetwork {
             Console.err("error: \(error)\n")
             exit(1)
         }
+    }
+}
+
+extension VulkanNetwork {
+    /// The LANES shader `s` runs with: as compiled, or 1 where sums are not split.
+    func lanes(_ s: ShaderSpec) -> Int { splitSums ? s.lanes : 1 }
+
+    /// Invocations of shader `s` for a batch of `count`.
+    func invocations(_ s: ShaderSpec, count: Int) -> Int {
+        (s.perSample * ((count + s.sampleBlock - 1) / s.sampleBlock) + s.fixed) / s.lanes * lanes(s)
+    }
+
+    /// Every device limit the program needs, checked before anything is allocated: one line naming the limit.
+    func checkLimits() throws {
+        let limits = context.properties.limits
+        let device = "Vulkan device \(context.deviceName)"
+        func fail(_ what: String) -> RuntimeError { RuntimeError("\(device): \(what); choose another with --device N") }
+        if let s = program.shaders.max(by: { $0.bindings.count < $1.bindings.count }),
+           s.bindings.count > Int(limits.maxPerStageDescriptorStorageBuffers) {
+            throw fail("shader \(s.name) binds \(s.bindings.count) storage buffers, more than its "
+                       + "maxPerStageDescriptorStorageBuffers (\(limits.maxPerStageDescriptorStorageBuffers))")
+        }
+        if let s = program.shaders.max(by: { $0.sharedBytes < $1.sharedBytes }),
+           s.sharedBytes > Int(limits.maxComputeSharedMemorySize) {
+            throw fail("shader \(s.name) needs \(s.sharedBytes) bytes of shared memory, more than its "
+                       + "maxComputeSharedMemorySize (\(limits.maxComputeSharedMemorySize))")
+        }
+        if program.localSize > Int(limits.maxComputeWorkGroupInvocations) || program.localSize > Int(limits.maxComputeWorkGroupSize.0) {
+            throw fail("the shaders' workgroups of \(program.localSize) exceed its maxComputeWorkGroupInvocations "
+                       + "(\(limits.maxComputeWorkGroupInvocations)) or maxComputeWorkGroupSize[0] (\(limits.maxComputeWorkGroupSize.0))")
+        }
+        for s in program.storages {
+            let bytes = 4 * (s.perSample * maxBatch + s.fixed)
+            if bytes > Int(limits.maxStorageBufferRange) {
+                throw fail("buffer \(s.name) needs \(bytes) bytes at batch \(maxBatch), more than its maxStorageBufferRange "
+                           + "(\(limits.maxStorageBufferRange)); try a smaller --batch")
+            }
+        }
+        for s in program.shaders {
+            let groups = (invocations(s, count: maxBatch) + program.localSize - 1) / program.localSize
+            let (x, y) = dispatchGrid(groups)
+            if x > Int(limits.maxComputeWorkGroupCount.0) || y > Int(limits.maxComputeWorkGroupCount.1) {
+                throw fail("shader \(s.name) dispatches \(x) x \(y) workgroups at batch \(maxBatch), more than its "
+                           + "maxComputeWorkGroupCount (\(limits.maxComputeWorkGroupCount.0) x \(limits.maxComputeWorkGroupCount.1)); "
+                           + "try a smaller --batch")
+            }
+        }
+    }
+
+    /// `groups` workgroups as the grid a dispatch takes: at most 65535 (every device's minimum) along x.
+    func dispatchGrid(_ groups: Int) -> (x: Int, y: Int) {
+        let x = min(groups, 65535)
+        return (x, x == 0 ? 0 : (groups + x - 1) / x)
     }
 }

@@ -40,15 +40,17 @@ struct ProfileCounters {
     init(shaders: Int) { seconds = [Double](repeating: 0, count: shaders) }
 }
 
-/// Barrier placement: a barrier goes before a command that reads or writes something written since the last
-/// barrier, or writes something read since it.
+/// Barrier placement: a barrier goes before a command that reads or writes elements written since the last
+/// barrier, or writes elements read since it (by storage and element range, so that two shaders writing different
+/// parameters' gradients in one storage need none between them).
 struct Hazards {
-    var written = Set<Int>(), read = Set<Int>()
-    mutating func needsBarrier(reads: [Int], writes: [Int]) -> Bool {
-        let conflict = reads.contains { written.contains($0) } || writes.contains { written.contains($0) || read.contains($0) }
+    var written: [Span] = [], read: [Span] = []
+    mutating func needsBarrier(reads: [Span], writes: [Span]) -> Bool {
+        let conflict = reads.contains { r in written.contains { $0.overlaps(r) } }
+            || writes.contains { w in written.contains { $0.overlaps(w) } || read.contains { $0.overlaps(w) } }
         if conflict { written.removeAll(); read.removeAll() }
-        reads.forEach { read.insert($0) }
-        writes.forEach { written.insert($0) }
+        read += reads
+        written += writes
         return conflict
     }
 }
@@ -121,7 +123,14 @@ extension VulkanNetwork {
                 recorded = try record(key)
                 cache[key] = recorded
             }
-            try context.run(recorded.commands)
+            let what: String
+            switch key.kind {
+            case .train: what = "training step \(stepsRun + 1)"
+            case .evaluate: what = "an evaluation batch (after training step \(stepsRun))"
+            case .update: what = "the update after training step \(stepsRun)"
+            }
+            try context.run(recorded.commands, what)
+            if key.kind == .train { stepsRun += 1 }
         }
         return recorded
     }
@@ -138,16 +147,15 @@ extension VulkanNetwork {
             vk.cmdResetQueryPool!(cb, queryPool, 0, UInt32(program.shaders.count + 2))
             vk.cmdWriteTimestamp!(cb, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, queryPool, 0)
         }
-        func guardHazards(reads: [String], writes: [String]) {
-            if hazards.needsBarrier(reads: reads.map { resource[$0]! }, writes: writes.map { resource[$0]! }) {
+        func guardHazards(reads: [Span], writes: [Span]) {
+            if hazards.needsBarrier(reads: reads, writes: writes) {
                 context.barrier(cb)
                 out.barriers += 1
             }
         }
         func copy(_ storage: Int, toDevice: Bool) {
             guard let host = hostSide[storage], host.buffer != bound[storage].buffer else { return }
-            let name = program.storages[storage].name
-            guardHazards(reads: toDevice ? [] : [name], writes: toDevice ? [name] : [])
+            guardHazards(reads: toDevice ? [] : [Span(storage)], writes: toDevice ? [Span(storage)] : [])
             let s = program.storages[storage]
             var region = VkBufferCopy(srcOffset: 0, dstOffset: 0, size: VkDeviceSize(4 * (s.perSample * key.count + s.fixed)))
             vk.cmdCopyBuffer!(cb, toDevice ? host.buffer : bound[storage].buffer, toDevice ? bound[storage].buffer : host.buffer, 1, &region)
@@ -167,7 +175,9 @@ extension VulkanNetwork {
             order = program.shaders.indices.filter { program.shaders[$0].phase == .update && program.shaders[$0].name == name }
             copy(optimizerIndex, toDevice: true)
         }
+        // Then the step's shaders by dependency level (program order within a level).
         order += program.shaders.indices.filter { phases.contains(program.shaders[$0].phase) }
+            .sorted { (program.shaders[$0].level, $0) < (program.shaders[$1].level, $1) }
         if key.kind != .update {
             ([inputIndex, labelsIndex] + [stepKeyIndex].compactMap { $0 }).forEach { copy($0, toDevice: true) }
         }
@@ -177,10 +187,9 @@ extension VulkanNetwork {
             vk.cmdBindPipeline!(cb, VK_PIPELINE_BIND_POINT_COMPUTE, pipelines[i])
             vk.cmdBindDescriptorSets!(cb, VK_PIPELINE_BIND_POINT_COMPUTE, layouts[i], 0, 1, &sets[i], 0, nil)
             withUnsafeBytes(of: &push) { vk.cmdPushConstants!(cb, layouts[i], VK_SHADER_STAGE_COMPUTE_BIT.rawValue, 0, 8, $0.baseAddress) }
-            let invocations = s.perSample * ((key.count + s.sampleBlock - 1) / s.sampleBlock) + s.fixed
-            let groups = (invocations + program.localSize - 1) / program.localSize
-            let x = min(groups, 65535)
-            vk.cmdDispatch!(cb, UInt32(x), UInt32((groups + x - 1) / x), 1)
+            let groups = (invocations(s, count: key.count) + program.localSize - 1) / program.localSize
+            let grid = dispatchGrid(groups)
+            vk.cmdDispatch!(cb, UInt32(grid.x), UInt32(grid.y), 1)
             out.dispatches += 1
             if key.profiled {
                 vk.cmdWriteTimestamp!(cb, timestamp, queryPool, UInt32(out.timed.count + 1))

@@ -13,6 +13,8 @@ struct Plan: ParsableCommand {
     @Option(help: "Print the CPU schedule a tuning chose (a tuning.json that cnnc compile --tune wrote).",
             completion: .file(extensions: ["json"]))
     var tuning: String?
+    @Option(help: "With vulkan, also list every dispatch of one training step: its phase, invocations and workgroups.")
+    var target: Compile.Target = .cpu
 
     func validate() throws {
         if let batch, batch < 1 || batch > Limits.maxBatch {
@@ -26,6 +28,10 @@ struct Plan: ParsableCommand {
         print(PlanPrinter.render(c.plan, batch: batch ?? c.network.train.batch), terminator: "")
         print("\n" + PlanPrinter.renderSchedule(c.plan, cpu: schedule), terminator: "")
         if lowered { print("\n" + PlanPrinter.renderLowered(c.plan), terminator: "") }
+        if target == .vulkan {
+            let text = try reporting { try PlanPrinter.renderDispatches(c.plan, batch: batch ?? c.network.train.batch) }
+            print("\n" + text, terminator: "")
+        }
     }
 }
 

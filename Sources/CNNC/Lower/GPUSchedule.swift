@@ -19,11 +19,11 @@ extension Schedule {
                                _ b: GPUBudget = .standard) -> GPUConvSchedule {
         let i = g.input, o = g.output
         let (cb, ob) = (vector(i.c, b), vector(oc, b))
-        let blocks = w.kernel.y * w.kernel.x * (i.c / cb) * (oc / ob)
+        let taps = w.kernel.y * w.kernel.x
         return GPUConvSchedule(
             forward: GPUTile(columns: columns(o.w, b), channels: ob),
             inputGradient: GPUTile(columns: columns(i.w, b), channels: cb),
-            weightGradient: GPUReductionBlock(inputs: cb, outputs: ob, chunks: reductionChunks(blocks: blocks, b)))
+            weightGradient: reductionBlock(inputs: cb, outputs: ob, elements: taps * i.c * oc, b))
     }
 
     /// A block of samples x a vector of outputs (or inputs) per invocation; a vector of inputs x a vector of
@@ -33,8 +33,16 @@ extension Schedule {
         let (ib, ob) = (vector(n, b), vector(units, b))
         return GPUDenseSchedule(
             samples: b.denseSamples, outputs: ob, inputs: ib,
-            weightGradient: GPUReductionBlock(inputs: ib, outputs: ob,
-                                              chunks: reductionChunks(blocks: (n / ib) * (units / ob), b)))
+            weightGradient: reductionBlock(inputs: ib, outputs: ob, elements: n * units, b))
+    }
+
+    /// A weight gradient's blocks: `inputs` x `outputs` elements (vectors of each), as large on every device. A
+    /// smaller block spreads a small gradient over more invocations, which only pays where the lanes of a workgroup
+    /// split each sum (a GPU); a CPU device runs one lane per sum (LANES = 1), where a block of 1 x 1 loads two
+    /// values per multiply-add instead of 2 per 4 (mnist002 on lavapipe: conv1's weight gradient 33-38 -> 25-29
+    /// ms/step, conv2's 104-109 -> 77-78 with vector blocks).
+    static func reductionBlock(inputs: Int, outputs: Int, elements: Int, _ b: GPUBudget) -> GPUReductionBlock {
+        GPUReductionBlock(inputs: inputs, outputs: outputs, chunks: reductionChunks(blocks: elements / (inputs * outputs), b))
     }
 
     /// Columns per conv invocation along a row of `width`: the most in `columns` that divides the width (no idle
@@ -48,9 +56,12 @@ extension Schedule {
         stride(from: b.maxVector, through: 1, by: -1).first { n % $0 == 0 && $0 & ($0 - 1) == 0 }!
     }
 
-    /// Chunks of a reduction over `blocks` invocations per chunk: enough for about `reductionTarget` invocations
-    /// in all, at most `maxChunks`.
+    /// Chunks of the batch a reduction over `blocks` blocks splits into, one lane of a workgroup each (their sums
+    /// added in a fixed tree): the fewest, a power of two, for at least `reductionTarget` invocations in all, at
+    /// most `maxChunks` (a workgroup).
     public static func reductionChunks(blocks: Int, _ b: GPUBudget = .standard) -> Int {
-        min(b.maxChunks, max(1, b.reductionTarget / blocks))
+        var lanes = 1
+        while lanes < b.maxChunks && blocks * lanes < b.reductionTarget { lanes *= 2 }
+        return lanes
     }
 }

@@ -186,9 +186,11 @@ public enum Lowering {
 
     /// The start of a group's backward pass: dz = dout * activation'(out), the gradients of its biases and, for a
     /// stand-alone bias or activation (`inputGradient`), din = dz. Per-thread targets add each bias's terms as they
-    /// go; the others store dz in place (later kernels read it) and sum the bias gradients in reduction kernels.
+    /// go; the others store dz in place (later kernels read it) and sum the bias gradients in reduction kernels, or
+    /// with `activationInConsumers` (a conv or dense group whose every reader of dz applies the derivative itself)
+    /// store nothing and sum the bias gradients of dy * act'(y).
     public static func backwardPrologue(_ plan: KernelPlan, _ ki: Int, _ g: FusedGroup, _ target: LoweringTarget,
-                                        inputGradient: Bool) -> [LoweredKernel] {
+                                        inputGradient: Bool, activationInConsumers: Bool = false) -> [LoweredKernel] {
         let k = plan.kernels[ki], o = k.operands, s = g.output
         let element = flatIndex(("p", s.h * s.w), ("ch", s.c))
         let dyStride = stride(plan, o.outputGradient!, target)
@@ -213,7 +215,8 @@ public enum Lowering {
         }
         var kernels: [LoweredKernel] = []
         let act = g.activation.map { "dz = dy * \($0.description)'(y)" } ?? "dz = dy"
-        if perThread || g.activation != nil || dx != nil {
+        let fused = activationInConsumers && !perThread && dx == nil && g.activation != nil
+        if !fused && (perThread || g.activation != nil || dx != nil) {
             let name = perThread ? k.name : k.name + (dx == nil ? "_dz" : "_dx")
             var what = act
             if !perThread && g.activation != nil { what += " in place" }
@@ -225,7 +228,8 @@ public enum Lowering {
         }
         if !perThread {
             for (i, b) in g.biases.enumerated() {
-                kernels.append(biasReduction(plan, ki, g, bias: i, dz: o.outputGradient!, stride: dyStride, b))
+                kernels.append(biasReduction(plan, ki, g, bias: i, dz: o.outputGradient!, stride: dyStride, b,
+                                             activationOf: fused ? o.savedOutput : nil))
             }
         }
         return kernels
@@ -233,20 +237,29 @@ public enum Lowering {
 
     /// A bias gradient as a reduction kernel: the sum of dz over the batch, and over the positions for a channel
     /// bias on a spatial tensor (a row of a sample is then one row of the image).
+    /// With `activationOf` (the saved output), dz is dy * act'(y), read from dy (bound as `dz`) and y.
     static func biasReduction(_ plan: KernelPlan, _ ki: Int, _ g: FusedGroup, bias i: Int, dz: String, stride: Int,
-                              _ b: EpilogueBias) -> LoweredKernel {
+                              _ b: EpilogueBias, activationOf saved: String? = nil) -> LoweredKernel {
         let k = plan.kernels[ki], s = g.output
         let name = k.name + "_db" + (g.biases.count == 1 ? "" : String(i))
         let sample: Expr = .wide("n") * .int(stride)
         let perChannel = b.kind == .channel && !s.flat
         let row: Expr = s.h > 1 ? "row" : 0  // a reduction with one row per sample has no row coordinate
+        // dz at an element of the sample from where the sample starts (y's samples are as long as its shape, dz's
+        // as its stride).
+        func term(_ at: (Expr) -> Expr) -> Expr {
+            guard saved != nil else { return .load("dz", at(sample)) }
+            return activationGradient(.load("dz", at(sample)), output: .load("y", at(.wide("n") * .int(s.count))),
+                                      g.activation)
+        }
         let body: [Stmt] = perChannel
-            ? [.loop("x", from: 0, to: .int(s.w), [.addAssign("acc", .load("dz", sample + (row * .int(s.w) + "x") * .int(s.c) + "b"))])]
-            : [.addAssign("acc", .load("dz", sample + "b"))]
+            ? [.loop("x", from: 0, to: .int(s.w), [.addAssign("acc", term { $0 + (row * .int(s.w) + "x") * .int(s.c) + "b" })])]
+            : [.addAssign("acc", term { $0 + "b" })]
         let what = perChannel ? "\(b.parameter.name) gradient (channel): sum over n, y, x of dz[n,y,x,c]"
                               : "\(b.parameter.name) gradient (per element): sum over n of dz[n,e]"
         return LoweredKernel(name: name, kernel: ki, group: k.group, summary: ["\(name): " + what],
-                             arrays: [buffer(plan, dz, as: "dz", .read)], grid: .perSample(),
+                             arrays: [buffer(plan, dz, as: "dz", .read)] + (saved.map { [buffer(plan, $0, as: "y", .read)] } ?? []),
+                             grid: .perSample(),
                              reduction: Reduction(parameter: b.parameter.name, elements: b.parameter.count,
                                                   rowsPerSample: perChannel ? s.h : 1, what: what),
                              body: body)

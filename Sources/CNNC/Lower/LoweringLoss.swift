@@ -5,12 +5,15 @@
 extension Lowering {
     /// loss = log(sum(exp(x - m))) + m - x[label] with m the largest logit (stable), and dx = (p - onehot(label)) /
     /// batch, p the softmax of x: the softmax layer's output where the network ends in one, computed here otherwise.
+    /// On an invocation grid the loss computes that softmax itself and stores it (`softmaxInLoss`: the softmax
+    /// layer has no pass of its own there, one barrier fewer).
     static func crossEntropy(_ plan: KernelPlan, _ ki: Int, _ target: LoweringTarget) -> LoweredKernel {
         let k = plan.kernels[ki], o = k.operands
         let classes = plan.buffer(o.input!)!.shape.count
         let x: (Expr) -> Expr = { .load("x", "b" + $0) }
         let p: (Expr) -> Expr = o.probabilities != nil ? { .load("p", "b" + $0) } : { .call(.exp, [x($0) - "m"]) / "s" }
-        var arrays = o.probabilities.map { [buffer(plan, $0, as: "p", .read)] } ?? []
+        let storesSoftmax = o.probabilities != nil && softmaxInLoss(target)
+        var arrays = o.probabilities.map { [buffer(plan, $0, as: "p", storesSoftmax ? .readWrite : .read)] } ?? []
         arrays += [buffer(plan, o.input!, as: "x", .read), buffer(plan, o.labels!, as: "labels", .read),
                    buffer(plan, o.loss!, as: "loss", .write)]
         let hit: Expr = .select(.equal("best", "label"), 1, 0)
@@ -23,6 +26,14 @@ extension Lowering {
             .variable("s", .float, .float(0)),
             .loop("j", from: 0, to: .int(classes), [.addAssign("s", .call(.exp, [x("j") - "m"]))]),
             .constant("l", .float, .call(.log, ["s"]) + "m" - x("label")),
+        ]
+        if storesSoftmax {  // the softmax layer's arithmetic (softmaxForward), on the max and sum found above
+            body += [
+                .constant("rs", .float, .float(1) / "s"),
+                .loop("j", from: 0, to: .int(classes), [.store("p", "b" + "j", .call(.exp, [x("j") - "m"]) * "rs")]),
+            ]
+        }
+        body += [
             .store("loss", "n", "l"),
         ]
         var totals: [Total] = []
@@ -53,4 +64,8 @@ extension Lowering {
                              arrays: arrays, grid: .perSample(), stepValues: values, totals: totals,
                              body: body).withAccessFromBody()
     }
+
+    /// Whether the loss computes and stores the softmax of a network that ends in one, instead of a pass of the
+    /// softmax layer before it: on an invocation grid (where each pass costs a barrier).
+    public static func softmaxInLoss(_ target: LoweringTarget) -> Bool { target.gradientSums == .reductionKernels }
 }

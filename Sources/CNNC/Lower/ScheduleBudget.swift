@@ -73,10 +73,11 @@ public struct GPUBudget: Sendable, Equatable {
     public var columns = 4...8
     /// Samples one dense invocation computes, so that each weight loaded serves every one of them.
     public var denseSamples = 4
-    /// Invocations a parameter-gradient reduction aims for: below this, the samples are split into chunks whose
-    /// partial sums a second shader adds up in chunk order (deterministic, no atomics).
-    public var reductionTarget = 16384
-    /// Chunks of a reduction at most (each holds a whole copy of the gradient in partial sums).
+    /// Invocations a parameter-gradient reduction aims for (what a large GPU needs in flight): below this, the
+    /// samples are split into chunks, each summed by one lane of a workgroup, whose sums the workgroup adds in a
+    /// fixed tree in shared memory (deterministic, no atomics).
+    public var reductionTarget = 32768
+    /// Chunks of a reduction at most: the lanes of one workgroup (`localSize`).
     public var maxChunks = 64
 
     public init() {}

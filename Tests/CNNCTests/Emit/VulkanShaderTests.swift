@@ -29,9 +29,18 @@ struct VulkanShaderTests {
         }
         // Every plan kernel but the view-only ones has at least one shader.
         let lowered = Set(program.shaders.map(\.kernel))
-        for (i, k) in c.plan.kernels.enumerated() {
+        for (i, k) in c.plan.kernels.enumerated() where !(k.phase == .forward && k.name.hasPrefix("softmax")) {
             #expect(lowered.contains(i), "kernel \(k.name) has no shader")
         }
+    }
+
+    @Test("the loss stores the softmax: no pass of the softmax layer, one barrier fewer")
+    func softmaxInLoss() throws {
+        let program = try VulkanTarget.compile(try compilation("mnist002")).program
+        #expect(!program.shaders.contains { $0.name == "softmax1_forward" })
+        let loss = try #require(program.shaders.first { $0.name == "softmax1_xent" })
+        #expect(loss.bindings.contains { $0.storage == "probs" && $0.access == .readWrite })
+        #expect(loss.source.contains("p[b + j] = exp(x[b + j] - m) * rs;"), "\(loss.source)")
     }
 
     @Test("the gradient-test nets compile too (every layer kind, strides, SAME and asymmetric padding)",

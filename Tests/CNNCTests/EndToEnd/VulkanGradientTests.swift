@@ -41,11 +41,13 @@ struct VulkanGradientTests {
         let (name, source) = CPUGradientTests.nets[index]
         let trainer = try GeneratedTrainer.build(source, name: name, target: "vulkan")
         let test = try ReferenceCase(trainer, name: name, index: index)
-        // Host-visible memory where the device has it (lavapipe), and the discrete-GPU path with staging copies.
+        // Host-visible memory where the device has it (lavapipe), and the discrete-GPU path with staging copies and
+        // sums split across the lanes of a workgroup as compiled (lavapipe, a CPU device, runs LANES = 1 otherwise).
         for staging in ["0", "1"] {
             let dump = GeneratedTrainer.workRoot.appendingPathComponent("\(name)-vk-dump-\(staging).safetensors")
             let run = try trainer.train(test.arguments(dump: dump),
-                                        environment: ["CNNC_VALIDATION": "1", "CNNC_VULKAN_STAGING": staging])
+                                        environment: ["CNNC_VALIDATION": "1", "CNNC_VULKAN_STAGING": staging,
+                                                      "CNNC_VULKAN_LANES": staging == "1" ? "compiled" : "1"])
             #expect(run.status == 0, "\(run.output)")
             #expect(!run.output.contains("vulkan validation"), "validation messages:\n\(run.output.prefix(3000))")
             print(try test.check(dump, label: "\(name) (Vulkan\(staging == "1" ? ", staging" : ""))"))

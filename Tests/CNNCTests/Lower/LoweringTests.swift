@@ -130,5 +130,12 @@ extension LoweringTests {
         var text = CodeWriter()
         KernelPrinter(lang: .glsl) { "\($0)[\($1)]" }.print(grid[1].body, into: &text)
         #expect(text.text == "for (int x = 0; x < 3; x++) acc += dz[n * 36 + (row * 3 + x) * 4 + b];\n")
+        // Where every reader of dz applies the derivative itself: no pass stores dz, the bias sums dy * tanh'(y).
+        let fused = Lowering.backwardPrologue(plan, ki, g, .invocationGrid, inputGradient: false, activationInConsumers: true)
+        #expect(fused.map(\.name) == ["conv1_backward_db"])
+        #expect(fused[0].arrays.map(\.name) == ["dz", "y"])
+        var fusedText = CodeWriter()
+        KernelPrinter(lang: .glsl) { "\($0)[\($1)]" }.print(fused[0].body, into: &fusedText)
+        #expect(fusedText.text.contains("dz[n * 36 + (row * 3 + x) * 4 + b] * (1.0 - y[n * 36 + (row * 3 + x) * 4 + b] * y[n * 36 + (row * 3 + x) * 4 + b])"), "\(fusedText.text)")
     }
 }

@@ -255,18 +255,21 @@ import Testing
         // 28 wide: 7 columns (the most of 4...8 that divides it); 16 filters: vec4; 1 channel in: floats.
         #expect(conv1.forward == GPUTile(columns: 7, channels: 4))
         #expect(conv1.inputGradient == GPUTile(columns: 7, channels: 1))
-        // 9 taps x 1 x 4 blocks: 16384 / 36 is over 64 chunks, so 64.
+        // 144 elements in blocks of 1 channel x vec4 of filters: 36 blocks, 64 lanes each (a workgroup's most).
         #expect(conv1.weightGradient == GPUReductionBlock(inputs: 1, outputs: 4, chunks: 64))
         guard let d2 = plan.groups.firstIndex(where: { $0.name == "dense2" }),
               case let .dense(dense2) = s.groups[d2] else {
             Issue.record("dense2 has no GPU dense schedule")
             return
         }
-        // 10 outputs: vec2; 100 inputs: vec4; 25 x 5 blocks.
+        // 10 outputs: vec2; 100 inputs: vec4; the 1000-element weight gradient in blocks of 4 x 2 (vectors of
+        // each), 125 blocks of 64 lanes.
         #expect(dense2 == GPUDenseSchedule(samples: 4, outputs: 2, inputs: 4,
                                            weightGradient: GPUReductionBlock(inputs: 4, outputs: 2, chunks: 64)))
-        #expect(Schedule.reductionChunks(blocks: 16384) == 1)
-        #expect(Schedule.reductionChunks(blocks: 1000) == 16)
+        #expect(Schedule.reductionChunks(blocks: 32768) == 1)
+        #expect(Schedule.reductionChunks(blocks: 16384) == 2)
+        #expect(Schedule.reductionChunks(blocks: 1000) == 64)
+        #expect(Schedule.reductionChunks(blocks: 10) == 64)
         #expect(Schedule.columns(13, .standard) == 4 && Schedule.columns(3, .standard) == 3)
     }
 

@@ -20,7 +20,8 @@ extension GLSLProgram {
                 + "from oc (channels fastest).",
         ], bindings: [bind(k.operands.input!, as: "x", .read), params(g)] + residualBindings(k)
             + [bind(k.operands.output!, as: "y", .write)],
-        threads: .perSample(o.h * columns * groups)) { c in
+        threads: .perSample(o.h * columns * groups),
+        note: "\(xb) columns x \(cb) filters per invocation (register blocking)") { c in
             c.line("int oc = (t % \(groups)) * \(cb);")
             c.line("int ox0 = ((t / \(groups)) % \(columns)) * \(xb);")
             c.line("int oy = (t / \(groups * columns)) % \(o.h);")
@@ -63,7 +64,8 @@ extension GLSLProgram {
     }
 
     mutating func convBackward(_ k: Kernel, _ ki: Int, _ g: FusedGroup, filters oc: Int, window w: Window) {
-        let prologue = Lowering.backwardPrologue(plan, ki, g, .invocationGrid, inputGradient: false)
+        let prologue = Lowering.backwardPrologue(plan, ki, g, .invocationGrid, inputGradient: false,
+                                                 activationInConsumers: fusesActivationGradient(g))
         append(prologue.filter { $0.reduction == nil })
         if g.needsInputGradient { shaders.append(convInputGradient(k, ki, g, filters: oc, window: w)) }
         convWeightGradient(k, ki, g, filters: oc, window: w)
@@ -85,9 +87,10 @@ extension GLSLProgram {
                 + "din \(GLSLText.nhwc(i))",
             "One invocation per sample n, input row iy, \(xb) input columns from ix0 and \(cb) channels from c; "
                 + "it gathers its terms (no atomics).",
-        ], bindings: [bind(k.operands.outputGradient!, as: "dz", .read), params(g),
+        ], bindings: dzBindings(k, g) + [params(g),
                     bind(k.operands.inputGradient!, as: "dx", .write)],
-        threads: .perSample(i.h * columns * groups)) { c in
+        threads: .perSample(i.h * columns * groups),
+        note: "\(xb) columns x \(cb) channels per invocation (register blocking)") { c in
             c.line("int c = (t % \(groups)) * \(cb);")
             c.line("int ix0 = ((t / \(groups)) % \(columns)) * \(xb);")
             c.line("int iy = (t / \(groups * columns)) % \(i.h);")
@@ -114,7 +117,7 @@ extension GLSLProgram {
                     c.line("int wb = \(W) + ((ky * \(w.kernel.x) + kx) * \(i.c) + c) * \(oc);")
                     c.block("for (int oc = 0; oc < \(oc); oc++)") { c in
                         c.line("\(T) wv = \(GLSLText.load("params", "wb + oc", cb, stride: "\(oc)"));")
-                        c.line("for (int j = 0; j < \(xb); j++) acc[j] += (dz[di[j] + oc] * m[j]) * wv;")
+                        c.line("for (int j = 0; j < \(xb); j++) acc[j] += (\(dz(g, "di[j] + oc")) * m[j]) * wv;")
                     }
                 }
             }
@@ -135,13 +138,13 @@ extension GLSLProgram {
         let cb = block.inputs, ob = block.outputs
         let cg = i.c / cb, og = oc / ob
         let (X, D) = (GLSLText.vec(cb), GLSLText.vec(ob))
+        let dv = dzVector(g, GLSLText.nhwc("n", "oy", "ox", "oc", o), ob)
         reduction(k.name + "_dw", kernel: ki, group: g, parameter: p,
                   what: "\(p.name) gradient: dweight[ky,kx,c,oc] = sum over n, oy, ox of in[n,iy,ix,c] * "
                       + "dz[n,oy,ox,oc]; in is \(GLSLText.nhwc(i)), dz \(GLSLText.nhwc(o))",
-                  bindings: [bind(k.operands.input!, as: "x", .read),
-                             bind(k.operands.outputGradient!, as: "dz", .read)],
+                  bindings: [bind(k.operands.input!, as: "x", .read)] + dzBindings(k, g),
                   rowsPerSample: o.h,
-                  blocks: w.kernel.y * w.kernel.x * cg * og, element: [
+                  blocks: w.kernel.y * w.kernel.x * cg * og, perBlock: cb * ob, element: [
                       "int oc = (b % \(og)) * \(ob);  // the block: \(cb) input channels from c x \(ob) output "
                           + "channels from oc",
                       "int c = ((b / \(og)) % \(cg)) * \(cb);",
@@ -157,13 +160,10 @@ extension GLSLProgram {
                 c.line("int ix = \(Index.tap("ox", "kx", stride: w.stride.x, pad: w.padding.left));")
                 if w.padding.left > 0 || w.padding.right > 0 { c.line("if (ix < 0 || ix >= \(i.w)) continue;") }
                 c.line("\(X) xv = \(GLSLText.load("x", GLSLText.nhwc("n", "iy", "ix", "c", i), cb));")
-                c.line("\(D) dv = \(GLSLText.load("dz", GLSLText.nhwc("n", "oy", "ox", "oc", o), ob));")
+                c.line("\(D) dv = \(dv);")
                 c.line("for (int k = 0; k < \(cb); k++) acc[k] += \(cb == 1 ? "xv" : "xv[k]") * dv;")
             }
-        } store: { dest in
-            ["for (int k = 0; k < \(cb); k++) for (int q = 0; q < \(ob); q++) "
-                + "\(dest("((ky * \(w.kernel.x) + kx) * \(i.c) + c + k) * \(oc) + oc + q")) = "
-                + "\(ob == 1 ? "acc[k]" : "acc[k][q]");"]
-        }
+        } index: { e in "((ky * \(w.kernel.x) + kx) * \(i.c) + c + \(e) / \(ob)) * \(oc) + oc + \(e) % \(ob)"
+        } value: { e in ob == 1 ? "acc[\(e)]" : "acc[\(e) / \(ob)][\(e) % \(ob)]" }
     }
 }

@@ -45,8 +45,12 @@ extension GLSLProgram {
             : "One invocation per " + (k.grid.items.isEmpty ? "sample." : "item (n, \(items)).")
         let what = k.summary.dropFirst() + [k.arrays.map { "\($0.name) is \($0.comment)" }.joined(separator: ", "),
                                             invocations]
+        let note = k.overBatch
+            ? "one invocation per \(items) (\(k.grid.count)), each summing over the batch in a fixed order"
+            : k.grid.items.isEmpty ? "one invocation per sample: it runs along the sample's values in order"
+            : "one invocation per element (n, \(items)): all the independent work it has"
         return shader(k.name, kernel: k.kernel, group: group, what: Array(what), bindings: bindings,
-                      threads: k.overBatch ? .fixed(k.grid.count) : .perSample(k.grid.count)) { c in
+                      threads: k.overBatch ? .fixed(k.grid.count) : .perSample(k.grid.count), note: note) { c in
             var inner = 1
             for item in k.grid.items.reversed() {
                 c.line("int \(item.name) = \(inner == 1 ? "t" : "t / \(inner)") % \(item.count);")

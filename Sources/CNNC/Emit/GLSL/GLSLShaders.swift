@@ -24,12 +24,11 @@ struct GLSLBinding {
     var access: Access
     var integer: Bool = false
     var comment: String
-    /// The part of the storage the shader touches, for barrier placement (nil: all of it).
+    /// The parameter whose elements of the storage the shader touches, for barrier placement (nil: all of it;
+    /// `GLSLProgram.spans` turns it into a range).
     var region: String? = nil
-    /// Further parts it touches (batchnorm's sums write two parameters' gradients through one binding).
+    /// Further parameters it touches (batchnorm's sums write two parameters' gradients through one binding).
     var moreRegions: [String] = []
-
-    var resources: [String] { region.map { ([$0] + moreRegions).map { "\(storage):\($0)" } } ?? [storage] }
 }
 
 /// One compute shader and one dispatch of it.
@@ -48,9 +47,13 @@ struct GLSLShader {
     var threads: Threads
     var source: String
     var location: SourceLocation?
-
-    var reads: [String] { bindings.filter { $0.access != .write }.flatMap(\.resources) }
-    var writes: [String] { bindings.filter { $0.access != .read }.flatMap(\.resources) }
+    /// Why it launches as many invocations as it does, where that can be fewer than `enoughInvocations`.
+    var note: String? = nil
+    /// Bytes of shared memory (workgroup memory) it declares.
+    var sharedBytes = 0
+    /// Invocations splitting each of its sums (its specialization constant LANES; 1: none). Its invocation count
+    /// is proportional to it.
+    var lanes = 1
 }
 
 /// The lowered program: storages and shaders in execution order.
@@ -131,6 +134,10 @@ struct GLSLProgram {
     }
 
     private mutating func lower(_ k: Kernel, index ki: Int) {
+        // The loss stores the softmax (Lowering.softmaxInLoss): the softmax layer has no pass of its own.
+        if k.phase == .forward, let gi = k.group, plan.groups[gi].op == .softmax, Lowering.softmaxInLoss(.invocationGrid) {
+            return
+        }
         if let lowered = Lowering.lower(plan, kernel: ki, for: .invocationGrid) {
             append(lowered)
             return
@@ -155,9 +162,12 @@ struct GLSLProgram {
     // MARK: the shader text
 
     /// A complete shader: the provenance header, bindings, constants, and `main` with the invocation index `t`
-    /// bounds-checked against the dispatch size. `body` writes the statements of `main` after that check.
+    /// bounds-checked against the dispatch size. `body` writes the statements of `main` after that check. A shader
+    /// with shared memory (`sharedFloats`) has barriers that every invocation of a workgroup must reach: instead
+    /// of returning past the dispatch size, its invocations there see `inRange` false.
     func shader(_ name: String, kernel ki: Int, group: FusedGroup?, what: [String], bindings: [GLSLBinding],
                 constants: [(name: String, value: Int, comment: String)] = [], threads: GLSLShader.Threads,
+                note: String? = nil, sharedFloats: Int = 0, lanes: Int = 1,
                 body: (inout CodeWriter) -> Void) -> GLSLShader {
         let k = plan.kernels[ki]
         var c = CodeWriter()
@@ -180,74 +190,113 @@ struct GLSLProgram {
             c.line("layout(std430, binding = \(i)) \(access)buffer B\(i) { \(type) \(b.array)[]; };  // \(b.comment)")
         }
         for k in constants { c.line("const int \(k.name) = \(k.value);  // \(k.comment)") }
+        if lanes > 1 {
+            c.line("// Invocations splitting each sum: a specialization constant, which the trainer sets to 1 on a CPU")
+            c.line("// device (where the tree's barriers cost more than the parallelism gains).")
+            c.line("layout(constant_id = 0) const int LANES = \(lanes);")
+        }
+        if sharedFloats > 0 {
+            c.line("shared float part[\(sharedFloats)];  // [value][invocation]: the lanes' sums, added in a fixed tree")
+        }
         c.line()
         c.block("void main()") { c in
             c.line("int t = int(gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * gl_NumWorkGroups.x * gl_WorkGroupSize.x);")
+            // With lanes, the count is proportional to LANES (the trainer may specialize it).
+            func k(_ n: Int) -> String { lanes > 1 ? "\(n / lanes) * LANES" : "\(n)" }
+            let count: String
             switch threads {
-            case .perSample(let n): c.line("if (t >= pc.n * \(n)) return;")
-            case .fixed(let n): c.line("if (t >= \(n)) return;")
-            case let .sampleBlocks(block, n): c.line("if (t >= (pc.n + \(block - 1)) / \(block) * \(n)) return;")
+            case .perSample(let n): count = "pc.n * \(k(n))"
+            case .fixed(let n): count = k(n)
+            case let .sampleBlocks(block, n): count = "(pc.n + \(block - 1)) / \(block) * \(k(n))"
             }
+            c.line(sharedFloats > 0 ? "bool inRange = t < \(count);" : "if (t >= \(count)) return;")
             body(&c)
         }
         return GLSLShader(name: name, kernel: ki, phase: k.phase, bindings: bindings, threads: threads,
                           source: LineWrap.wrap(c.text),
-                          location: group?.location ?? k.location)
+                          location: group?.location ?? k.location, note: note, sharedBytes: 4 * sharedFloats,
+                          lanes: lanes)
     }
 
     // MARK: deterministic reductions
 
-    /// A parameter gradient as a sum over the batch: one invocation per (block of elements b, chunk of rows). A
-    /// row is one sample (rowsPerSample 1) or one output row of a sample. `element` declares the block's
-    /// coordinates from `b` (in 0..<blocks) and its accumulators; `row` adds one row (with `n`, `r` in scope);
-    /// `store` assigns the accumulators through the lvalue of an element index. With one chunk the shader writes
-    /// the gradient; otherwise it writes partial sums and a second shader adds the chunks in order.
+    /// A parameter gradient as a sum over the batch, in one pass: `lanes` invocations of one workgroup per block of
+    /// elements b, lane l summing rows [l * R / lanes, (l + 1) * R / lanes) of the R rows in order, then the lanes'
+    /// sums added in a fixed tree in shared memory (split-K: the same order on every run, no atomics, no second
+    /// shader). A row is one sample (rowsPerSample 1) or one output row of a sample. `element` declares the block's
+    /// coordinates from `b` (in 0..<blocks) and its accumulators; `row` adds one row (with `n`, `r` in scope). The
+    /// block's `perBlock` sums: sum `e` is `value(e)` (an accumulator) and goes to element `index(e)` of the
+    /// gradient (e an int expression).
     mutating func reduction(_ name: String, kernel ki: Int, group g: FusedGroup, parameter p: Parameter, what: String,
-                            bindings: [GLSLBinding], rowsPerSample: Int, blocks: Int? = nil, element: [String],
-                            row: (inout CodeWriter) -> Void,
-                            store: ((String) -> String) -> [String] = { ["\($0("b")) = acc;"] }) {
+                            bindings: [GLSLBinding], rowsPerSample: Int, blocks: Int? = nil, perBlock: Int = 1,
+                            element: [String], row: (inout CodeWriter) -> Void,
+                            index: @escaping (String) -> String = { _ in "b" },
+                            value: @escaping (String) -> String = { _ in "acc" }) {
         let e = p.count
         let blocks = blocks ?? e
-        let chunks = Schedule.reductionChunks(blocks: blocks)
-        // Each chunked reduction has its own buffer of partial sums, so that reductions never share memory.
-        let partials = "partials_" + name
-        if chunks > 1 {
-            storages.append(GLSLStorage(name: partials, perSample: 0, fixed: chunks * e, integer: false, host: .device,
-                                        comment: "[\(chunks)][\(e)] partial sums of \(name)"))
-        }
+        let lanes = Schedule.reductionChunks(blocks: blocks)
         var binds = bindings
-        binds.append(chunks == 1
-            ? GLSLBinding(storage: "grads", array: "grads", access: .write, comment: "\(p.name) at \(offset(p))", region: p.name)
-            : GLSLBinding(storage: partials, array: "partials", access: .write, comment: "[\(chunks)][\(e)] partial sums"))
+        binds.append(GLSLBinding(storage: "grads", array: "grads", access: .write, comment: "\(p.name) at \(offset(p))",
+                                 region: p.name))
         let rows = rowsPerSample == 1 ? "pc.n" : "pc.n * \(rowsPerSample)"
         let elements = blocks == e ? "element" : "block of \(e / blocks) elements"
+        let at = offset(p)
         shaders.append(shader(name, kernel: ki, group: g, what: [
             what,
-            chunks == 1 ? "One invocation per \(elements); it sums over the batch in order."
-                : "Invocation (chunk s, \(elements) b) sums rows [s * R / \(chunks), (s + 1) * R / \(chunks)) of the R = \(rows) rows.",
-        ], bindings: binds, threads: .fixed(chunks * blocks)) { c in
-            c.line("int b = t % \(blocks);")
-            c.line("int s = t / \(blocks);")
+            lanes == 1 ? "One invocation per \(elements); it sums over the batch in order."
+                : "\(lanes) invocations per \(elements) b: lane l sums rows [l * R / \(lanes), (l + 1) * R / \(lanes)) of the "
+                + "R = \(rows) rows, then the lanes' sums are added in a fixed tree (deterministic).",
+        ], bindings: binds, threads: .fixed(blocks * lanes),
+        note: lanes == Self.localSize
+            ? "\(blocks) sums (\(e) gradient elements, \(e / blocks) per sum) x \(lanes) lanes splitting the batch, "
+                + "a workgroup's most"
+            : nil,
+        sharedFloats: lanes > 1 ? perBlock * Self.localSize : 0, lanes: lanes) { c in
+            if lanes > 1 {
+                c.line("// Every invocation reaches each barrier: one past the dispatch size only sums nothing.")
+            }
+            let L = lanes > 1 ? "LANES" : "1"
+            c.line("int b = t / \(L);")
+            c.line("int lane = t % \(L);")
+            c.line("bool live = \(lanes > 1 ? "inRange && " : "")b < \(blocks);")
+            if lanes > 1 { c.line("int li = int(gl_LocalInvocationID.x);") }
             element.forEach { c.line($0) }
-            c.line("int rows = \(rows);")
-            c.block("for (int r = s * rows / \(chunks); r < (s + 1) * rows / \(chunks); r++)") { c in
+            c.line("int rows = live ? \(rows) : 0;")
+            c.block("for (int r = lane * rows / \(L); r < (lane + 1) * rows / \(L); r++)") { c in
                 c.line(rowsPerSample == 1 ? "int n = r;" : "int n = r / \(rowsPerSample);")
                 row(&c)
             }
-            let at = offset(p)
-            store { chunks == 1 ? "grads[\(at) + \($0)]" : "partials[s * \(e) + \($0)]" }.forEach { c.line($0) }
+            guard lanes > 1 else {
+                c.line("if (live) for (int e = 0; e < \(perBlock); e++) grads[\(at) + \(index("e"))] = \(value("e"));")
+                return
+            }
+            let li = "li"
+            c.line("for (int e = 0; e < \(perBlock); e++) part[e * \(Self.localSize) + \(li)] = \(value("e"));")
+            Self.laneTree(&c, values: perBlock)
+            c.line("if (live && lane == 0) for (int e = 0; e < \(perBlock); e++) "
+                   + "grads[\(at) + \(index("e"))] = part[e * \(Self.localSize) + \(li)];")
         })
-        guard chunks > 1 else { return }
-        shaders.append(shader(name + "_sum", kernel: ki, group: g, what: [
-            "\(p.name) gradient: adds the \(chunks) chunk sums of \(name) in chunk order.",
-        ], bindings: [
-            GLSLBinding(storage: partials, array: "partials", access: .read, comment: "[\(chunks)][\(e)] partial sums"),
-            GLSLBinding(storage: "grads", array: "grads", access: .write, comment: "\(p.name) at \(offset(p))", region: p.name),
-        ], threads: .fixed(e)) { c in
-            c.line("float acc = 0.0;")
-            c.line("for (int s = 0; s < \(chunks); s++) acc += partials[s * \(e) + t];")
-            c.line("grads[\(offset(p)) + t] = acc;")
-        })
+    }
+}
+
+extension GLSLProgram {
+    /// Adds the `values` sums of each run of LANES consecutive invocations (stored at part[e * localSize + li])
+    /// in a fixed tree: halves, quarters, ... down to lane 0, which holds the totals. Every invocation of the
+    /// workgroup must run it (barriers).
+    static func laneTree(_ c: inout CodeWriter, values: Int) {
+        c.block("for (int s = LANES / 2; s > 0; s /= 2)") { c in
+            c.line("barrier();")
+            c.line("if (lane < s) for (int e = 0; e < \(values); e++) part[e * \(localSize) + li] += "
+                   + "part[e * \(localSize) + li + s];")
+        }
+    }
+
+    /// Lanes that split a sum of `length` terms for `blocks` blocks: the fewest, a power of two, for at least
+    /// `enoughInvocations` invocations, at most a workgroup and at most the terms.
+    static func lanes(blocks: Int, length: Int) -> Int {
+        var lanes = 1
+        while lanes < localSize && lanes * 2 <= length && blocks * lanes < enoughInvocations { lanes *= 2 }
+        return lanes
     }
 }
 

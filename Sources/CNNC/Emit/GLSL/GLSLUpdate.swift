@@ -19,7 +19,7 @@ extension GLSLProgram {
                                         comment: "(\(StepValue.optimizerValues.count)) this step's optimizer values"))
             return shader("\(kind.rawValue)_update", kernel: ki, group: nil, what: [
                 what, "One invocation per trainable parameter (batchnorm's running statistics lie after them).",
-            ], bindings: bindings, threads: .fixed(n)) { c in
+            ], bindings: bindings, threads: .fixed(n), note: "one invocation per trainable parameter (\(n))") { c in
                 for v in Lowering.stepValues(kind) { c.line("float \(v.rawValue) = \(Self.pushConstant(v));") }
                 KernelPrinter(lang: lang) { "\($0)[\($1)]" }
                     .print(Lowering.optimizerStep(kind, gradient: .load("grads", "t"), at: "t"), into: &c)

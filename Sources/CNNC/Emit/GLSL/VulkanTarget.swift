@@ -103,7 +103,13 @@ public enum VulkanTarget {
             "            StorageSpec(name: \(Spelling.swiftString(s.name)), perSample: \(s.perSample), fixed: \(s.fixed), integer: \(s.integer), host: .\(s.host.rawValue)),  // \(s.comment)"
         }.joined(separator: "\n")
         let index = Dictionary(uniqueKeysWithValues: program.storages.enumerated().map { ($1.name, $0) })
-        func list(_ xs: [String]) -> String { "[" + xs.map(Spelling.swiftString).joined(separator: ", ") + "]" }
+        func list(_ spans: [GLSLSpan]) -> String {
+            "[" + spans.map { span in
+                let range = span.end.map { ", \(span.start)..<\($0)" } ?? ""
+                return "Span(\(index[span.storage]!)\(range))"
+            }.joined(separator: ", ") + "]"
+        }
+        let levels = program.levels()
         let shaders = program.shaders.enumerated().map { i, s in
             let threads: String
             switch s.threads {
@@ -113,7 +119,9 @@ public enum VulkanTarget {
             }
             return "            ShaderSpec(name: \(Spelling.swiftString(s.name)), kernel: \(s.kernel), phase: .\(s.phase.rawValue), "
                 + "bindings: [\(s.bindings.map { String(index[$0.storage]!) }.joined(separator: ", "))], \(threads),\n"
-                + "                       reads: \(list(s.reads)), writes: \(list(s.writes)), spirv: \(i)),"
+                + "                       lanes: \(s.lanes), sharedBytes: \(s.sharedBytes), "
+                + "level: \(levels[i]), reads: \(list(program.reads(s))), "
+                + "writes: \(list(program.writes(s))), spirv: \(i)),"
         }.joined(separator: "\n")
         let kernels = plan.kernels.map { "            (\(Spelling.swiftString($0.name)), \($0.macs))," }.joined(separator: "\n")
         let classes = plan.groups.last!.output.count
