@@ -21,12 +21,7 @@ mkdir -p "$work"
 if grep -q '^input 32x32x3' "Examples/$net.cnn"; then
   data=$work/random-32x32x3-$images.csv
   if [ ! -s "$data" ]; then
-    python3 - "$images" > "$data.part" <<'PY'
-import random, sys
-random.seed(1)
-for _ in range(int(sys.argv[1])):
-    print(",".join(str(random.randrange(256)) for _ in range(3072)) + "," + str(random.randrange(10)))
-PY
+    python3 Benchmarks/random_images.py "$images" > "$data.part"
     mv "$data.part" "$data"
   fi
 fi
