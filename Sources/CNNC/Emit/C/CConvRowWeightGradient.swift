@@ -53,14 +53,14 @@ extension CKernels {
                                     input: i, filters: oc, acc: acc)
                         }
                     }
+                    // dweight[ky, kx, c0 + j, :] of each tap kx and channel j of the block, one vector per line
+                    c.line("float* restrict dw = dweight + (ky * \(k * i.c) + c0) * \(oc);")
                     for kx in 0..<k {
                         for j in 0..<cb {
-                            let at = "((ky * \(k) + \(kx)) * \(i.c) + \(Index.plus("c0", j))) * \(oc)"
-                            let stores = (0..<vectors).map { v in
-                                "{ float* p = dweight + \(Index.plus(at, 16 * v)); "
-                                    + "vf16_store(p, vf16_load(p) + \(acc(kx, j, v))); }"
+                            for v in 0..<vectors {
+                                let at = Index.plus("dw", (kx * i.c + j) * oc + 16 * v)
+                                c.line("vf16_store(\(at), vf16_load(\(at)) + \(acc(kx, j, v)));")
                             }
-                            c.line(stores.joined(separator: " "))
                         }
                     }
                 }
