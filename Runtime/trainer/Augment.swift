@@ -42,16 +42,28 @@ struct Augmentation: Equatable, Sendable {
     /// The draws of batch `batch` (1-based) of epoch `epoch` (1-based) of seed `seed`: where each of the batch's
     /// `count` samples is taken from. The trainer applies them while it gathers the batch (Dataset.gather).
     func placements(count: Int, seed: UInt64, epoch: Int, batch: Int) -> [Placement] {
-        guard !isIdentity else { return Array(repeating: Placement(), count: count) }
+        var placements: [Placement] = []
+        place(&placements, count: count, seed: seed, epoch: epoch, batch: batch)
+        return placements
+    }
+
+    /// The same draws into `placements` (its old contents replaced, its storage kept: the batch loader reuses one
+    /// array for every batch).
+    func place(_ placements: inout [Placement], count: Int, seed: UInt64, epoch: Int, batch: Int) {
+        placements.removeAll(keepingCapacity: true)
+        guard !isIdentity else {
+            placements.append(contentsOf: repeatElement(Placement(), count: count))
+            return
+        }
         var random = TrainerRandom(seed: seed &+ UInt64(epoch) &* 0x9E37_79B9_7F4A_7C15, stream: 2 &+ UInt64(batch))
-        return (0..<count).map { _ in
+        for _ in 0..<count {
             var p = Placement()
             if crop > 0 {
                 p.dy = Int(random.next() % UInt64(2 * crop + 1)) - crop
                 p.dx = Int(random.next() % UInt64(2 * crop + 1)) - crop
             }
             if hflip { p.flip = random.next() >> 63 == 1 }
-            return p
+            placements.append(p)
         }
     }
 }

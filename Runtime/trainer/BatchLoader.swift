@@ -15,6 +15,8 @@ final class BatchLoader: @unchecked Sendable {
     var order: [Int32] = []
     /// Which samples of each batch this process gathers: its share (DataParallel.swift), all of them alone.
     var split = BatchSplit(chunks: 1, ranks: 1, rank: 0)
+    /// The augmentation's draws for the batch being gathered, one array for every batch.
+    private var placements: [Placement] = []
     private let queue = DispatchQueue(label: "cnnc.batches")
     private let group = DispatchGroup()
 
@@ -27,6 +29,7 @@ final class BatchLoader: @unchecked Sendable {
         self.augmentation = augmentation
         self.seed = seed
         self.height = height; self.width = width; self.channels = channels
+        placements.reserveCapacity(augmentation.isIdentity ? 0 : batch)
     }
 
     deinit { group.wait() }
@@ -39,10 +42,12 @@ final class BatchLoader: @unchecked Sendable {
     func load(_ b: Int, epoch: Int) {
         let buffer = buffers[b % 2], first = b * batch, count = count(b)
         let share = split.share(of: count)
-        let placed = augmentation.isIdentity ? nil : PlacedBatch(
-            placements: split.ranks == 1 ? augmentation.placements(count: count, seed: seed, epoch: epoch, batch: b + 1)
-                : Array(augmentation.placements(count: count, seed: seed, epoch: epoch, batch: b + 1)[share]),
-            height: height, width: width, channels: channels)
+        var placed: PlacedBatch? = nil
+        if !augmentation.isIdentity {
+            augmentation.place(&placements, count: count, seed: seed, epoch: epoch, batch: b + 1)
+            placed = PlacedBatch(placements: placements, first: share.lowerBound, height: height, width: width,
+                                 channels: channels)
+        }
         order.withUnsafeBufferPointer { all in
             data.gather(UnsafeBufferPointer(rebasing: all[first + share.lowerBound..<first + share.upperBound]),
                         images: buffer.images, labels: buffer.labels, placed: placed)

@@ -1,4 +1,5 @@
 // Checkpoints of the network's weights in the safetensors format (SafeTensors.swift), tensors in PyTorch layout.
+import Foundation
 
 /// The network's parameters and buffers (or, with `gradients`, the parameters' gradients: buffers have none) as
 /// PyTorch-layout tensors, in table order; a batch counter is an I64 tensor.
@@ -23,6 +24,15 @@ func saveCheckpoint<N: TrainableNetwork>(_ network: N, to path: String) throws {
     network.synchronizeParameters()
     let bytes = safetensorsBytes(parameterTensors(network.parameters, N.info), metadata: checkpointMetadata(N.info))
     try writeFileAtomically(bytes, to: path)
+}
+
+/// Opens the checkpoint at `path` and checks its header (its tensors are read by `loadCheckpoint`); a missing
+/// file is `OPTION PATH: no such file`, or `PATH: no such file` without an `option`.
+func openCheckpoint(_ path: String, option: String? = nil) throws -> SafetensorsReader {
+    guard FileManager.default.fileExists(atPath: path) else {
+        throw RuntimeError("\(option.map { "\($0) " } ?? "")\(path): no such file")
+    }
+    return try SafetensorsReader(path: path)
 }
 
 /// Loads weights saved by `saveCheckpoint` (or by PyTorch, same names and layouts) into the network.

@@ -56,6 +56,8 @@ final class DataParallelStep<N: TrainableNetwork> {
     private var all: [Float]
     private var figures: [Double]
     private var allFigures: [Double]
+    /// Each chunk's share of the step's batch, the weight of its gradient.
+    private var weights: [Float]
 
     init(network: N, team: Team, split: BatchSplit, sampleSize: Int) {
         self.network = network
@@ -70,6 +72,7 @@ final class DataParallelStep<N: TrainableNetwork> {
         all = [Float](repeating: 0, count: split.ranks * slice)
         figures = [Double](repeating: 0, count: 2 * split.chunksPerRank + 1)
         allFigures = [Double](repeating: 0, count: (2 * split.chunksPerRank + 1) * split.ranks)
+        weights = [Float](repeating: 0, count: split.chunks)
     }
 
     /// Bytes each rank receives per step: the other ranks' slices of its chunks, then their added slices.
@@ -122,7 +125,8 @@ final class DataParallelStep<N: TrainableNetwork> {
             allFigures.withUnsafeMutableBufferPointer { team.allGather(f.baseAddress!, count: f.count, into: $0.baseAddress!) }
         }
         // This rank's slice of every chunk lies in `received` in chunk order (rank r's are chunks r*k ..< (r+1)*k).
-        let weights = (0..<split.chunks).map { Float(split.chunk($0, of: count).count) / Float(count) }
+        for c in 0..<split.chunks { self.weights[c] = Float(split.chunk(c, of: count).count) / Float(count) }
+        let weights = self.weights  // a local reference for the loops below (no copy)
         received.withUnsafeBufferPointer { received in
             sums.withUnsafeMutableBufferPointer { sums in
                 let base = received.baseAddress!, sum = sums.baseAddress!

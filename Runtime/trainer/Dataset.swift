@@ -42,8 +42,8 @@ struct Dataset {
                 for (slot, index) in indices.enumerated() {
                     let from = all.baseAddress! + Int(index) * size
                     let to = images + slot * size
-                    if let placed, !placed.placements[slot].isIdentity {
-                        placed.placements[slot].copy(from: from, to: to, height: placed.height, width: placed.width,
+                    if let placed, !placed.placement(slot).isIdentity {
+                        placed.placement(slot).copy(from: from, to: to, height: placed.height, width: placed.width,
                                                      channels: placed.channels) { Float($0) }
                     } else {
                         for i in 0..<size { to[i] = Float(from[i]) }
@@ -55,8 +55,8 @@ struct Dataset {
                 for (slot, index) in indices.enumerated() {
                     let from = all.baseAddress! + Int(index) * size
                     let to = images + slot * size
-                    if let placed, !placed.placements[slot].isIdentity {
-                        placed.placements[slot].copy(from: from, to: to, height: placed.height, width: placed.width,
+                    if let placed, !placed.placement(slot).isIdentity {
+                        placed.placement(slot).copy(from: from, to: to, height: placed.height, width: placed.width,
                                                      channels: placed.channels) { $0 }
                     } else {
                         to.update(from: from, count: size)
@@ -67,10 +67,14 @@ struct Dataset {
     }
 }
 
-/// A batch's augmentation as Dataset.gather applies it: one placement per slot, samples of h x w x c values.
+/// A batch's augmentation as Dataset.gather applies it: slot i's placement is `placements[first + i]` (`first`: where
+/// this rank's share starts in the whole batch's draws), samples of h x w x c values.
 struct PlacedBatch {
     let placements: [Placement]
+    var first = 0
     let height: Int, width: Int, channels: Int
+
+    func placement(_ slot: Int) -> Placement { placements[first + slot] }
 }
 
 /// The training set and the optional test set.

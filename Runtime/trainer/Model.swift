@@ -28,17 +28,16 @@ public final class Model {
 
     /// Loads network `N` with the weights of the checkpoint at `path` (Checkpoint.swift checks every name, shape
     /// and dtype), with buffers for `batch` samples. The memory it needs is checked first.
-    init<N: TrainableNetwork>(_: N.Type, checkpoint path: String, batch: Int, threads: Int, device: Int?) throws {
+    convenience init<N: TrainableNetwork>(_ network: N.Type, checkpoint path: String, batch: Int, threads: Int,
+                                          device: Int?) throws {
+        try Self.check(N.self, batch: batch, threads: threads)
+        try self.init(network, checkpoint: try openCheckpoint(path), batch: batch, threads: threads, device: device)
+    }
+
+    /// The same with the checkpoint already opened (its header read and checked).
+    init<N: TrainableNetwork>(_: N.Type, checkpoint: SafetensorsReader, batch: Int, threads: Int, device: Int?) throws {
         let info = N.info
-        guard batch >= 1, batch <= maximumBatch else {
-            throw RuntimeError("batch \(batch): must be in 1...\(maximumBatch)")
-        }
-        guard threads >= 1, threads <= maximumThreads else {
-            throw RuntimeError("threads \(threads): must be in 1...\(maximumThreads)")
-        }
-        try validateParameterTable(info.parameters, parameterCount: info.parameterCount)
-        guard FileManager.default.fileExists(atPath: path) else { throw RuntimeError("\(path): no such file") }
-        let checkpoint = try SafetensorsReader(path: path)
+        try Self.check(N.self, batch: batch, threads: threads)
         try checkMemory(need: N.memoryBytes(maxBatch: batch, threads: threads), available: availableMemoryBytes(),
                         what: "the network \(info.name) for batches of \(batch) with \(threads) threads",
                         hint: "use a smaller batch" + (threads > 1 ? " or fewer threads" : ""))
@@ -49,6 +48,17 @@ public final class Model {
         name = info.name
         (inputHeight, inputWidth, inputChannels, classes) = (info.inputH, info.inputW, info.inputC, info.classes)
         noLabels = [Int32](repeating: 0, count: batch)
+    }
+
+    /// Whether network `N` can be built with `batch` and `threads`: errors that need no file.
+    private static func check<N: TrainableNetwork>(_: N.Type, batch: Int, threads: Int) throws {
+        guard batch >= 1, batch <= maximumBatch else {
+            throw RuntimeError("batch \(batch): must be in 1...\(maximumBatch)")
+        }
+        guard threads >= 1, threads <= maximumThreads else {
+            throw RuntimeError("threads \(threads): must be in 1...\(maximumThreads)")
+        }
+        try validateParameterTable(N.info.parameters, parameterCount: N.info.parameterCount)
     }
 
     /// The class probabilities of each image in `images`: `n * sampleSize` raw values (n >= 1), image after image,

@@ -58,13 +58,8 @@ struct Options {
     }
 }
 
-/// One command-line option: its name, value placeholder (nil for a flag), help text and how it is applied.
-private struct OptionDefinition: Sendable {
-    let name: String
-    let value: String?
-    let help: String
-    let apply: @Sendable (inout Options, String) throws -> Void
-}
+/// One of train's options (CommandLineOptions.swift).
+private typealias OptionDefinition = CommandLineOption<Options>
 
 func wholeNumber(_ option: String, _ text: String, atLeast minimum: Int, atMost maximum: Int = Int.max) throws -> Int {
     guard let n = Int(text) else { throw RuntimeError("\(option) \(text): not a whole number") }
@@ -299,27 +294,8 @@ func usageText(_ info: NetworkInfo) -> String {
         "",
         "options:",
     ]
-    let optionDefinitions = optionDefinitions(info.defaults)
-    let width = optionDefinitions.map { $0.name.count + ($0.value.map { $0.count + 1 } ?? 0) }.max() ?? 0
-    for option in optionDefinitions {
-        let left = option.name + (option.value.map { " " + $0 } ?? "")
-        lines.append("  " + left.padding(toLength: width + 2, withPad: " ", startingAt: 0) + option.help)
-    }
+    lines += optionHelpLines(optionDefinitions(info.defaults))
     return lines.joined(separator: "\n") + "\n\n" + ExitStatus.helpText(interruptible: true)
-}
-
-/// Edit distance, for suggesting the option the user probably meant.
-func editDistance(_ a: String, _ b: String) -> Int {
-    let x = Array(a.utf8), y = Array(b.utf8)
-    var previous = Array(0...y.count)
-    for (i, xi) in x.enumerated() {
-        var current = [i + 1] + Array(repeating: 0, count: y.count)
-        for (j, yj) in y.enumerated() {
-            current[j + 1] = min(previous[j + 1] + 1, current[j] + 1, previous[j] + (xi == yj ? 0 : 1))
-        }
-        previous = current
-    }
-    return previous[y.count]
 }
 
 /// The schedule from --schedule/--step-size/--gamma over the network's default: a step size or gamma given for
@@ -353,52 +329,17 @@ private func resolveSchedule(_ options: inout Options, defaults: TrainingDefault
 /// value, options that exclude each other, no --data).
 func parseOptions(_ arguments: [String], defaults: TrainingDefaults) throws -> Options {
     do {
-        return try parseCommandLine(arguments, defaults: defaults)
+        return try parseTrainOptions(arguments, defaults: defaults)
     } catch let error as RuntimeError {
         throw UsageError(error.message)
     }
 }
 
-private func parseCommandLine(_ arguments: [String], defaults: TrainingDefaults) throws -> Options {
+private func parseTrainOptions(_ arguments: [String], defaults: TrainingDefaults) throws -> Options {
     let optionDefinitions = optionDefinitions(defaults)
     var options = Options(defaults: defaults)
-    var i = 0
-    while i < arguments.count {
-        let argument = arguments[i]
-        i += 1
-        if argument == "-h" { options.help = true; continue }
-        guard argument.hasPrefix("--"), argument.count > 2 else {
-            throw RuntimeError("unexpected argument '\(argument)' (options start with --; see --help)")
-        }
-        var name = argument
-        var inlineValue: String? = nil
-        if let equals = argument.firstIndex(of: "=") {
-            name = String(argument[..<equals])
-            inlineValue = String(argument[argument.index(after: equals)...])
-        }
-        guard let option = optionDefinitions.first(where: { $0.name == name }) else {
-            let nearest = optionDefinitions.min { editDistance($0.name, name) < editDistance($1.name, name) }!
-            let close = editDistance(nearest.name, name) <= max(2, name.count / 3)
-            let hint = close ? "; did you mean \(nearest.name)?" : "; see --help"
-            throw RuntimeError("unknown option \(name)\(hint)")
-        }
-        if let placeholder = option.value {
-            let value: String
-            if let inlineValue {
-                value = inlineValue
-            } else {
-                guard i < arguments.count, !arguments[i].hasPrefix("--") else {
-                    throw RuntimeError("\(name) needs a value (\(name) \(placeholder))")
-                }
-                value = arguments[i]
-                i += 1
-            }
-            guard !value.isEmpty else { throw RuntimeError("\(name) needs a non-empty value (\(name) \(placeholder))") }
-            try option.apply(&options, value)
-        } else {
-            guard inlineValue == nil else { throw RuntimeError("\(name) takes no value") }
-            try option.apply(&options, "")
-        }
+    try parseCommandLine(arguments, into: &options, table: optionDefinitions) { _, argument in
+        throw RuntimeError("unexpected argument '\(argument)' (options start with --; see --help)")
     }
     if options.help || options.version || options.listDevices { return options }
     try resolveSchedule(&options, defaults: defaults)

@@ -143,16 +143,13 @@ func runPredictor<N: TrainableNetwork>(_: N.Type, _ arguments: [String]) -> Int3
     let info = N.info
     do {
         let options = try parsePredictOptions(arguments, classes: info.classes)
-        if options.help {
-            Console.out(predictUsageText(info))
-            return ExitStatus.success
+        if let status = answerHelpOrVersion(help: options.help, version: options.version, tool: "predict",
+                                            usage: { predictUsageText(info) }, info) {
+            return status
         }
-        if options.version {
-            Console.out(versionLine(tool: "predict", info) + "\n")
-            return ExitStatus.success
-        }
+        // The checkpoint's header is checked before the inputs are read, its tensors after (as train does).
         let load = options.loadPath!
-        guard FileManager.default.fileExists(atPath: load) else { throw RuntimeError("--load \(load): no such file") }
+        let checkpoint = try openCheckpoint(load, option: "--load")
         let layout = info.sampleLayout
         let available = availableMemoryBytes()
         let networkNeed = saturatingSum([N.memoryBytes(maxBatch: options.batch, threads: options.threads),
@@ -161,7 +158,7 @@ func runPredictor<N: TrainableNetwork>(_: N.Type, _ arguments: [String]) -> Int3
                                            budget: available == Int.max ? Int.max : max(0, available - networkNeed))
         let count = inputs.data.count
         guard count > 0 else { throw RuntimeError("\(options.dataPath ?? "the input"): no samples") }
-        let model = try Model(N.self, checkpoint: load, batch: min(options.batch, count), threads: options.threads,
+        let model = try Model(N.self, checkpoint: checkpoint, batch: min(options.batch, count), threads: options.threads,
                               device: options.device)
         let printer = PredictionPrinter(format: options.format, top: options.top ?? min(5, info.classes),
                                         labelled: inputs.labelled)
@@ -184,16 +181,9 @@ func runPredictor<N: TrainableNetwork>(_: N.Type, _ arguments: [String]) -> Int3
         Console.out(out)
         Console.err(err)
         return ExitStatus.success
-    } catch let error as UsageError {
-        Console.err("error: \(error.message)\n")
-        return ExitStatus.usage
-    } catch let error as RuntimeError {
-        Console.err("error: \(error.message)\n")
     } catch {
-        let text = String(describing: error).split(whereSeparator: \.isNewline).joined(separator: " ")
-        Console.err("error: \(text)\n")
+        return failureStatus(error)
     }
-    return ExitStatus.failure
 }
 
 /// The predict process: runs network `N` with the command line's arguments and exits with its status.

@@ -20,13 +20,9 @@ func runTrainer<N: TrainableNetwork>(_: N.Type, _ arguments: [String], team: Tea
             Console.muted = true
             (options.savePath, options.metricsPath, options.plotPath, options.checkpointDir) = (nil, nil, nil, nil)
         }
-        if options.help {
-            Console.out(usageText(info))
-            return ExitStatus.success
-        }
-        if options.version {
-            Console.out(versionLine(tool: "train", info) + "\n")
-            return ExitStatus.success
+        if let status = answerHelpOrVersion(help: options.help, version: options.version, tool: "train",
+                                            usage: { usageText(info) }, info) {
+            return status
         }
         if options.listDevices {
             let list = try N.deviceList()
@@ -36,10 +32,7 @@ func runTrainer<N: TrainableNetwork>(_: N.Type, _ arguments: [String], team: Tea
         try validateParameterTable(info.parameters, parameterCount: info.parameterCount)
         try planFiles(&options)
         // The checkpoint's header is checked before the data is read, its tensors after.
-        let checkpoint = try options.loadPath.map { load -> SafetensorsReader in
-            guard FileManager.default.fileExists(atPath: load) else { throw RuntimeError("--load \(load): no such file") }
-            return try SafetensorsReader(path: load)
-        }
+        let checkpoint = try options.loadPath.map { try openCheckpoint($0, option: "--load") }
         let resume = try options.resumePath.map { try Resume(folder: $0, info: info, options: options) }
         let cores = ProcessInfo.processInfo.activeProcessorCount
         if options.threads > cores {
@@ -122,17 +115,9 @@ func runTrainer<N: TrainableNetwork>(_: N.Type, _ arguments: [String], team: Tea
             if !report.isEmpty { Console.out(report.hasSuffix("\n") ? report : report + "\n") }
         }
         return ExitStatus.success
-    } catch let error as UsageError {
-        Console.err("error: \(error.message)\n")
-        return ExitStatus.usage
-    } catch let error as RuntimeError {
-        team.reportFailure("error: \(team.errorPrefix)\(error.message)\n")
-        return error.status
     } catch {
-        let text = String(describing: error).split(whereSeparator: \.isNewline).joined(separator: " ")
-        team.reportFailure("error: \(team.errorPrefix)\(text)\n")
+        return failureStatus(error, prefix: team.errorPrefix, report: { team.reportFailure($0) })
     }
-    return ExitStatus.failure
 }
 
 /// How each batch is split into chunks and across the ranks (DataParallel.swift); nil for one process on whole

@@ -52,6 +52,8 @@ final class VulkanContext {
     /// Destroys what was created on the device, newest first, before the device itself goes.
     private var cleanups: [() -> Void] = []
     private(set) var submissions = 0
+    /// How long a submission may run (CNNC_VULKAN_TIMEOUT), read once rather than from the environment per step.
+    let timeout: (nanoseconds: UInt64, text: String)
 
     var deviceName: String { vkString(properties.deviceName) }
     /// Whether the device is the CPU (lavapipe): shaders there do not split their sums across lanes.
@@ -59,6 +61,7 @@ final class VulkanContext {
 
     /// Opens the loader and creates the instance (with the validation layer when CNNC_VALIDATION=1).
     init() throws {
+        timeout = try VulkanOptions.timeout()
         vk = try VulkanAPI()
         let wantValidation = ProcessInfo.processInfo.environment["CNNC_VALIDATION"] == "1"
         validation = wantValidation ? ValidationLog() : nil
@@ -362,23 +365,22 @@ final class VulkanContext {
 
     /// Submits `cb` and waits for it to finish (`what` it does, for the error when it does not within
     /// CNNC_VULKAN_TIMEOUT seconds, or loses the device).
-    func run(_ cb: VkCommandBuffer?, _ what: String = "a transfer") throws {
+    func run(_ cb: VkCommandBuffer?, _ what: @autoclosure () -> String = "a transfer") throws {
         var cb = cb
         var submit = VkSubmitInfo()
         submit.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO
         submit.commandBufferCount = 1
         try withUnsafePointer(to: &cb) { cbs in
             submit.pCommandBuffers = cbs
-            try vkCheck(vk.queueSubmit!(queue, 1, &submit, fence), "vkQueueSubmit (\(what))")
+            try vkCheck(vk.queueSubmit!(queue, 1, &submit, fence), "vkQueueSubmit (\(what()))")
         }
         submissions += 1
-        let seconds = VulkanOptions.timeout
-        let waited = vk.waitForFences!(device, 1, &fence, VkBool32(VK_TRUE), UInt64(seconds * 1e9))
+        let waited = vk.waitForFences!(device, 1, &fence, VkBool32(VK_TRUE), timeout.nanoseconds)
         if waited == VK_TIMEOUT {
-            throw RuntimeError("Vulkan device \(deviceName) did not finish \(what) within \(Int(seconds)) s (vkWaitForFences "
-                               + "timed out; CNNC_VULKAN_TIMEOUT=SECONDS waits longer)")
+            throw RuntimeError("Vulkan device \(deviceName) did not finish \(what()) within \(timeout.text) s "
+                               + "(vkWaitForFences timed out; CNNC_VULKAN_TIMEOUT=SECONDS waits longer)")
         }
-        try vkCheck(waited, "waiting for \(what)")
+        try vkCheck(waited, "waiting for \(what())")
         try vkCheck(vk.resetFences!(device, 1, &fence), "vkResetFences")
     }
 

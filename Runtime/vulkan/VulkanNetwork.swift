@@ -87,8 +87,18 @@ enum VulkanOptions {
     /// CNNC_VULKAN_LANES=compiled: split sums across lanes even on a CPU device (to test that path on lavapipe);
     /// =1: never.
     static var lanes: String? { ProcessInfo.processInfo.environment["CNNC_VULKAN_LANES"] }
-    /// CNNC_VULKAN_TIMEOUT=SECONDS: how long a submission may run before the trainer gives up (default 600).
-    static var timeout: Double { ProcessInfo.processInfo.environment["CNNC_VULKAN_TIMEOUT"].flatMap(Double.init) ?? 600 }
+    /// CNNC_VULKAN_TIMEOUT=SECONDS: how long a submission may run before the trainer gives up (default 600), as
+    /// vkWaitForFences's nanoseconds (checked: a value that is not a positive number is an error, a huge one waits
+    /// forever) and in whole seconds for the error.
+    static func timeout() throws -> (nanoseconds: UInt64, text: String) {
+        guard let text = ProcessInfo.processInfo.environment["CNNC_VULKAN_TIMEOUT"] else { return (600_000_000_000, "600") }
+        guard let seconds = Double(text), seconds.isFinite, seconds > 0 else {
+            throw RuntimeError("CNNC_VULKAN_TIMEOUT=\(text): must be a positive number of seconds")
+        }
+        let nanoseconds = seconds * 1e9
+        return (nanoseconds < Double(UInt64.max) ? UInt64(nanoseconds) : UInt64.max,
+                seconds < 1e18 ? "\(Int(seconds))" : text)
+    }
 }
 
 final class VulkanNetwork<Spec: VulkanNetworkSpec>: TrainableNetwork {

@@ -123,13 +123,15 @@ extension VulkanNetwork {
                 recorded = try record(key)
                 cache[key] = recorded
             }
-            let what: String
-            switch key.kind {
-            case .train: what = "training step \(stepsRun + 1)"
-            case .evaluate: what = "an evaluation batch (after training step \(stepsRun))"
-            case .update: what = "the update after training step \(stepsRun)"
+            /// What the submission does, spelt out only for an error (not a string per step).
+            func what() -> String {
+                switch key.kind {
+                case .train: return "training step \(stepsRun + 1)"
+                case .evaluate: return "an evaluation batch (after training step \(stepsRun))"
+                case .update: return "the update after training step \(stepsRun)"
+                }
             }
-            try context.run(recorded.commands, what)
+            try context.run(recorded.commands, what())
             if key.kind == .train { stepsRun += 1 }
         }
         return recorded
