@@ -53,7 +53,7 @@ extension GLSLProgram {
 
     mutating func denseBackward(_ k: Kernel, _ ki: Int, _ g: FusedGroup, units: Int) {
         let prologue = Lowering.backwardPrologue(plan, ki, g, .invocationGrid, inputGradient: false,
-                                                 activationInConsumers: fusesActivationGradient(g))
+                                                 activationInConsumers: Schedule.gpuFusesActivationGradient(g))
         append(prologue.filter { $0.reduction == nil })
         if g.needsInputGradient { shaders.append(denseInputGradient(k, ki, g, units: units)) }
         denseWeightGradient(k, ki, g, units: units)
