@@ -1,5 +1,5 @@
-/// The Vulkan target's scheduling rules: how many outputs one invocation computes, how many chunks a
-/// parameter-gradient reduction splits the batch into, and where the activation's gradient is applied.
+/// The Vulkan target's scheduling rules: how many outputs one invocation computes, how many chunks a sum (a
+/// parameter-gradient reduction, a split-K dense layer) splits into, and where the activation's gradient is applied.
 extension Schedule {
     public static func gpu(_ plan: KernelPlan, budget b: GPUBudget = .standard) -> GPUSchedule {
         GPUSchedule(budget: b, groups: plan.groups.map { gpu($0, budget: b) })
@@ -57,12 +57,13 @@ extension Schedule {
         stride(from: b.maxVector, through: 1, by: -1).first { n % $0 == 0 && $0 & ($0 - 1) == 0 }!
     }
 
-    /// Chunks of the batch a reduction over `blocks` blocks splits into, one lane of a workgroup each (their sums
-    /// added in a fixed tree): the fewest, a power of two, for at least `reductionTarget` invocations in all, at
-    /// most `maxChunks` (a workgroup).
-    public static func reductionChunks(blocks: Int, _ b: GPUBudget = .standard) -> Int {
+    /// Chunks a reduction over `blocks` blocks splits each sum of `terms` terms into (the batch's rows, or a dense
+    /// layer's inputs for split-K), one lane of a workgroup each (their sums added in a fixed tree): the fewest, a
+    /// power of two, for at least `reductionTarget` invocations in all, at most `maxChunks` (a workgroup) and at
+    /// most the terms.
+    public static func reductionChunks(blocks: Int, terms: Int = .max, _ b: GPUBudget = .standard) -> Int {
         var lanes = 1
-        while lanes < b.maxChunks && blocks * lanes < b.reductionTarget { lanes *= 2 }
+        while lanes < b.maxChunks && lanes * 2 <= terms && blocks * lanes < b.reductionTarget { lanes *= 2 }
         return lanes
     }
 

@@ -8,7 +8,7 @@ extension GLSLProgram {
         let ob = s.outputs, groups = units / ob, nb = s.samples
         let T = GLSLText.vec(ob)
         let blocks = (plan.network.train.batch + nb - 1) / nb * groups
-        let L = Self.lanes(blocks: blocks, length: n)
+        let L = Schedule.reductionChunks(blocks: blocks, terms: n)
         return shader(k.name, kernel: ki, group: g, what: [
             "in is (N,\(n)), weight is (\(n),\(units)) at params[\(W)], out is (N,\(units))",
             "A block of \(nb) samples from n0 and \(ob) outputs from o (outputs fastest) per "
@@ -66,7 +66,7 @@ extension GLSLProgram {
         let s = Schedule.gpuDense(g, units: units)
         let ib = s.inputs, groups = n / ib, nb = s.samples
         let T = GLSLText.vec(ib)
-        let L = Self.lanes(blocks: (plan.network.train.batch + nb - 1) / nb * groups, length: units)
+        let L = Schedule.reductionChunks(blocks: (plan.network.train.batch + nb - 1) / nb * groups, terms: units)
         return shader(k.name + "_dx", kernel: ki, group: g, what: [
             "input gradient: din[n,i] = sum over o of weight[i,o] * dz[n,o]; dz is (N,\(units)), din (N,\(n))",
             "A block of \(nb) samples from n0 and \(ib) inputs from i (inputs fastest) per "

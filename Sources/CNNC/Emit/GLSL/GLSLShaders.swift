@@ -290,14 +290,6 @@ extension GLSLProgram {
                    + "part[e * \(localSize) + li + s];")
         }
     }
-
-    /// Lanes that split a sum of `length` terms for `blocks` blocks: the fewest, a power of two, for at least
-    /// `enoughInvocations` invocations, at most a workgroup and at most the terms.
-    static func lanes(blocks: Int, length: Int) -> Int {
-        var lanes = 1
-        while lanes < localSize && lanes * 2 <= length && blocks * lanes < enoughInvocations { lanes *= 2 }
-        return lanes
-    }
 }
 
 /// Small text helpers of the GLSL printer.
