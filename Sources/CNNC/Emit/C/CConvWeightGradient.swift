@@ -42,8 +42,8 @@ extension CKernels {
                 let acc = { (u: String) in Index.element("acc", positions == 1 ? nil : u, cb == 1 ? nil : ch, "oc") }
                 c.loop("SCALAR_LOOP ", "c0", to: i.c, step: cb) { c in
                     sampleGroups(&c, samples: group, input: i, output: o, filters: oc, window: w) { c in
-                        c.line(Index.element("float acc", positions == 1 ? nil : "\(positions)", cb == 1 ? nil : "\(cb)",
-                                             "\(oc)") + ";")
+                        c.line(Index.element("float acc", positions == 1 ? nil : "\(positions)",
+                                             cb == 1 ? nil : "\(cb)", "\(oc)") + ";")
                         c.line((positions == 1 ? "" : "for (int u = 0; u < \(positions); u++) ")
                                + channels + "for (int oc = 0; oc < \(oc); oc++) \(acc("u")) = 0.0f;")
                     } row: { c in
