@@ -128,10 +128,10 @@ extension String {
 /// Index arithmetic shared by every printer: NHWC activations, [kh][kw][c][oc] conv weights.
 enum Index {
     /// Flat offset of (n, y, x, c) in an NHWC tensor of shape s; the batch index is widened first, and a zero
-    /// channel or a single channel is left out so that the expression reads as written by hand.
+    /// column, a zero channel or a single channel is left out so that the expression reads as written by hand.
     static func nhwc(_ n: String, _ y: String, _ x: String, _ c: String, _ s: Shape, in lang: KernelLanguage = .c)
         -> String {
-        var e = "((\(lang.wide(n)) * \(s.h) + \(y)) * \(s.w) + \(x))"
+        var e = "(" + add("(\(lang.wide(n)) * \(s.h) + \(y)) * \(s.w)", x) + ")"
         if s.c != 1 { e += " * \(s.c)" }
         if c != "0" { e += " + \(c)" }
         return e
@@ -144,7 +144,7 @@ enum Index {
     }
     /// Offset of (y, x, c) within one sample of shape s.
     static func hwc(_ y: String, _ x: String, _ c: String, _ s: Shape) -> String {
-        var e = "(\(y) * \(s.w) + \(x))"
+        var e = "(" + add("\(y) * \(s.w)", x) + ")"
         if s.c != 1 { e += " * \(s.c)" }
         if c != "0" { e += " + \(c)" }
         return e

@@ -47,12 +47,9 @@ struct CodeWriter {
     /// in the current scope and `body` follows it without a loop (generated code has no loops that run once).
     mutating func loop(_ prefix: String = "", _ v: String, to end: Int, step: Int = 1,
                        _ body: (inout CodeWriter) -> Void) {
-        let (head, _) = CodeWriter.counted(prefix, v, to: end, step: step)
-        if head.isEmpty {
-            line("const int \(v) = 0;")
-            body(&self)
-        } else {
-            block(String(head.dropLast()), body)
+        loop(prefix, v, to: end, step: step) { c, index in
+            if index != v { c.line("const int \(v) = 0;") }
+            body(&c)
         }
     }
     /// `prefix for (int v = 0; v < end; v += step) { body(v) }`; where that loop would run once, `body("0")` in the

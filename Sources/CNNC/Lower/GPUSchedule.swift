@@ -1,5 +1,5 @@
-/// The Vulkan target's scheduling rules: how many outputs one invocation computes, and how many chunks a
-/// parameter-gradient reduction splits the batch into.
+/// The Vulkan target's scheduling rules: how many outputs one invocation computes, how many chunks a sum (a
+/// parameter-gradient reduction, a split-K dense layer) splits into, and where the activation's gradient is applied.
 extension Schedule {
     public static func gpu(_ plan: KernelPlan, budget b: GPUBudget = .standard) -> GPUSchedule {
         GPUSchedule(budget: b, groups: plan.groups.map { gpu($0, budget: b) })
@@ -42,7 +42,8 @@ extension Schedule {
     /// values per multiply-add instead of 2 per 4 (mnist002 on lavapipe: conv1's weight gradient 33-38 -> 25-29
     /// ms/step, conv2's 104-109 -> 77-78 with vector blocks).
     static func reductionBlock(inputs: Int, outputs: Int, elements: Int, _ b: GPUBudget) -> GPUReductionBlock {
-        GPUReductionBlock(inputs: inputs, outputs: outputs, chunks: reductionChunks(blocks: elements / (inputs * outputs), b))
+        GPUReductionBlock(inputs: inputs, outputs: outputs,
+                          chunks: reductionChunks(blocks: elements / (inputs * outputs), b))
     }
 
     /// Columns per conv invocation along a row of `width`: the most in `columns` that divides the width (no idle
@@ -56,12 +57,42 @@ extension Schedule {
         stride(from: b.maxVector, through: 1, by: -1).first { n % $0 == 0 && $0 & ($0 - 1) == 0 }!
     }
 
-    /// Chunks of the batch a reduction over `blocks` blocks splits into, one lane of a workgroup each (their sums
-    /// added in a fixed tree): the fewest, a power of two, for at least `reductionTarget` invocations in all, at
-    /// most `maxChunks` (a workgroup).
-    public static func reductionChunks(blocks: Int, _ b: GPUBudget = .standard) -> Int {
+    /// Chunks a reduction over `blocks` blocks splits each sum of `terms` terms into (the batch's rows, or a dense
+    /// layer's inputs for split-K), one lane of a workgroup each (their sums added in a fixed tree): the fewest, a
+    /// power of two, for at least `reductionTarget` invocations in all, at most `maxChunks` (a workgroup) and at
+    /// most the terms.
+    public static func reductionChunks(blocks: Int, terms: Int = .max, _ b: GPUBudget = .standard) -> Int {
         var lanes = 1
-        while lanes < b.maxChunks && blocks * lanes < b.reductionTarget { lanes *= 2 }
+        while lanes < b.maxChunks && lanes * 2 <= terms && blocks * lanes < b.reductionTarget { lanes *= 2 }
         return lanes
+    }
+
+    /// Whether the backward shaders of a conv or dense group apply its activation's gradient as they load dz
+    /// (dz = dy * act'(y): they read dy and the saved output), so that no pass writes dz first: where nothing else
+    /// reads dz (a residual's gradient is dz, left in place) and its readers read each element of it at most
+    /// `fusedActivationReads` times in all. Otherwise a pass writes dz in place (dy and y loaded and dz stored once
+    /// per element, and one barrier), which costs less than loading y again at every read: a conv's readers read
+    /// each element taps x channel blocks times.
+    public static func gpuFusesActivationGradient(_ g: FusedGroup, _ b: GPUBudget = .standard) -> Bool {
+        g.activation != nil && g.residualInputs.isEmpty && gpuDzReads(g, b) <= b.fusedActivationReads
+    }
+
+    /// How many times the backward shaders of a conv or dense group read each element of dz (about, for a strided
+    /// conv's input gradient): once per bias, and once per block of the other operand each gradient sums over.
+    public static func gpuDzReads(_ g: FusedGroup, _ b: GPUBudget = .standard) -> Int {
+        switch g.op {
+        case let .conv(oc, w):
+            let s = gpuConv(g, filters: oc, window: w, b)
+            let taps = w.kernel.y * w.kernel.x
+            let dx = g.needsInputGradient
+                ? max(1, taps * (g.input.c / s.inputGradient.channels) / (w.stride.y * w.stride.x)) : 0
+            return g.biases.count + taps * (g.input.c / s.weightGradient.inputs) + dx
+        case let .dense(units):
+            let s = gpuDense(g, units: units, b)
+            let n = g.input.count
+            return g.biases.count + n / s.weightGradient.inputs + (g.needsInputGradient ? n / s.inputs : 0)
+        default:
+            return Int.max
+        }
     }
 }

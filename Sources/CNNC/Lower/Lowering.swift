@@ -253,12 +253,14 @@ public enum Lowering {
                                       g.activation)
         }
         let body: [Stmt] = perChannel
-            ? [.loop("x", from: 0, to: .int(s.w), [.addAssign("acc", term { $0 + (row * .int(s.w) + "x") * .int(s.c) + "b" })])]
+            ? [.loop("x", from: 0, to: .int(s.w),
+                     [.addAssign("acc", term { $0 + (row * .int(s.w) + "x") * .int(s.c) + "b" })])]
             : [.addAssign("acc", term { $0 + "b" })]
         let what = perChannel ? "\(b.parameter.name) gradient (channel): sum over n, y, x of dz[n,y,x,c]"
                               : "\(b.parameter.name) gradient (per element): sum over n of dz[n,e]"
         return LoweredKernel(name: name, kernel: ki, group: k.group, summary: ["\(name): " + what],
-                             arrays: [buffer(plan, dz, as: "dz", .read)] + (saved.map { [buffer(plan, $0, as: "y", .read)] } ?? []),
+                             arrays: [buffer(plan, dz, as: "dz", .read)]
+                                 + (saved.map { [buffer(plan, $0, as: "y", .read)] } ?? []),
                              grid: .perSample(),
                              reduction: Reduction(parameter: b.parameter.name, elements: b.parameter.count,
                                                   rowsPerSample: perChannel ? s.h : 1, what: what),

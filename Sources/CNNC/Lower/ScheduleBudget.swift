@@ -79,6 +79,9 @@ public struct GPUBudget: Sendable, Equatable {
     public var reductionTarget = 32768
     /// Chunks of a reduction at most: the lanes of one workgroup (`localSize`).
     public var maxChunks = 64
+    /// Reads of each dz element at most for which the backward shaders apply the activation's gradient themselves
+    /// (`Schedule.gpuFusesActivationGradient`): 3, the loads of dy and y and the store of dz a pass of its own costs.
+    public var fusedActivationReads = 3
 
     public init() {}
     /// The budget the GLSL printer is written for.

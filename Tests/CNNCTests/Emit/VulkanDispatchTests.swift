@@ -39,7 +39,7 @@ struct VulkanDispatchTests {
         for conv in ["conv1", "conv2", "conv3"] {
             #expect(invocations(conv + "_backward_dz") != nil, "\(conv)'s dz pass")
             let g = try #require(program.plan.groups.first { $0.name == conv })
-            #expect(!program.fusesActivationGradient(g) && program.dzReads(g) >= 9)
+            #expect(!Schedule.gpuFusesActivationGradient(g) && Schedule.gpuDzReads(g) >= 9)
         }
         let dx = try #require(program.shaders.first { $0.name == "conv2_backward_dx" })
         #expect(!dx.bindings.contains { $0.array == "y" })

@@ -270,6 +270,7 @@ import Testing
         #expect(Schedule.reductionChunks(blocks: 16384) == 2)
         #expect(Schedule.reductionChunks(blocks: 1000) == 64)
         #expect(Schedule.reductionChunks(blocks: 10) == 64)
+        #expect(Schedule.reductionChunks(blocks: 10, terms: 20) == 16, "split-K: no more lanes than terms")
         #expect(Schedule.columns(13, .standard) == 4 && Schedule.columns(3, .standard) == 3)
     }
 

@@ -37,7 +37,8 @@ extension CKernels {
                     c.line("const float* restrict wp = weight + (ky * \(w.kernel.x) + kx) * \(i.c * oc);")
                     c.loop("SCALAR_LOOP ", "c", to: i.c) { c, ch in
                         c.line("float s = 0.0f;")
-                        c.line("for (int oc = 0; oc < \(oc); oc++) s += wp[\(Index.add(Index.times(ch, oc), "oc"))] * dz[oc];")
+                        c.line("for (int oc = 0; oc < \(oc); oc++) "
+                               + "s += wp[\(Index.add(Index.times(ch, oc), "oc"))] * dz[oc];")
                         c.line("dxp[\(ch)] += s;")
                     }
                 }

@@ -17,42 +17,34 @@ extension CKernels {
             outputRange("oy", tap: "ky", stride: w.stride.y, pad: w.padding.top, input: i.h, outputs: o.h)
                 .forEach { c.line($0) }
             c.loop("SCALAR_LOOP ", "c0", to: i.c, step: cb) { c in
-                let samples = group == 1 ? "SCALAR_LOOP for (int n = n0; n < n1; n++)"
-                    : "SCALAR_LOOP for (int s0 = n0; s0 < n1; s0 += \(group))"
-                c.block(samples) { c in
-                    if group > 1 { c.line("const int s1 = n1 - s0 < \(group) ? n1 : s0 + \(group);") }
+                sampleGroups(&c, samples: group, input: i, output: o, filters: oc, window: w) { c in
                     for kx in 0..<k {
                         let names = (0..<cb).flatMap { j in (0..<vectors).map { acc(kx, j, $0) + " = {0}" } }
                         c.line("vf16 " + names.joined(separator: ", ") + ";")
                     }
-                    let rows = (group == 1 ? "" : "SCALAR_LOOP for (int n = s0; n < s1; n++) ")
-                        + "SCALAR_LOOP for (int oy = oy0; oy < oy1; oy++)"
-                    c.block(rows) { c in
-                        let iy = Index.tap("oy", "ky", stride: w.stride.y, pad: w.padding.top)
-                        c.line("const float* restrict xr = in + \(Index.nhwc("n", "(\(iy))", "0", "c0", i));")
-                        c.line("const float* restrict dr = dout + \(Index.sample("n", stride: dyStride, "oy * \(o.w * oc)"));")
-                        // Input columns whose every tap has its output inside the row: [lo, hi); the columns
-                        // before and after are printed one by one with the taps they have.
-                        let lo = max(0, k - 1 - pad), hi = max(lo, min(i.w, o.w - pad))
-                        let taps = { (ix: Int) in (0..<k).filter { kx in (0..<o.w).contains(ix + pad - kx) } }
-                        for ix in 0..<min(lo, i.w) where !taps(ix).isEmpty {
-                            rowStep(&c, column: "\(ix)", taps: taps(ix), pad: pad, channels: cb, vectors: vectors,
-                                    input: i, filters: oc, acc: acc)
-                        }
-                        if hi - lo == 1 {
-                            rowStep(&c, column: "\(lo)", taps: Array(0..<k), pad: pad, channels: cb, vectors: vectors,
-                                    input: i, filters: oc, acc: acc)
-                        } else if hi > lo {
-                            c.block("for (int ix = \(lo); ix < \(hi); ix++)") { c in
-                                rowStep(&c, column: "ix", taps: Array(0..<k), pad: pad, channels: cb,
-                                        vectors: vectors, input: i, filters: oc, acc: acc, inBlock: false)
-                            }
-                        }
-                        for ix in max(hi, min(lo, i.w))..<i.w where !taps(ix).isEmpty {
-                            rowStep(&c, column: "\(ix)", taps: taps(ix), pad: pad, channels: cb, vectors: vectors,
-                                    input: i, filters: oc, acc: acc)
+                } row: { c in
+                    // Input columns whose every tap has its output inside the row: [lo, hi); the columns
+                    // before and after are printed one by one with the taps they have.
+                    let lo = max(0, k - 1 - pad), hi = max(lo, min(i.w, o.w - pad))
+                    let taps = { (ix: Int) in (0..<k).filter { kx in (0..<o.w).contains(ix + pad - kx) } }
+                    for ix in 0..<min(lo, i.w) where !taps(ix).isEmpty {
+                        rowStep(&c, column: "\(ix)", taps: taps(ix), pad: pad, channels: cb, vectors: vectors,
+                                input: i, filters: oc, acc: acc)
+                    }
+                    if hi - lo == 1 {
+                        rowStep(&c, column: "\(lo)", taps: Array(0..<k), pad: pad, channels: cb, vectors: vectors,
+                                input: i, filters: oc, acc: acc)
+                    } else if hi > lo {
+                        c.block("for (int ix = \(lo); ix < \(hi); ix++)") { c in
+                            rowStep(&c, column: "ix", taps: Array(0..<k), pad: pad, channels: cb,
+                                    vectors: vectors, input: i, filters: oc, acc: acc, inBlock: false)
                         }
                     }
+                    for ix in max(hi, min(lo, i.w))..<i.w where !taps(ix).isEmpty {
+                        rowStep(&c, column: "\(ix)", taps: taps(ix), pad: pad, channels: cb, vectors: vectors,
+                                input: i, filters: oc, acc: acc)
+                    }
+                } flush: { c in
                     // dweight[ky, kx, c0 + j, :] of each tap kx and channel j of the block, one vector per line
                     c.line("float* restrict dw = dweight + (ky * \(k * i.c) + c0) * \(oc);")
                     for kx in 0..<k {

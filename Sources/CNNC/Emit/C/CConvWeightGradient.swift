@@ -41,45 +41,35 @@ extension CKernels {
                 let (channels, ch) = CodeWriter.counted("", "cb", to: cb)
                 let acc = { (u: String) in Index.element("acc", positions == 1 ? nil : u, cb == 1 ? nil : ch, "oc") }
                 c.loop("SCALAR_LOOP ", "c0", to: i.c, step: cb) { c in
-                    // accumulators flushed after every sample (group 1) or every `group` samples
-                    let samples = group == 1 ? "SCALAR_LOOP for (int n = n0; n < n1; n++)"
-                        : "SCALAR_LOOP for (int s0 = n0; s0 < n1; s0 += \(group))"
-                    c.block(samples) { c in
-                        if group > 1 { c.line("const int s1 = n1 - s0 < \(group) ? n1 : s0 + \(group);") }
-                        c.line(Index.element("float acc", positions == 1 ? nil : "\(positions)", cb == 1 ? nil : "\(cb)",
-                                             "\(oc)") + ";")
+                    sampleGroups(&c, samples: group, input: i, output: o, filters: oc, window: w) { c in
+                        c.line(Index.element("float acc", positions == 1 ? nil : "\(positions)",
+                                             cb == 1 ? nil : "\(cb)", "\(oc)") + ";")
                         c.line((positions == 1 ? "" : "for (int u = 0; u < \(positions); u++) ")
                                + channels + "for (int oc = 0; oc < \(oc); oc++) \(acc("u")) = 0.0f;")
-                        let rows = (group == 1 ? "" : "SCALAR_LOOP for (int n = s0; n < s1; n++) ")
-                            + "SCALAR_LOOP for (int oy = oy0; oy < oy1; oy++)"
-                        c.block(rows) { c in
-                            let iy = Index.tap("oy", "ky", stride: w.stride.y, pad: w.padding.top)
-                            c.line("const float* restrict xr = in + \(Index.nhwc("n", "(\(iy))", "0", "c0", i));")
-                            let row = Index.sample("n", stride: dyStride, "oy * \(o.w * oc)")
-                            c.line("const float* restrict dr = dout + \(row);")
-                            c.line("int ox = ox0;")
-                            let ix = { (v: String) in Index.tap(v, "kx", stride: w.stride.x, pad: w.padding.left) }
-                            if positions > 1 {
-                                c.block("for (; ox + \(positions) <= ox1; ox += \(positions))") { c in
+                    } row: { c in
+                        c.line("int ox = ox0;")
+                        let ix = { (v: String) in Index.tap(v, "kx", stride: w.stride.x, pad: w.padding.left) }
+                        if positions > 1 {
+                            c.block("for (; ox + \(positions) <= ox1; ox += \(positions))") { c in
+                                for u in 0..<positions {
+                                    c.line("const float* restrict x\(u) = xr + (\(ix("(ox + \(u))"))) * \(i.c);")
+                                    c.line("const float* restrict d\(u) = dr + (ox + \(u)) * \(oc);")
+                                }
+                                c.loop("UNROLLED_LOOP ", "cb", to: cb) { c, ch in
                                     for u in 0..<positions {
-                                        c.line("const float* restrict x\(u) = xr + (\(ix("(ox + \(u))"))) * \(i.c);")
-                                        c.line("const float* restrict d\(u) = dr + (ox + \(u)) * \(oc);")
-                                    }
-                                    c.loop("UNROLLED_LOOP ", "cb", to: cb) { c, ch in
-                                        for u in 0..<positions {
-                                            c.line("for (int oc = 0; oc < \(oc); oc++) "
-                                                   + "\(acc("\(u)")) += x\(u)[\(ch)] * d\(u)[oc];")
-                                        }
+                                        c.line("for (int oc = 0; oc < \(oc); oc++) "
+                                               + "\(acc("\(u)")) += x\(u)[\(ch)] * d\(u)[oc];")
                                     }
                                 }
                             }
-                            c.block("for (; ox < ox1; ox++)") { c in
-                                c.line("const float* restrict x0 = xr + (\(ix("ox"))) * \(i.c);")
-                                c.line("const float* restrict d0 = dr + ox * \(oc);")
-                                c.line((channels.isEmpty ? "" : "UNROLLED_LOOP " + channels)
-                                       + "for (int oc = 0; oc < \(oc); oc++) \(acc("0")) += x0[\(ch)] * d0[oc];")
-                            }
                         }
+                        c.block("for (; ox < ox1; ox++)") { c in
+                            c.line("const float* restrict x0 = xr + (\(ix("ox"))) * \(i.c);")
+                            c.line("const float* restrict d0 = dr + ox * \(oc);")
+                            c.line((channels.isEmpty ? "" : "UNROLLED_LOOP " + channels)
+                                   + "for (int oc = 0; oc < \(oc); oc++) \(acc("0")) += x0[\(ch)] * d0[oc];")
+                        }
+                    } flush: { c in
                         c.line("float* restrict dwp = dweight + ((ky * \(w.kernel.x) + kx) * \(i.c) + c0) * \(oc);")
                         let at = Index.add(Index.times(ch, oc), "oc")
                         if positions == 1 {
@@ -94,6 +84,30 @@ extension CKernels {
                     }
                 }
             }
+        }
+    }
+
+    /// The thread's samples [n0, n1) in groups of `group` (one at a time for 1) for a weight gradient of tap row ky
+    /// and channels from c0: for each group `declare` declares its accumulators, `row` adds each sample n's output
+    /// row oy in [oy0, oy1) to them (with its input row xr from channel c0 and its dz row dr), and `flush` adds
+    /// them to dweight, so that each accumulator's sum stays within the accumulation bound.
+    func sampleGroups(_ c: inout CodeWriter, samples group: Int, input i: Shape, output o: Shape, filters oc: Int,
+                      window w: Window, declare: (inout CodeWriter) -> Void, row: (inout CodeWriter) -> Void,
+                      flush: (inout CodeWriter) -> Void) {
+        let samples = group == 1 ? "SCALAR_LOOP for (int n = n0; n < n1; n++)"
+            : "SCALAR_LOOP for (int s0 = n0; s0 < n1; s0 += \(group))"
+        c.block(samples) { c in
+            if group > 1 { c.line("const int s1 = n1 - s0 < \(group) ? n1 : s0 + \(group);") }
+            declare(&c)
+            let rows = (group == 1 ? "" : "SCALAR_LOOP for (int n = s0; n < s1; n++) ")
+                + "SCALAR_LOOP for (int oy = oy0; oy < oy1; oy++)"
+            c.block(rows) { c in
+                let iy = Index.tap("oy", "ky", stride: w.stride.y, pad: w.padding.top)
+                c.line("const float* restrict xr = in + \(Index.nhwc("n", "(\(iy))", "0", "c0", i));")
+                c.line("const float* restrict dr = dout + \(Index.sample("n", stride: dyStride, "oy * \(o.w * oc)"));")
+                row(&c)
+            }
+            flush(&c)
         }
     }
 

@@ -215,7 +215,8 @@ struct CEmitter {
         c.line()
         c.block("void net_zero_gradients(float* grads)") { c in
             let (overRanges, r) = CodeWriter.counted("", "r", to: ranges.count)
-            c.line(overRanges + "if (parameter_ranges[\(r)][2]) for (int i = parameter_ranges[\(r)][0]; i < parameter_ranges[\(r)][1]; i++) grads[i] = 0.0f;")
+            c.line(overRanges + "if (parameter_ranges[\(r)][2]) "
+                   + "for (int i = parameter_ranges[\(r)][0]; i < parameter_ranges[\(r)][1]; i++) grads[i] = 0.0f;")
         }
         c.line()
         c.block("void net_reduce_gradients(float* grads, const float* partial, int threads, int p0, int p1)") { c in

@@ -65,7 +65,7 @@ extension GLSLProgram {
 
     mutating func convBackward(_ k: Kernel, _ ki: Int, _ g: FusedGroup, filters oc: Int, window w: Window) {
         let prologue = Lowering.backwardPrologue(plan, ki, g, .invocationGrid, inputGradient: false,
-                                                 activationInConsumers: fusesActivationGradient(g))
+                                                 activationInConsumers: Schedule.gpuFusesActivationGradient(g))
         append(prologue.filter { $0.reduction == nil })
         if g.needsInputGradient { shaders.append(convInputGradient(k, ki, g, filters: oc, window: w)) }
         convWeightGradient(k, ki, g, filters: oc, window: w)

@@ -30,8 +30,9 @@ struct GLSLDispatch {
 
 extension GLSLProgram {
     /// Invocations a dispatch should have in flight to fill a large GPU (100+ compute units x a few hundred
-    /// resident invocations each); a dispatch with fewer states why (`GLSLShader.note`).
-    static let enoughInvocations = 32768
+    /// resident invocations each); a dispatch with fewer states why (`GLSLShader.note`). The schedule's
+    /// reduction target: the number reductions and split-K sums are split for.
+    static let enoughInvocations = GPUBudget.standard.reductionTarget
 
     /// The element ranges a binding touches: the whole storage, or the parameters its regions name.
     func spans(_ b: GLSLBinding) -> [GLSLSpan] {

@@ -135,7 +135,8 @@ struct GLSLProgram {
 
     private mutating func lower(_ k: Kernel, index ki: Int) {
         // The loss stores the softmax (Lowering.softmaxInLoss): the softmax layer has no pass of its own.
-        if k.phase == .forward, let gi = k.group, plan.groups[gi].op == .softmax, Lowering.softmaxInLoss(.invocationGrid) {
+        if k.phase == .forward, let gi = k.group, plan.groups[gi].op == .softmax,
+           Lowering.softmaxInLoss(.invocationGrid) {
             return
         }
         if let lowered = Lowering.lower(plan, kernel: ki, for: .invocationGrid) {
@@ -196,7 +197,8 @@ struct GLSLProgram {
             c.line("layout(constant_id = 0) const int LANES = \(lanes);")
         }
         if sharedFloats > 0 {
-            c.line("shared float part[\(sharedFloats)];  // [value][invocation]: the lanes' sums, added in a fixed tree")
+            c.line("shared float part[\(sharedFloats)];  "
+                   + "// [value][invocation]: the lanes' sums, added in a fixed tree")
         }
         c.line()
         c.block("void main()") { c in
@@ -244,8 +246,9 @@ struct GLSLProgram {
         shaders.append(shader(name, kernel: ki, group: g, what: [
             what,
             lanes == 1 ? "One invocation per \(elements); it sums over the batch in order."
-                : "\(lanes) invocations per \(elements) b: lane l sums rows [l * R / \(lanes), (l + 1) * R / \(lanes)) of the "
-                + "R = \(rows) rows, then the lanes' sums are added in a fixed tree (deterministic).",
+                : "\(lanes) invocations per \(elements) b: lane l sums rows "
+                + "[l * R / \(lanes), (l + 1) * R / \(lanes)) of the R = \(rows) rows, "
+                + "then the lanes' sums are added in a fixed tree (deterministic).",
         ], bindings: binds, threads: .fixed(blocks * lanes),
         note: lanes == Self.localSize
             ? "\(blocks) sums (\(e) gradient elements, \(e / blocks) per sum) x \(lanes) lanes splitting the batch, "
@@ -289,14 +292,6 @@ extension GLSLProgram {
             c.line("if (lane < s) for (int e = 0; e < \(values); e++) part[e * \(localSize) + li] += "
                    + "part[e * \(localSize) + li + s];")
         }
-    }
-
-    /// Lanes that split a sum of `length` terms for `blocks` blocks: the fewest, a power of two, for at least
-    /// `enoughInvocations` invocations, at most a workgroup and at most the terms.
-    static func lanes(blocks: Int, length: Int) -> Int {
-        var lanes = 1
-        while lanes < localSize && lanes * 2 <= length && blocks * lanes < enoughInvocations { lanes *= 2 }
-        return lanes
     }
 }
 
