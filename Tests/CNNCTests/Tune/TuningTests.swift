@@ -108,6 +108,14 @@ struct TuningTests {
         var kind = tuning
         kind.groups[i].schedule = tuning.groups.first { $0.group == "dense1" }!.schedule
         #expect(error(kind).contains("'conv2''s schedule is not one"))
+        // A chosen index outside its candidates (kernels.c's summary prints the chosen one): refused, not trapped on.
+        for chosen in [-1, edited.groups[i].forward.candidates.count] {
+            var out = tuning
+            out.groups[i].forward.chosen = chosen
+            #expect(error(out) == "t.json: error: 'conv2' forward: candidate \(chosen) chosen of "
+                    + "\(tuning.groups[i].forward.candidates.count) (tune it again)")
+            #expect(throws: CompileError.self) { try CPUTarget.generate(c, tuning: out) }
+        }
         var format = tuning
         format.format = 2
         #expect(error(format).hasPrefix("t.json: error: tuning format 2 is not one this cnnc reads"))
