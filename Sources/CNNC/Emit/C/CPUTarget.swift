@@ -123,16 +123,18 @@ public enum CPUTarget {
         for s in emitter.storages() where s.name != "input" {
             if s.perBatch {
                 add(&fixedFloats, s.elements)
-                allocations.append("        buffers.\(s.name) = floats(Int(NET_SIZE_\(s.name.uppercased())))  // \(s.comment)")
+                allocations.append("        buffers.\(s.name) = floats(Int(NET_SIZE_\(s.name.uppercased())))  "
+                                   + "// \(Spelling.comment(s.comment))")
                 continue
             }
             add(&perSampleFloats, s.elements)
             let kind = s.integer ? "ints" : "floats"
-            allocations.append("        buffers.\(s.name) = \(kind)(maxBatch * Int(NET_SIZE_\(s.name.uppercased())))  // \(s.comment)")
+            allocations.append("        buffers.\(s.name) = \(kind)(maxBatch * Int(NET_SIZE_\(s.name.uppercased())))  "
+                               + "// \(Spelling.comment(s.comment))")
         }
         for t in emitter.transposedWeights() {
             add(&fixedFloats, t.elements)
-            allocations.append("        buffers.\(t.name) = floats(\(t.elements))  // \(t.comment)")
+            allocations.append("        buffers.\(t.name) = floats(\(t.elements))  // \(Spelling.comment(t.comment))")
         }
         return try Template.fill("cpu/Network.swift.template", provenance(net).merging([
             "inputH": "\(net.input.h)", "inputW": "\(net.input.w)", "inputC": "\(net.input.c)", "classes": "\(classes)",
