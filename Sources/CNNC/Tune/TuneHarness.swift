@@ -30,6 +30,7 @@ enum TuneHarness {
             #include "kernels.h"
 
             static void* zeroed(size_t count, size_t size) {
+                if (size != 0 && count > (SIZE_MAX - 63) / size) { fputs("out of memory\\n", stderr); exit(2); }
                 size_t bytes = count * size;
                 bytes = bytes < 64 ? 64 : (bytes + 63) / 64 * 64;
                 void* p = aligned_alloc(64, bytes);
