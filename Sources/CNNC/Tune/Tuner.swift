@@ -74,7 +74,8 @@ public enum Tuner {
             throw CompileError("\(file): error: internal error in cnnc: timing variant \(v)'s loss \(loss) differs "
                                + "from the standard schedule's \(losses[0])")
         }
-        let steps = max(1, min(1000, Int(options.runSeconds / max(stepSeconds, 1e-6))))
+        // Clamped before the conversion, which traps on a value past Int's range (a large `runSeconds`).
+        let steps = Int(min(1000, max(1, options.runSeconds / max(stepSeconds, 1e-6))))
         progress("built in \(Int(Date().timeIntervalSince(started).rounded())) s; timing \(steps) step(s) per run "
                  + "for \(Int(options.seconds)) s")
 
@@ -172,8 +173,12 @@ public enum Tuner {
             throw CompileError("\(file): error: the tuner's kernels failed: \(why)")
         }
         let times = try lines.dropFirst().map { line -> [Double] in
+            // A time that is not a finite count of seconds (`nan`, `inf` parse as doubles) would poison the medians
+            // and the steps per run.
             let row = line.split(separator: " ").compactMap { Double($0) }
-            guard row.count == kernels else { throw CompileError("\(file): error: the tuner's kernels wrote no complete times") }
+            guard row.count == kernels, row.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
+                throw CompileError("\(file): error: the tuner's kernels wrote no complete times")
+            }
             return row
         }
         return (loss, times)
