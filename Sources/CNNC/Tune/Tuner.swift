@@ -52,7 +52,7 @@ public enum Tuner {
             let schedule = Schedule.cpu(plan, overrides: TuneCandidates.overrides(candidates, variant: v))
             let emitter = CEmitter(plan: plan, schedule: schedule)
             let dir = try folder.subfolder("v\(v)")
-            try CheckBuild.write(try threadClock(try CPUTarget.kernelFile(c, emitter, tuning: nil), file: file),
+            try CheckBuild.write(try CPUTarget.kernelFile(c, emitter, tuning: nil, clock: .thread),
                                  to: dir + "/kernels.c")
             try CheckBuild.write(LineWrap.wrap(emitter.header()), to: dir + "/kernels.h")
             try CheckBuild.write(TuneHarness.source(emitter), to: dir + "/main.c")
@@ -123,17 +123,6 @@ public enum Tuner {
         let backward = g.needsBackward ? half(.backward, c.backward) : nil
         return Tuning.Group(group: g.name, shape: Tuning.shape(g), forward: forward, backward: backward?.0,
                             schedule: c.schedule(forward: f, backward: backward?.1 ?? 0))
-    }
-
-    /// The kernel file timed with the thread's CPU clock instead of the wall clock: on a machine shared with other
-    /// work, the time the harness is preempted would otherwise land on whichever kernel was running, inflating
-    /// medians at random. (The package's own profile keeps the wall clock.)
-    static func threadClock(_ kernels: String, file: String) throws -> String {
-        let wall = "clock_gettime(CLOCK_MONOTONIC, &ts);"
-        guard kernels.components(separatedBy: wall).count == 2 else {
-            throw CompileError("\(file): error: internal error in cnnc: the kernel file's clock is not where the tuner expects it")
-        }
-        return kernels.replacingOccurrences(of: wall, with: "clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);")
     }
 
     /// A half of a schedule in the words `cnnc plan` uses.

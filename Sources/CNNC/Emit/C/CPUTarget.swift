@@ -46,9 +46,17 @@ public enum CPUTarget {
         return GeneratedPackage(name: net.name, files: files)
     }
 
+    /// The clock kernels.c's profile reads: the wall clock in the package; the thread's CPU clock in the tuner's
+    /// timing builds, so that time the harness spends preempted on a shared machine counts for no kernel.
+    enum KernelClock: String {
+        case wall = "CLOCK_MONOTONIC"
+        case thread = "CLOCK_THREAD_CPUTIME_ID"
+    }
+
     /// kernels.c: the plan as `cnnc plan` prints it (naming the source file but not the user's path to it) as its
     /// opening comment, with the tuned schedule where there is a tuning, then the kernels and the step functions.
-    static func kernelFile(_ c: Compilation, _ emitter: CEmitter, tuning: Tuning?) throws -> String {
+    static func kernelFile(_ c: Compilation, _ emitter: CEmitter, tuning: Tuning?,
+                           clock: KernelClock = .wall) throws -> String {
         var shown = c.plan
         shown.network.sourceFile = (c.network.sourceFile as NSString).lastPathComponent
         var text = PlanPrinter.render(shown, batch: c.network.train.batch)
@@ -58,8 +66,9 @@ public enum CPUTarget {
         }
         let planText = text.split(separator: "\n", omittingEmptySubsequences: false)
             .map { $0.isEmpty ? "//" : "// " + Spelling.comment(String($0)) }.joined(separator: "\n")
-        return LineWrap.wrap(try Template.fill("cpu/kernels.c.template", provenance(c.network, ["nameComment", "sourceComment"]).merging([
-            "plan": planText, "helpers": try Templates.text("cpu/kernel-helpers.c.template"),
+        let holes = provenance(c.network, ["nameComment", "sourceComment"])
+        return LineWrap.wrap(try Template.fill("cpu/kernels.c.template", holes.merging([
+            "plan": planText, "clock": clock.rawValue, "helpers": try Templates.text("cpu/kernel-helpers.c.template"),
             "kernels": emitter.kernelFunctions(), "steps": emitter.stepFunctions(),
         ]) { $1 }))
     }
