@@ -110,8 +110,9 @@ public enum Tuner {
             // Candidates past the variants built (a test's `variantLimit`) are left out.
             let timings = schedules.indices.prefix(timed.count).map { v -> Tuning.Candidate in
                 let sums = timed[v].map { step in kernels.reduce(0) { $0 + step[$1] } }.sorted()
-                return Tuning.Candidate(form: describe(schedules[v], phase, g), medianMs: round(1000 * median(sums)),
-                                        fastestMs: round(1000 * (sums.first ?? 0)), steps: sums.count)
+                return Tuning.Candidate(form: PlanPrinter.describe(schedules[v], phase, g) ?? "fixed",
+                                        medianMs: round(1000 * median(sums)), fastestMs: round(1000 * (sums.first ?? 0)),
+                                        steps: sums.count)
             }
             var chosen = 0
             for (v, t) in timings.enumerated() where t.medianMs < timings[chosen].medianMs { chosen = v }
@@ -123,17 +124,6 @@ public enum Tuner {
         let backward = g.needsBackward ? half(.backward, c.backward) : nil
         return Tuning.Group(group: g.name, shape: Tuning.shape(g), forward: forward, backward: backward?.0,
                             schedule: c.schedule(forward: f, backward: backward?.1 ?? 0))
-    }
-
-    /// A half of a schedule in the words `cnnc plan` uses.
-    static func describe(_ s: CPUGroupSchedule, _ phase: Phase, _ g: FusedGroup) -> String {
-        switch (s, phase) {
-        case let (.conv(form, _), .forward): return PlanPrinter.describe(form)
-        case let (.conv(_, form), _): return PlanPrinter.describe(form)
-        case let (.dense(form, _), .forward): return PlanPrinter.describe(form)
-        case let (.dense(_, form), _): return PlanPrinter.describe(form, inputGradient: g.needsInputGradient)
-        case (.fixed, _): return "fixed"
-        }
     }
 
     static func median(_ sorted: [Double]) -> Double {

@@ -40,7 +40,8 @@ struct TuningTests {
         #expect(conv3.backward?.chosen == 0 && conv3.forward.chosen == 0)
         let candidates = TuneCandidates.of(plan, group: plan.groups.firstIndex { $0.name == "conv2" }!)!
         #expect(conv2.schedule == candidates.schedule(forward: 1, backward: 0))
-        #expect(conv2.forward.candidates.map(\.form) == candidates.forward.map { Tuner.describe($0, .forward, plan.groups[candidates.group]) })
+        #expect(conv2.forward.candidates.map(\.form)
+                == candidates.forward.map { PlanPrinter.describe($0, .forward, plan.groups[candidates.group]) })
     }
 
     @Test func jsonRoundTripAndThePackage() throws {
