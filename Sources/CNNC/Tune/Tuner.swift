@@ -33,9 +33,7 @@ public enum Tuner {
     public static func tune(_ c: Compilation, options: Options = Options(),
                             progress: (String) -> Void = { _ in }) throws -> Tuning {
         let plan = c.plan, net = c.network, file = net.sourceFile
-        guard let last = plan.groups.last, last.op == .softmax else {
-            throw CompileError("\(file): error: training needs 'softmax' as the last layer (cross-entropy is computed on it)")
-        }
+        _ = try CPUTarget.softmax(c)
         let candidates = TuneCandidates.all(plan)
         let variants = min(TuneCandidates.variantCount(candidates), max(1, options.variantLimit ?? .max))
         let compiler = try findCompiler()

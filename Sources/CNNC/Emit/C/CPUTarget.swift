@@ -25,9 +25,7 @@ public enum CPUTarget {
                                 tuningFile: String = "tuning.json") throws -> GeneratedPackage {
         let plan = c.plan
         let net = c.network
-        guard let last = plan.groups.last, last.op == .softmax else {
-            throw CompileError("\(net.sourceFile): error: training needs 'softmax' as the last layer (cross-entropy is computed on it)")
-        }
+        let last = try softmax(c)
         if distributed { try Distributed.check(net) }
         let emitter = CEmitter(plan: plan, schedule: try tuning?.schedule(plan, file: tuningFile))
         var files: [String: String] = [:]
@@ -51,6 +49,16 @@ public enum CPUTarget {
     enum KernelClock: String {
         case wall = "CLOCK_MONOTONIC"
         case thread = "CLOCK_THREAD_CPUTIME_ID"
+    }
+
+    /// The plan's last group, the softmax that the trainer's cross-entropy (and the tuner's timed step) reads; an
+    /// error naming the source file where the network does not end in one.
+    static func softmax(_ c: Compilation) throws -> FusedGroup {
+        guard let last = c.plan.groups.last, last.op == .softmax else {
+            throw CompileError("\(c.network.sourceFile): error: training needs 'softmax' as the last layer "
+                               + "(cross-entropy is computed on it)")
+        }
+        return last
     }
 
     /// kernels.c: the plan as `cnnc plan` prints it (naming the source file but not the user's path to it) as its
