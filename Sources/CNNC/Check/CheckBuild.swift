@@ -19,10 +19,9 @@ enum CheckBuild {
     }
 
     /// A folder of cnnc's own (mkdtemp: a fresh name, mode 0700) under `parent` (the temporary directory: $TMPDIR or
-    /// /tmp); `remove` deletes what cnnc wrote into it, then the folder.
+    /// /tmp); `remove` deletes it with everything in it, all cnnc's (`cnnc check`'s and the tuner's builds).
     final class TemporaryFolder {
         let path: String
-        private var written: [String] = []
 
         init(parent: String = NSTemporaryDirectory(), prefix: String = "cnnc-check") throws {
             let pattern = (parent as NSString).appendingPathComponent(prefix + "-XXXXXX")
