@@ -110,12 +110,20 @@ struct Compile: ParsableCommand {
             completion: .file(extensions: ["json"]))
     var tuning: String?
 
+    /// Options that exclude each other are a usage error (exit 64), found before any work.
     func validate() throws {
         if tune && tuning != nil { throw ValidationError("--tune and --tuning cannot be used together") }
-        if (tune || tuning != nil) && target != .cpu { throw ValidationError("--tune and --tuning apply to --target cpu only") }
+        if (tune || tuning != nil) && target != .cpu {
+            throw ValidationError("--tune and --tuning apply to --target cpu only")
+        }
+        if distributed != nil && target != .cpu {
+            throw ValidationError("--distributed mpi needs --target cpu (the Vulkan trainer runs in one process)")
+        }
         if let tuneSeconds {
             guard tune else { throw ValidationError("--tune-seconds applies to --tune only") }
-            if !(tuneSeconds >= 1 && tuneSeconds <= 3600) { throw ValidationError("--tune-seconds must be between 1 and 3600") }
+            if !(tuneSeconds >= 1 && tuneSeconds <= 3600) {
+                throw ValidationError("--tune-seconds must be between 1 and 3600")
+            }
         }
     }
 
@@ -139,9 +147,6 @@ struct Compile: ParsableCommand {
                                                                    tuningFile: tuning ?? "tuning.json"),
                                         to: dir, force: force)
             case .vulkan:
-                if distributed != nil {
-                    throw CompileError("error: --distributed mpi needs --target cpu (the Vulkan trainer runs in one process)")
-                }
                 try VulkanTarget.write(c, to: dir, force: force)
             }
         }
