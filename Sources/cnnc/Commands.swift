@@ -99,10 +99,12 @@ struct Compile: ParsableCommand {
     @Option(help: ArgumentHelp("Also run the trainer as the ranks of an mpirun job (Open MPI; cpu target): "
         + "data-parallel, the same weights for any number of ranks with the same --chunks (see README).",
         valueName: "mpi")) var distributed: DistributedMode?
-    @Option(name: .shortAndLong, help: "Output folder (default: NAME-TARGET).", completion: .directory) var output: String?
+    @Option(name: .shortAndLong, help: "Output folder (default: NAME-TARGET).", completion: .directory)
+    var output: String?
     @Flag(help: "Replace generated files even where they were changed since cnnc wrote them, or were not written by cnnc.")
     var force = false
-    @Flag(help: "Time the candidate schedules of every conv and dense layer on this machine and build the fastest (cpu; records them in the package's tuning.json).")
+    @Flag(help: ArgumentHelp("Time the candidate schedules of every conv and dense layer on this machine and build "
+                             + "the fastest (cpu; records them in the package's tuning.json)."))
     var tune = false
     @Option(help: "With --tune: seconds spent timing, after the builds (default 20).")
     var tuneSeconds: Double?

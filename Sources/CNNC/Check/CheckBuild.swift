@@ -68,8 +68,8 @@ enum CheckBuild {
 
     /// Builds `driver` from kernels.c and driver.c in each of `dirs`, all at once.
     static func compile(_ compiler: String, in dirs: [String], file: String) throws {
-        try compile(compiler, in: dirs, flags: ["-std=gnu11", "-O1"], sources: ["kernels.c", "driver.c"], output: "driver",
-                    file: file, what: "the double-precision kernels")
+        try compile(compiler, in: dirs, flags: ["-std=gnu11", "-O1"], sources: ["kernels.c", "driver.c"],
+                    output: "driver", file: file, what: "the double-precision kernels")
     }
 
     /// Builds `output` from `sources` with `flags` in each of `dirs`, all at once; `what` names the sources in an

@@ -108,7 +108,8 @@ extension PlanPrinter {
         case let .singlePass(taps):
             return "single pass: the whole weight gradient (\(taps) taps) in registers"
         case let .perSample(inputGradient, w):
-            let block = w.sharedTaps > 1 ? "rows: \(plural(w.channels, "channel")) x \(w.sharedTaps) taps sharing each input"
+            let block = w.sharedTaps > 1
+                ? "rows: \(plural(w.channels, "channel")) x \(w.sharedTaps) taps sharing each input"
                 : "\(plural(w.channels, "channel")) x \(plural(w.positions, "position"))"
             let weights = "weight gradient \(block), \(plural(w.samples, "sample")) per sum"
             switch inputGradient {

@@ -15,7 +15,8 @@ enum TuneHarness {
             let type = s.integer ? "int" : "float"
             let count = s.perBatch ? "NET_SIZE_\(s.name.uppercased())"
                 : "(size_t)batch * NET_SIZE_\(s.name.uppercased())"
-            allocations.append("    b.\(s.name) = zeroed(\(count), sizeof(\(type)));  // \(Spelling.comment(s.comment))")
+            allocations.append("    b.\(s.name) = zeroed(\(count), sizeof(\(type)));  "
+                               + "// \(Spelling.comment(s.comment))")
         }
         for t in emitter.transposedWeights() {
             allocations.append("    b.\(t.name) = zeroed(\(t.elements), sizeof(float));")

@@ -56,7 +56,8 @@ public enum Tuner {
             try CheckBuild.write(TuneHarness.source(emitter), to: dir + "/main.c")
             dirs.append(dir)
         }
-        progress("building \(variants) timing variant(s) of \(candidates.count) conv and dense layer(s) with \(compiler)")
+        progress("building \(variants) timing variant(s) of \(candidates.count) conv and dense layer(s) "
+                 + "with \(compiler)")
         let started = Date()
         try CheckBuild.compile(compiler, in: dirs, flags: CPUTarget.cFlags, sources: ["kernels.c", "main.c"],
                                output: "harness", file: file, what: "the tuner's kernels")
@@ -68,7 +69,8 @@ public enum Tuner {
             stepSeconds = max(stepSeconds, run.times[0].reduce(0, +))
             losses.append(run.loss)
         }
-        for (v, loss) in losses.enumerated().dropFirst() where !(abs(loss - losses[0]) <= 1e-3 * max(1, abs(losses[0]))) {
+        let tolerance = 1e-3 * max(1, abs(losses[0]))
+        for (v, loss) in losses.enumerated().dropFirst() where !(abs(loss - losses[0]) <= tolerance) {
             throw CompileError("\(file): error: internal error in cnnc: timing variant \(v)'s loss \(loss) differs "
                                + "from the standard schedule's \(losses[0])")
         }
@@ -109,8 +111,8 @@ public enum Tuner {
             let timings = schedules.indices.prefix(timed.count).map { v -> Tuning.Candidate in
                 let sums = timed[v].map { step in kernels.reduce(0) { $0 + step[$1] } }.sorted()
                 return Tuning.Candidate(form: PlanPrinter.describe(schedules[v], phase, g) ?? "fixed",
-                                        medianMs: round(1000 * median(sums)), fastestMs: round(1000 * (sums.first ?? 0)),
-                                        steps: sums.count)
+                                        medianMs: round(1000 * median(sums)),
+                                        fastestMs: round(1000 * (sums.first ?? 0)), steps: sums.count)
             }
             var chosen = 0
             for (v, t) in timings.enumerated() where t.medianMs < timings[chosen].medianMs { chosen = v }
@@ -136,7 +138,8 @@ public enum Tuner {
     /// The compiler the package's C is built with: clang (SwiftPM's), else cc.
     static func findCompiler() throws -> String {
         if let clang = try? CheckBuild.findTool("clang", purpose: "") { return clang }
-        return try CheckBuild.findTool("cc", purpose: "builds the kernels to time them (--tune)", command: "cnnc compile --tune")
+        return try CheckBuild.findTool("cc", purpose: "builds the kernels to time them (--tune)",
+                                       command: "cnnc compile --tune")
     }
 
     /// Runs a built variant for `steps` steps: the first step's mean loss and each timed step's kernel seconds.

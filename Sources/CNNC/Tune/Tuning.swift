@@ -133,7 +133,9 @@ public struct Tuning: Codable, Sendable, Equatable {
     /// Reads a tuning file (at most 16 MiB); a missing, unreadable or malformed file is a one-line error.
     public static func read(_ path: String) throws -> Tuning {
         let bytes: [UInt8]
-        do { bytes = try FolderIO.readAll(path, display: "the tuning file", limit: 1 << 24) } catch let e as FolderIO.Failure {
+        do {
+            bytes = try FolderIO.readAll(path, display: "the tuning file", limit: 1 << 24)
+        } catch let e as FolderIO.Failure {
             throw CompileError("\(path): error: \(e.message)")
         }
         return try decode(bytes, file: path)

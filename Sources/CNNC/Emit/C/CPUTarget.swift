@@ -31,7 +31,8 @@ public enum CPUTarget {
         var files: [String: String] = [:]
         files["Package.swift"] = try Template.fill("cpu/Package.swift.template", packageProvenance(net).merging([
             "cflags": "[" + cFlags.map(Spelling.swiftString).joined(separator: ", ") + "]",
-            "mpiTarget": distributed ? Distributed.packageTarget : "", "mpiDependency": distributed ? Distributed.dependency : "",
+            "mpiTarget": distributed ? Distributed.packageTarget : "",
+            "mpiDependency": distributed ? Distributed.dependency : "",
         ]) { $1 })
         files["Sources/Kernels/kernels.c"] = try kernelFile(c, emitter, tuning: tuning)
         if let tuning { files["tuning.json"] = tuning.json() }
@@ -84,8 +85,8 @@ public enum CPUTarget {
     /// The template holes that name the network, its source file and the cnnc that generated it: the name and the
     /// file's last path component as Swift string literals and as comment text (never the user's path, never
     /// unescaped), and `CNNCVersion.current` as a Swift string literal. `holes` picks the ones a template has.
-    static func provenance(_ net: Network, _ holes: Set<String> = ["nameLiteral", "nameComment", "sourceLiteral", "sourceComment",
-                                                                   "cnncVersionLiteral"])
+    static func provenance(_ net: Network, _ holes: Set<String> = ["nameLiteral", "nameComment", "sourceLiteral",
+                                                                   "sourceComment", "cnncVersionLiteral"])
         -> [String: String] {
         let source = (net.sourceFile as NSString).lastPathComponent
         return ["nameLiteral": Spelling.swiftString(net.name), "nameComment": Spelling.comment(net.name),

@@ -101,7 +101,8 @@ public enum VulkanTarget {
         let params = plan.parameters.map { CPUTarget.paramSpec($0, plan: plan) }.joined(separator: "\n")
         let storages = program.storages.map { s in
             "            StorageSpec(name: \(Spelling.swiftString(s.name)), perSample: \(s.perSample), "
-                + "fixed: \(s.fixed), integer: \(s.integer), host: .\(s.host.rawValue)),  // \(Spelling.comment(s.comment))"
+                + "fixed: \(s.fixed), integer: \(s.integer), host: .\(s.host.rawValue)),  "
+                + "// \(Spelling.comment(s.comment))"
         }.joined(separator: "\n")
         let index = Dictionary(uniqueKeysWithValues: program.storages.enumerated().map { ($1.name, $0) })
         func list(_ spans: [GLSLSpan]) -> String {
