@@ -99,10 +99,12 @@ struct Compile: ParsableCommand {
     @Option(help: ArgumentHelp("Also run the trainer as the ranks of an mpirun job (Open MPI; cpu target): "
         + "data-parallel, the same weights for any number of ranks with the same --chunks (see README).",
         valueName: "mpi")) var distributed: DistributedMode?
-    @Option(name: .shortAndLong, help: "Output folder (default: NAME-TARGET).", completion: .directory) var output: String?
+    @Option(name: .shortAndLong, help: "Output folder (default: NAME-TARGET).", completion: .directory)
+    var output: String?
     @Flag(help: "Replace generated files even where they were changed since cnnc wrote them, or were not written by cnnc.")
     var force = false
-    @Flag(help: "Time the candidate schedules of every conv and dense layer on this machine and build the fastest (cpu; records them in the package's tuning.json).")
+    @Flag(help: ArgumentHelp("Time the candidate schedules of every conv and dense layer on this machine and build "
+                             + "the fastest (cpu; records them in the package's tuning.json)."))
     var tune = false
     @Option(help: "With --tune: seconds spent timing, after the builds (default 20).")
     var tuneSeconds: Double?
@@ -110,12 +112,20 @@ struct Compile: ParsableCommand {
             completion: .file(extensions: ["json"]))
     var tuning: String?
 
+    /// Options that exclude each other are a usage error (exit 64), found before any work.
     func validate() throws {
         if tune && tuning != nil { throw ValidationError("--tune and --tuning cannot be used together") }
-        if (tune || tuning != nil) && target != .cpu { throw ValidationError("--tune and --tuning apply to --target cpu only") }
+        if (tune || tuning != nil) && target != .cpu {
+            throw ValidationError("--tune and --tuning apply to --target cpu only")
+        }
+        if distributed != nil && target != .cpu {
+            throw ValidationError("--distributed mpi needs --target cpu (the Vulkan trainer runs in one process)")
+        }
         if let tuneSeconds {
             guard tune else { throw ValidationError("--tune-seconds applies to --tune only") }
-            if !(tuneSeconds >= 1 && tuneSeconds <= 3600) { throw ValidationError("--tune-seconds must be between 1 and 3600") }
+            if !(tuneSeconds >= 1 && tuneSeconds <= 3600) {
+                throw ValidationError("--tune-seconds must be between 1 and 3600")
+            }
         }
     }
 
@@ -139,9 +149,6 @@ struct Compile: ParsableCommand {
                                                                    tuningFile: tuning ?? "tuning.json"),
                                         to: dir, force: force)
             case .vulkan:
-                if distributed != nil {
-                    throw CompileError("error: --distributed mpi needs --target cpu (the Vulkan trainer runs in one process)")
-                }
                 try VulkanTarget.write(c, to: dir, force: force)
             }
         }

@@ -142,7 +142,9 @@ private struct Roff {
             switch argument.kind {
             case "positional": word = "\\fI" + roffEscaped(argument.value) + "\\fR"
             case "flag": word = "\\fB" + roffEscaped(argument.spelledNames.first ?? "") + "\\fR"
-            default: word = "\\fB" + roffEscaped(argument.spelledNames.first ?? "") + "\\fR \\fI" + roffEscaped(argument.value) + "\\fR"
+            default:
+                word = "\\fB" + roffEscaped(argument.spelledNames.first ?? "") + "\\fR "
+                    + "\\fI" + roffEscaped(argument.value) + "\\fR"
             }
             if argument.isOptional { word = "[" + word + "]" }
             words.append(word)
@@ -160,7 +162,8 @@ private struct Roff {
             case "positional": text("\\fI" + roffEscaped(argument.value) + "\\fR")
             case "flag": text(argument.spelledNames.map { "\\fB" + roffEscaped($0) + "\\fR" }.joined(separator: ", "))
             default:
-                text(argument.spelledNames.map { "\\fB" + roffEscaped($0) + "\\fR \\fI" + roffEscaped(argument.value) + "\\fR" }
+                text(argument.spelledNames
+                    .map { "\\fB" + roffEscaped($0) + "\\fR \\fI" + roffEscaped(argument.value) + "\\fR" }
                     .joined(separator: ", "))
             }
             var help = [argument.abstract, argument.discussion].compactMap { $0 }.filter { !$0.isEmpty }

@@ -12,7 +12,8 @@ struct CNNCCommand: ParsableCommand {
         commandName: "cnnc",
         abstract: "An ahead-of-time compiler for convolutional networks.",
         discussion: overview + "\n\nExit status (the same for the trainers cnnc generates):\n"
-            + CNNCExitStatus.table.map { "  " + "\($0.status)".padding(toLength: 4, withPad: " ", startingAt: 0) + $0.meaning }
+            + CNNCExitStatus.table
+                .map { "  " + "\($0.status)".padding(toLength: 4, withPad: " ", startingAt: 0) + $0.meaning }
                 .joined(separator: "\n"),
         version: "cnnc \(CNNCVersion.current)",
         subcommands: [Report.self, Plan.self, Graph.self, Check.self, Compile.self, Export.self, Man.self]

@@ -19,10 +19,9 @@ enum CheckBuild {
     }
 
     /// A folder of cnnc's own (mkdtemp: a fresh name, mode 0700) under `parent` (the temporary directory: $TMPDIR or
-    /// /tmp); `remove` deletes what cnnc wrote into it, then the folder.
+    /// /tmp); `remove` deletes it with everything in it, all cnnc's (`cnnc check`'s and the tuner's builds).
     final class TemporaryFolder {
         let path: String
-        private var written: [String] = []
 
         init(parent: String = NSTemporaryDirectory(), prefix: String = "cnnc-check") throws {
             let pattern = (parent as NSString).appendingPathComponent(prefix + "-XXXXXX")
@@ -69,8 +68,8 @@ enum CheckBuild {
 
     /// Builds `driver` from kernels.c and driver.c in each of `dirs`, all at once.
     static func compile(_ compiler: String, in dirs: [String], file: String) throws {
-        try compile(compiler, in: dirs, flags: ["-std=gnu11", "-O1"], sources: ["kernels.c", "driver.c"], output: "driver",
-                    file: file, what: "the double-precision kernels")
+        try compile(compiler, in: dirs, flags: ["-std=gnu11", "-O1"], sources: ["kernels.c", "driver.c"],
+                    output: "driver", file: file, what: "the double-precision kernels")
     }
 
     /// Builds `output` from `sources` with `flags` in each of `dirs`, all at once; `what` names the sources in an

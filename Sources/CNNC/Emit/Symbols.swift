@@ -54,13 +54,15 @@ public enum Symbols {
         return Reserved.isReserved(base) || moduleNamesTaken.contains(lower) ? base + "_net" : base
     }
 
-    /// Module names a generated package's library must not take (lower case): the package's other targets, the
-    /// modules its code imports or that every Swift toolchain has, and the library's public types.
+    /// Module names a generated package's library must not take (lower case): the package's other targets (CMPI:
+    /// a `--distributed mpi` package's), the modules its code imports or that every Swift toolchain has, and the
+    /// library's public types.
     static let moduleNamesTaken: Set<String> = [
-        "train", "predict", "kernels", "czlib", "cpng", "cvulkan", "swift", "foundation", "foundationessentials",
-        "foundationinternationalization", "corefoundation", "dispatch", "glibc", "darwin", "musl", "android", "wasilibc",
-        "ucrt", "crt", "winsdk", "swiftglibc", "swiftshims", "_concurrency", "_stringprocessing", "packagedescription",
-        "xctest", "testing", "model", "runtimeerror",
+        "train", "predict", "kernels", "czlib", "cpng", "cvulkan", "cmpi",
+        "swift", "foundation", "foundationessentials", "foundationinternationalization", "corefoundation", "dispatch",
+        "glibc", "darwin", "musl", "android", "wasilibc", "ucrt", "crt", "winsdk", "swiftglibc", "swiftshims",
+        "_concurrency", "_stringprocessing", "packagedescription", "xctest", "testing",
+        "model", "runtimeerror",
     ]
 }
 

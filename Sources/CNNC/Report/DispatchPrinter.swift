@@ -9,7 +9,8 @@ extension PlanPrinter {
         let width = max(24, (program.shaders.map(\.name.count).max() ?? 0) + 2)
         var out = "vulkan: one training step at batch \(batch), in phases separated by barriers (workgroups of "
             + "\(GLSLProgram.localSize) invocations; under \(GLSLProgram.enoughInvocations) invocations, the reason):\n"
-        out += "  phase  " + pad("shader", width) + pad("invocations", 12, right: true) + pad("workgroups", 12, right: true) + "\n"
+        out += "  phase  " + pad("shader", width) + pad("invocations", 12, right: true)
+            + pad("workgroups", 12, right: true) + "\n"
         for d in dispatches {
             let s = program.shaders[d.shader]
             out += "  " + pad(String(d.level), 5, right: true) + "  " + pad(s.name, width)
@@ -19,8 +20,8 @@ extension PlanPrinter {
             }
             out += "\n"
         }
-        out += "  \(dispatches.count) dispatches in \(phases) phases (the update is the previous step's, run at the start "
-            + "of this one: sgd_update, or adam_update for adam and adamw)\n"
+        out += "  \(dispatches.count) dispatches in \(phases) phases (the update is the previous step's, run at the "
+            + "start of this one: sgd_update, or adam_update for adam and adamw)\n"
         return out
     }
 

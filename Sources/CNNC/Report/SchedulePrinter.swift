@@ -57,23 +57,36 @@ extension PlanPrinter {
             return nil
         }
         let needsInputGradient = plan.groups[gi].needsInputGradient
-        switch (cpu.groups[gi], gpu.groups[gi], k.phase == .forward) {
-        case let (.conv(form, _), .conv(g), true):
-            return (describe(form), "\(plural(g.forward.columns, "column")) x \(plural(g.forward.channels, "filter")) "
+        guard let cpuLine = describe(cpu.groups[gi], k.phase, plan.groups[gi]) else { return nil }
+        switch (gpu.groups[gi], k.phase == .forward) {
+        case let (.conv(g), true):
+            return (cpuLine, "\(plural(g.forward.columns, "column")) x \(plural(g.forward.channels, "filter")) "
                     + "per invocation")
-        case let (.conv(_, form), .conv(g), false):
+        case let (.conv(g), false):
             let dx = "input gradient \(plural(g.inputGradient.columns, "column")) x "
                 + "\(plural(g.inputGradient.channels, "channel")) per invocation; "
-            return (describe(form), (needsInputGradient ? dx : "")
+            return (cpuLine, (needsInputGradient ? dx : "")
                     + "weight gradient \(describe(g.weightGradient, "channel", "filter"))")
-        case let (.dense(forward, _), .dense(g), true):
-            return (describe(forward), "\(plural(g.samples, "sample")) x \(plural(g.outputs, "output")) per invocation")
-        case let (.dense(_, form), .dense(g), false):
+        case let (.dense(g), true):
+            return (cpuLine, "\(plural(g.samples, "sample")) x \(plural(g.outputs, "output")) per invocation")
+        case let (.dense(g), false):
             let dx = "input gradient \(plural(g.samples, "sample")) x \(plural(g.inputs, "input")) per invocation; "
-            return (describe(form, inputGradient: needsInputGradient), (needsInputGradient ? dx : "")
+            return (cpuLine, (needsInputGradient ? dx : "")
                     + "weight gradient \(describe(g.weightGradient, "input", "output"))")
         default:
             return nil
+        }
+    }
+
+    /// The forward or backward half of group `g`'s CPU schedule in words (what `cnnc plan` and tuning.json's
+    /// candidates say); nil for a group with nothing decided.
+    static func describe(_ s: CPUGroupSchedule, _ phase: Phase, _ g: FusedGroup) -> String? {
+        switch (s, phase == .forward) {
+        case let (.conv(form, _), true): return describe(form)
+        case let (.conv(_, form), false): return describe(form)
+        case let (.dense(form, _), true): return describe(form)
+        case let (.dense(_, form), false): return describe(form, inputGradient: g.needsInputGradient)
+        case (.fixed, _): return nil
         }
     }
 
@@ -95,7 +108,8 @@ extension PlanPrinter {
         case let .singlePass(taps):
             return "single pass: the whole weight gradient (\(taps) taps) in registers"
         case let .perSample(inputGradient, w):
-            let block = w.sharedTaps > 1 ? "rows: \(plural(w.channels, "channel")) x \(w.sharedTaps) taps sharing each input"
+            let block = w.sharedTaps > 1
+                ? "rows: \(plural(w.channels, "channel")) x \(w.sharedTaps) taps sharing each input"
                 : "\(plural(w.channels, "channel")) x \(plural(w.positions, "position"))"
             let weights = "weight gradient \(block), \(plural(w.samples, "sample")) per sum"
             switch inputGradient {

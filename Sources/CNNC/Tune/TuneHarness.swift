@@ -15,7 +15,8 @@ enum TuneHarness {
             let type = s.integer ? "int" : "float"
             let count = s.perBatch ? "NET_SIZE_\(s.name.uppercased())"
                 : "(size_t)batch * NET_SIZE_\(s.name.uppercased())"
-            allocations.append("    b.\(s.name) = zeroed(\(count), sizeof(\(type)));  // \(Spelling.comment(s.comment))")
+            allocations.append("    b.\(s.name) = zeroed(\(count), sizeof(\(type)));  "
+                               + "// \(Spelling.comment(s.comment))")
         }
         for t in emitter.transposedWeights() {
             allocations.append("    b.\(t.name) = zeroed(\(t.elements), sizeof(float));")
@@ -30,6 +31,7 @@ enum TuneHarness {
             #include "kernels.h"
 
             static void* zeroed(size_t count, size_t size) {
+                if (size != 0 && count > (SIZE_MAX - 63) / size) { fputs("out of memory\\n", stderr); exit(2); }
                 size_t bytes = count * size;
                 bytes = bytes < 64 ? 64 : (bytes + 63) / 64 * 64;
                 void* p = aligned_alloc(64, bytes);

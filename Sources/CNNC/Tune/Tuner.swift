@@ -33,9 +33,7 @@ public enum Tuner {
     public static func tune(_ c: Compilation, options: Options = Options(),
                             progress: (String) -> Void = { _ in }) throws -> Tuning {
         let plan = c.plan, net = c.network, file = net.sourceFile
-        guard let last = plan.groups.last, last.op == .softmax else {
-            throw CompileError("\(file): error: training needs 'softmax' as the last layer (cross-entropy is computed on it)")
-        }
+        _ = try CPUTarget.softmax(c)
         let candidates = TuneCandidates.all(plan)
         let variants = min(TuneCandidates.variantCount(candidates), max(1, options.variantLimit ?? .max))
         let compiler = try findCompiler()
@@ -52,13 +50,14 @@ public enum Tuner {
             let schedule = Schedule.cpu(plan, overrides: TuneCandidates.overrides(candidates, variant: v))
             let emitter = CEmitter(plan: plan, schedule: schedule)
             let dir = try folder.subfolder("v\(v)")
-            try CheckBuild.write(try threadClock(try CPUTarget.kernelFile(c, emitter, tuning: nil), file: file),
+            try CheckBuild.write(try CPUTarget.kernelFile(c, emitter, tuning: nil, clock: .thread),
                                  to: dir + "/kernels.c")
             try CheckBuild.write(LineWrap.wrap(emitter.header()), to: dir + "/kernels.h")
             try CheckBuild.write(TuneHarness.source(emitter), to: dir + "/main.c")
             dirs.append(dir)
         }
-        progress("building \(variants) timing variant(s) of \(candidates.count) conv and dense layer(s) with \(compiler)")
+        progress("building \(variants) timing variant(s) of \(candidates.count) conv and dense layer(s) "
+                 + "with \(compiler)")
         let started = Date()
         try CheckBuild.compile(compiler, in: dirs, flags: CPUTarget.cFlags, sources: ["kernels.c", "main.c"],
                                output: "harness", file: file, what: "the tuner's kernels")
@@ -70,11 +69,13 @@ public enum Tuner {
             stepSeconds = max(stepSeconds, run.times[0].reduce(0, +))
             losses.append(run.loss)
         }
-        for (v, loss) in losses.enumerated().dropFirst() where !(abs(loss - losses[0]) <= 1e-3 * max(1, abs(losses[0]))) {
+        let tolerance = 1e-3 * max(1, abs(losses[0]))
+        for (v, loss) in losses.enumerated().dropFirst() where !(abs(loss - losses[0]) <= tolerance) {
             throw CompileError("\(file): error: internal error in cnnc: timing variant \(v)'s loss \(loss) differs "
                                + "from the standard schedule's \(losses[0])")
         }
-        let steps = max(1, min(1000, Int(options.runSeconds / max(stepSeconds, 1e-6))))
+        // Clamped before the conversion, which traps on a value past Int's range (a large `runSeconds`).
+        let steps = Int(min(1000, max(1, options.runSeconds / max(stepSeconds, 1e-6))))
         progress("built in \(Int(Date().timeIntervalSince(started).rounded())) s; timing \(steps) step(s) per run "
                  + "for \(Int(options.seconds)) s")
 
@@ -109,7 +110,8 @@ public enum Tuner {
             // Candidates past the variants built (a test's `variantLimit`) are left out.
             let timings = schedules.indices.prefix(timed.count).map { v -> Tuning.Candidate in
                 let sums = timed[v].map { step in kernels.reduce(0) { $0 + step[$1] } }.sorted()
-                return Tuning.Candidate(form: describe(schedules[v], phase, g), medianMs: round(1000 * median(sums)),
+                return Tuning.Candidate(form: PlanPrinter.describe(schedules[v], phase, g) ?? "fixed",
+                                        medianMs: round(1000 * median(sums)),
                                         fastestMs: round(1000 * (sums.first ?? 0)), steps: sums.count)
             }
             var chosen = 0
@@ -124,28 +126,6 @@ public enum Tuner {
                             schedule: c.schedule(forward: f, backward: backward?.1 ?? 0))
     }
 
-    /// The kernel file timed with the thread's CPU clock instead of the wall clock: on a machine shared with other
-    /// work, the time the harness is preempted would otherwise land on whichever kernel was running, inflating
-    /// medians at random. (The package's own profile keeps the wall clock.)
-    static func threadClock(_ kernels: String, file: String) throws -> String {
-        let wall = "clock_gettime(CLOCK_MONOTONIC, &ts);"
-        guard kernels.components(separatedBy: wall).count == 2 else {
-            throw CompileError("\(file): error: internal error in cnnc: the kernel file's clock is not where the tuner expects it")
-        }
-        return kernels.replacingOccurrences(of: wall, with: "clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);")
-    }
-
-    /// A half of a schedule in the words `cnnc plan` uses.
-    static func describe(_ s: CPUGroupSchedule, _ phase: Phase, _ g: FusedGroup) -> String {
-        switch (s, phase) {
-        case let (.conv(form, _), .forward): return PlanPrinter.describe(form)
-        case let (.conv(_, form), _): return PlanPrinter.describe(form)
-        case let (.dense(form, _), .forward): return PlanPrinter.describe(form)
-        case let (.dense(_, form), _): return PlanPrinter.describe(form, inputGradient: g.needsInputGradient)
-        case (.fixed, _): return "fixed"
-        }
-    }
-
     static func median(_ sorted: [Double]) -> Double {
         guard !sorted.isEmpty else { return 0 }
         let n = sorted.count
@@ -158,7 +138,8 @@ public enum Tuner {
     /// The compiler the package's C is built with: clang (SwiftPM's), else cc.
     static func findCompiler() throws -> String {
         if let clang = try? CheckBuild.findTool("clang", purpose: "") { return clang }
-        return try CheckBuild.findTool("cc", purpose: "builds the kernels to time them (--tune)", command: "cnnc compile --tune")
+        return try CheckBuild.findTool("cc", purpose: "builds the kernels to time them (--tune)",
+                                       command: "cnnc compile --tune")
     }
 
     /// Runs a built variant for `steps` steps: the first step's mean loss and each timed step's kernel seconds.
@@ -172,8 +153,12 @@ public enum Tuner {
             throw CompileError("\(file): error: the tuner's kernels failed: \(why)")
         }
         let times = try lines.dropFirst().map { line -> [Double] in
+            // A time that is not a finite count of seconds (`nan`, `inf` parse as doubles) would poison the medians
+            // and the steps per run.
             let row = line.split(separator: " ").compactMap { Double($0) }
-            guard row.count == kernels else { throw CompileError("\(file): error: the tuner's kernels wrote no complete times") }
+            guard row.count == kernels, row.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
+                throw CompileError("\(file): error: the tuner's kernels wrote no complete times")
+            }
             return row
         }
         return (loss, times)

@@ -101,6 +101,13 @@ public struct Tuning: Codable, Sendable, Equatable {
                 throw fail("'\(t.group)''s schedule is not one cnnc \(CNNCVersion.current) makes for its shape "
                            + "(tune it again)")
             }
+            // `summary` prints the chosen candidate of each half into kernels.c: an index outside the list is refused
+            // here, not trapped on there.
+            for (name, half) in [("forward", t.forward), ("backward", t.backward)] {
+                guard let half, !half.candidates.indices.contains(half.chosen) else { continue }
+                throw fail("'\(t.group)' \(name): candidate \(half.chosen) chosen of \(half.candidates.count) "
+                           + "(tune it again)")
+            }
             out[gi] = t.schedule
         }
         for c in TuneCandidates.all(plan) where !seen.contains(plan.groups[c.group].name) {
@@ -126,7 +133,9 @@ public struct Tuning: Codable, Sendable, Equatable {
     /// Reads a tuning file (at most 16 MiB); a missing, unreadable or malformed file is a one-line error.
     public static func read(_ path: String) throws -> Tuning {
         let bytes: [UInt8]
-        do { bytes = try FolderIO.readAll(path, display: "the tuning file", limit: 1 << 24) } catch let e as FolderIO.Failure {
+        do {
+            bytes = try FolderIO.readAll(path, display: "the tuning file", limit: 1 << 24)
+        } catch let e as FolderIO.Failure {
             throw CompileError("\(path): error: \(e.message)")
         }
         return try decode(bytes, file: path)

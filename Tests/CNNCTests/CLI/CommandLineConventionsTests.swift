@@ -55,6 +55,11 @@ struct CommandLineConventionsTests {
             ["report"],                                          // missing argument
             ["frobnicate"],                                      // unknown subcommand
             ["export", Self.example, "--weights", "w.safetensors", "--batch", "2"],  // options that exclude each other
+            ["compile", Self.example, "--target", "vulkan", "--distributed", "mpi"],
+            ["compile", Self.example, "--target", "vulkan", "--tune"],
+            ["compile", Self.example, "--tune", "--tuning", "tuning.json"],
+            ["compile", Self.example, "--tune-seconds", "5"],
+            ["compile", Self.example, "--tune", "--tune-seconds", "0.5"],
         ]
         for arguments in usage {
             let r = try Self.run(arguments)

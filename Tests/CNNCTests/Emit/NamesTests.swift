@@ -97,7 +97,8 @@ struct NamesTests {
         #expect(Symbols.moduleName("mnist002") == "mnist002")
         #expect(Symbols.moduleName("mnist-002") == "mnist_002")
         #expect(Symbols.moduleName("9lives") == "layer_9lives")
-        for taken in ["train", "Predict", "Kernels", "CPNG", "Foundation", "Swift", "class", "import", "Model", "network"] {
+        for taken in ["train", "Predict", "Kernels", "CPNG", "CMPI", "Foundation", "Swift", "class", "import", "Model",
+                      "network"] {
             #expect(Symbols.moduleName(taken) == Spelling.identifier(taken) + "_net", "\(taken)")
         }
         let hostile = Symbols.moduleName("x\" + { print(\"PWNED\") ; return \"\" }() + \"")

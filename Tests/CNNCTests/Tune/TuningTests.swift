@@ -40,7 +40,8 @@ struct TuningTests {
         #expect(conv3.backward?.chosen == 0 && conv3.forward.chosen == 0)
         let candidates = TuneCandidates.of(plan, group: plan.groups.firstIndex { $0.name == "conv2" }!)!
         #expect(conv2.schedule == candidates.schedule(forward: 1, backward: 0))
-        #expect(conv2.forward.candidates.map(\.form) == candidates.forward.map { Tuner.describe($0, .forward, plan.groups[candidates.group]) })
+        #expect(conv2.forward.candidates.map(\.form)
+                == candidates.forward.map { PlanPrinter.describe($0, .forward, plan.groups[candidates.group]) })
     }
 
     @Test func jsonRoundTripAndThePackage() throws {
@@ -108,6 +109,14 @@ struct TuningTests {
         var kind = tuning
         kind.groups[i].schedule = tuning.groups.first { $0.group == "dense1" }!.schedule
         #expect(error(kind).contains("'conv2''s schedule is not one"))
+        // A chosen index outside its candidates (kernels.c's summary prints the chosen one): refused, not trapped on.
+        for chosen in [-1, edited.groups[i].forward.candidates.count] {
+            var out = tuning
+            out.groups[i].forward.chosen = chosen
+            #expect(error(out) == "t.json: error: 'conv2' forward: candidate \(chosen) chosen of "
+                    + "\(tuning.groups[i].forward.candidates.count) (tune it again)")
+            #expect(throws: CompileError.self) { try CPUTarget.generate(c, tuning: out) }
+        }
         var format = tuning
         format.format = 2
         #expect(error(format).hasPrefix("t.json: error: tuning format 2 is not one this cnnc reads"))

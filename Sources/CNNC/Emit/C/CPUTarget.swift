@@ -25,15 +25,14 @@ public enum CPUTarget {
                                 tuningFile: String = "tuning.json") throws -> GeneratedPackage {
         let plan = c.plan
         let net = c.network
-        guard let last = plan.groups.last, last.op == .softmax else {
-            throw CompileError("\(net.sourceFile): error: training needs 'softmax' as the last layer (cross-entropy is computed on it)")
-        }
+        let last = try softmax(c)
         if distributed { try Distributed.check(net) }
         let emitter = CEmitter(plan: plan, schedule: try tuning?.schedule(plan, file: tuningFile))
         var files: [String: String] = [:]
         files["Package.swift"] = try Template.fill("cpu/Package.swift.template", packageProvenance(net).merging([
             "cflags": "[" + cFlags.map(Spelling.swiftString).joined(separator: ", ") + "]",
-            "mpiTarget": distributed ? Distributed.packageTarget : "", "mpiDependency": distributed ? Distributed.dependency : "",
+            "mpiTarget": distributed ? Distributed.packageTarget : "",
+            "mpiDependency": distributed ? Distributed.dependency : "",
         ]) { $1 })
         files["Sources/Kernels/kernels.c"] = try kernelFile(c, emitter, tuning: tuning)
         if let tuning { files["tuning.json"] = tuning.json() }
@@ -46,9 +45,27 @@ public enum CPUTarget {
         return GeneratedPackage(name: net.name, files: files)
     }
 
+    /// The clock kernels.c's profile reads: the wall clock in the package; the thread's CPU clock in the tuner's
+    /// timing builds, so that time the harness spends preempted on a shared machine counts for no kernel.
+    enum KernelClock: String {
+        case wall = "CLOCK_MONOTONIC"
+        case thread = "CLOCK_THREAD_CPUTIME_ID"
+    }
+
+    /// The plan's last group, the softmax that the trainer's cross-entropy (and the tuner's timed step) reads; an
+    /// error naming the source file where the network does not end in one.
+    static func softmax(_ c: Compilation) throws -> FusedGroup {
+        guard let last = c.plan.groups.last, last.op == .softmax else {
+            throw CompileError("\(c.network.sourceFile): error: training needs 'softmax' as the last layer "
+                               + "(cross-entropy is computed on it)")
+        }
+        return last
+    }
+
     /// kernels.c: the plan as `cnnc plan` prints it (naming the source file but not the user's path to it) as its
     /// opening comment, with the tuned schedule where there is a tuning, then the kernels and the step functions.
-    static func kernelFile(_ c: Compilation, _ emitter: CEmitter, tuning: Tuning?) throws -> String {
+    static func kernelFile(_ c: Compilation, _ emitter: CEmitter, tuning: Tuning?,
+                           clock: KernelClock = .wall) throws -> String {
         var shown = c.plan
         shown.network.sourceFile = (c.network.sourceFile as NSString).lastPathComponent
         var text = PlanPrinter.render(shown, batch: c.network.train.batch)
@@ -58,8 +75,9 @@ public enum CPUTarget {
         }
         let planText = text.split(separator: "\n", omittingEmptySubsequences: false)
             .map { $0.isEmpty ? "//" : "// " + Spelling.comment(String($0)) }.joined(separator: "\n")
-        return LineWrap.wrap(try Template.fill("cpu/kernels.c.template", provenance(c.network, ["nameComment", "sourceComment"]).merging([
-            "plan": planText, "helpers": try Templates.text("cpu/kernel-helpers.c.template"),
+        let holes = provenance(c.network, ["nameComment", "sourceComment"])
+        return LineWrap.wrap(try Template.fill("cpu/kernels.c.template", holes.merging([
+            "plan": planText, "clock": clock.rawValue, "helpers": try Templates.text("cpu/kernel-helpers.c.template"),
             "kernels": emitter.kernelFunctions(), "steps": emitter.stepFunctions(),
         ]) { $1 }))
     }
@@ -67,8 +85,8 @@ public enum CPUTarget {
     /// The template holes that name the network, its source file and the cnnc that generated it: the name and the
     /// file's last path component as Swift string literals and as comment text (never the user's path, never
     /// unescaped), and `CNNCVersion.current` as a Swift string literal. `holes` picks the ones a template has.
-    static func provenance(_ net: Network, _ holes: Set<String> = ["nameLiteral", "nameComment", "sourceLiteral", "sourceComment",
-                                                                   "cnncVersionLiteral"])
+    static func provenance(_ net: Network, _ holes: Set<String> = ["nameLiteral", "nameComment", "sourceLiteral",
+                                                                   "sourceComment", "cnncVersionLiteral"])
         -> [String: String] {
         let source = (net.sourceFile as NSString).lastPathComponent
         return ["nameLiteral": Spelling.swiftString(net.name), "nameComment": Spelling.comment(net.name),
@@ -123,16 +141,18 @@ public enum CPUTarget {
         for s in emitter.storages() where s.name != "input" {
             if s.perBatch {
                 add(&fixedFloats, s.elements)
-                allocations.append("        buffers.\(s.name) = floats(Int(NET_SIZE_\(s.name.uppercased())))  // \(s.comment)")
+                allocations.append("        buffers.\(s.name) = floats(Int(NET_SIZE_\(s.name.uppercased())))  "
+                                   + "// \(Spelling.comment(s.comment))")
                 continue
             }
             add(&perSampleFloats, s.elements)
             let kind = s.integer ? "ints" : "floats"
-            allocations.append("        buffers.\(s.name) = \(kind)(maxBatch * Int(NET_SIZE_\(s.name.uppercased())))  // \(s.comment)")
+            allocations.append("        buffers.\(s.name) = \(kind)(maxBatch * Int(NET_SIZE_\(s.name.uppercased())))  "
+                               + "// \(Spelling.comment(s.comment))")
         }
         for t in emitter.transposedWeights() {
             add(&fixedFloats, t.elements)
-            allocations.append("        buffers.\(t.name) = floats(\(t.elements))  // \(t.comment)")
+            allocations.append("        buffers.\(t.name) = floats(\(t.elements))  // \(Spelling.comment(t.comment))")
         }
         return try Template.fill("cpu/Network.swift.template", provenance(net).merging([
             "inputH": "\(net.input.h)", "inputW": "\(net.input.w)", "inputC": "\(net.input.c)", "classes": "\(classes)",

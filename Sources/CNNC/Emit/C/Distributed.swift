@@ -6,8 +6,8 @@ import CNNCRuntimeFiles
 /// (Library.swift) that joins it. The plain package's files are byte for byte those of a compile without the flag.
 enum Distributed {
     /// The package's extra target, after CPNG's line of cpu/Package.swift.template.
-    static let packageTarget = "\n        .systemLibrary(name: \"CMPI\", path: \"Sources/CMPI\", pkgConfig: \"ompi-c\",\n"
-        + "                       providers: [.apt([\"libopenmpi-dev\"])]),"
+    static let packageTarget = "\n        .systemLibrary(name: \"CMPI\", path: \"Sources/CMPI\", "
+        + "pkgConfig: \"ompi-c\",\n                       providers: [.apt([\"libopenmpi-dev\"])]),"
     /// The library target's extra dependency.
     static let dependency = ", \"CMPI\""
     /// The extra argument of `trainerMain` in Library.swift's `trainMain`.

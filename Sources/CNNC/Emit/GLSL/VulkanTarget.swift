@@ -100,7 +100,9 @@ public enum VulkanTarget {
         let net = c.network, plan = c.plan
         let params = plan.parameters.map { CPUTarget.paramSpec($0, plan: plan) }.joined(separator: "\n")
         let storages = program.storages.map { s in
-            "            StorageSpec(name: \(Spelling.swiftString(s.name)), perSample: \(s.perSample), fixed: \(s.fixed), integer: \(s.integer), host: .\(s.host.rawValue)),  // \(s.comment)"
+            "            StorageSpec(name: \(Spelling.swiftString(s.name)), perSample: \(s.perSample), "
+                + "fixed: \(s.fixed), integer: \(s.integer), host: .\(s.host.rawValue)),  "
+                + "// \(Spelling.comment(s.comment))"
         }.joined(separator: "\n")
         let index = Dictionary(uniqueKeysWithValues: program.storages.enumerated().map { ($1.name, $0) })
         func list(_ spans: [GLSLSpan]) -> String {
